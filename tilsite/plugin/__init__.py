@@ -1,0 +1,1 @@
+"""The MkDocs adapter: turns MkDocs events into calls of the tilsite core."""

@@ -1,0 +1,47 @@
+"""Typed configuration of the ``tilsite`` MkDocs plugin: the one place tilsite settings are declared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+
+from tilsite.builder import Settings
+from tilsite.embeddings import DEFAULT_MODEL
+from tilsite.related import DEFAULT_COUNT, DEFAULT_THRESHOLD
+from tilsite.slugs import SlugSettings
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+
+
+class TilsiteConfig(base.Config):
+    """Options under ``plugins: - tilsite:`` in ``mkdocs.yml``."""
+
+    enabled = c.Type(bool, default=True)
+    model = c.Type(str, default=DEFAULT_MODEL)
+    """``default`` (bundled multilingual-e5-small), a local sentence-transformers folder or a hub name."""
+    work_dir = c.Type(str, default=".tilsite")
+    """Index and embedding cache, relative to mkdocs.yml."""
+    related_count = c.Type(int, default=DEFAULT_COUNT)
+    related_threshold = c.Type(float, default=DEFAULT_THRESHOLD)
+    related_heading = c.Type(str, default="Related notes")
+    asset_dirs = c.ListOfItems(c.Type(str), default=["img"])
+    """Folders beside mkdocs.yml (outside docs_dir) published at their own name, e.g. ``img/``."""
+
+
+def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> Settings:
+    """Translate MkDocs' configuration into the core's ``Settings``."""
+    project_dir = Path(config.config_file_path or ".").resolve().parent
+    work_dir = Path(plugin_config.work_dir)
+    return Settings(
+        docs_dir=Path(config.docs_dir),
+        work_dir=work_dir if work_dir.is_absolute() else project_dir / work_dir,
+        slugs=SlugSettings.from_markdown_config(list(config.markdown_extensions), dict(config.mdx_configs)),
+        model=plugin_config.model,
+        use_directory_urls=config.use_directory_urls,
+        related_count=plugin_config.related_count,
+        related_threshold=plugin_config.related_threshold,
+    )

@@ -1,0 +1,127 @@
+"""The ``tilsite`` MkDocs plugin: related notes at the end of every note page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.structure.files import File
+
+from tilsite.builder import Settings, build_index
+from tilsite.embeddings import load_model
+from tilsite.errors import TilsiteError
+from tilsite.notes import NoteProblem, decode_note
+from tilsite.plugin.config import TilsiteConfig, settings_from_config
+from tilsite.related import RelatedNote, compute_related
+from tilsite.render import RELATED_START, related_markdown, wrap_related_html
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
+
+log = get_plugin_logger(__name__)
+
+_CSS = "assets/tilsite/related.css"
+
+
+class TilsitePlugin(BasePlugin[TilsiteConfig]):
+    """Indexes the notes once per build and appends related notes to each page."""
+
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+        self.related: dict[str, list[RelatedNote]] = {}
+        self.legacy_encoded: dict[str, str] = {}
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        if not self.config.enabled:
+            return None
+        self.settings = settings_from_config(config, self.config)
+        config.extra_css.append(_CSS)
+        return config
+
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
+        if not self.config.enabled:
+            return None
+        self.legacy_encoded = {}
+        for file in list(files.documentation_pages()):
+            problem = self._check_readable(file)
+            if problem:
+                log.warning(str(problem))
+                files.remove(file)
+        self._add_asset_dirs(files, config)
+        css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
+        files.append(File.generated(config, _CSS, content=css))
+        return files
+
+    def _add_asset_dirs(self, files: Files, config: MkDocsConfig) -> None:
+        """Publish folders such as ``img/`` that notes reference as ``/img/x.png``."""
+        project_dir = Path(config.config_file_path or ".").resolve().parent
+        for name in self.config.asset_dirs:
+            folder = project_dir / name
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.rglob("*")):
+                relative = path.relative_to(project_dir).as_posix()
+                if path.is_file() and not path.name.startswith(".") and files.get_file_from_path(relative) is None:
+                    files.append(File(relative, str(project_dir), config.site_dir, config.use_directory_urls))
+
+    def _check_readable(self, file: File) -> NoteProblem | None:
+        """Drop files MkDocs cannot read; remember notes that need a legacy decoding."""
+        try:
+            data = Path(file.abs_src_path or "").read_bytes()
+        except OSError as exc:
+            return NoteProblem(file.src_uri, f"cannot be read ({exc.strerror}); left out of the site.")
+        try:
+            text, encoding = decode_note(data)
+        except UnicodeDecodeError:
+            return NoteProblem(file.src_uri, "is not text (neither UTF-8 nor cp949/euc-kr); left out of the site.")
+        if encoding:
+            self.legacy_encoded[file.src_uri] = text
+        return None
+
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        if not self.config.enabled or self.settings is None:
+            return
+        settings = self.settings
+        try:
+            index, report = build_index(settings, load_model(settings.model), progress=_log_progress)
+        except TilsiteError as exc:
+            raise PluginError(str(exc)) from exc
+        for problem in report.problems:
+            log.warning(str(problem))
+        if report.embedded:
+            log.info(
+                f"Embedded {report.embedded} new or changed sections in {len(report.changed_notes)} notes;"
+                f" {report.reused} reused from the cache."
+            )
+        self.related = compute_related(index, settings.related_count, settings.related_threshold)
+
+    def on_page_read_source(self, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        if not self.config.enabled:
+            return None
+        return self.legacy_encoded.get(page.file.src_uri)
+
+    def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        if not self.config.enabled:
+            return None
+        related = self.related.get(page.file.src_uri)
+        if not related:
+            return None
+        block = related_markdown(related, page.file.src_uri, self.config.related_heading)
+        return f"{markdown.rstrip()}\n\n{block}"
+
+    def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
+        if not self.config.enabled or RELATED_START not in html:
+            return None
+        return wrap_related_html(html)
+
+
+def _log_progress(done: int, total: int) -> None:
+    if total and (done == total or done % 256 == 0):
+        log.info(f"Embedding sections: {done}/{total}")
+

@@ -1,0 +1,198 @@
+"""Split a note into sections at its headings, with the anchor MkDocs renders for each."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from tilsite.slugs import SlugSettings, unique_id
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
+    from tilsite.notes import Note
+
+# Python-Markdown (and so MkDocs) reads `#Title` without a space as a heading;
+# CommonMark does not. Such lines are given the space before parsing.
+_TIGHT_HASH_HEADING = re.compile(r"^(#{1,6})(?=[^#\s])")
+_ATTR_LIST = re.compile(r"\s*\{:?\s*([^}]*)\}\s*$")
+_ATTR_ID = re.compile(r"(?:^|\s)#([^\s}]+)")
+_WHITESPACE = re.compile(r"\s+")
+SNIPPET_CHARS = 160
+
+
+@dataclass(slots=True, frozen=True)
+class Section:
+    """A heading of a note and the content up to the next heading."""
+
+    path: str
+    """Path of the note relative to the docs folder."""
+    note_title: str
+    """Title of the note the section belongs to."""
+    heading: str
+    """Plain text of the heading (the note title for text before the first heading)."""
+    heading_path: tuple[str, ...]
+    """Headings from the outermost ancestor down to this one."""
+    anchor: str
+    """The id MkDocs gives the heading; empty for text before the first heading."""
+    level: int
+    """Heading level 1-6; 0 for text before the first heading."""
+    text: str
+    """Plain text of the section body (markup removed, code kept)."""
+    line: int
+    """0-based line of the heading in the note file."""
+
+    @property
+    def embedding_text(self) -> str:
+        """What gets embedded: ``note title > heading path`` and the body."""
+        trail = [self.note_title, *(h for h in self.heading_path if h and h != self.note_title)]
+        header = " > ".join(trail)
+        return f"{header}\n{self.text}" if self.text else header
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the exact text embedded, the embedding cache key."""
+        return hashlib.sha256(self.embedding_text.encode("utf-8")).hexdigest()
+
+    @property
+    def snippet(self) -> str:
+        """The first words of the body, for result lists."""
+        flat = _WHITESPACE.sub(" ", self.text).strip()
+        return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def _inline_text(token: Token) -> str:
+    """Rendered text of an inline token, the way Python-Markdown's toc sees a heading."""
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type in ("text", "code_inline", "text_special"):
+            parts.append(child.content)
+    return " ".join("".join(parts).split())
+
+
+def _body_text(tokens: list[Token]) -> str:
+    """Plain text of block tokens: inline text, code blocks verbatim, one block per line."""
+    lines: list[str] = []
+    for token in tokens:
+        if token.type == "inline":
+            text = _inline_body(token)
+            if text:
+                lines.append(text)
+        elif token.type in ("fence", "code_block"):
+            code = token.content.strip("\n")
+            if code:
+                lines.append(code)
+    return "\n".join(lines)
+
+
+def _inline_body(token: Token) -> str:
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type == "image":
+            alt = "".join(grandchild.content for grandchild in child.children or [])
+            if alt:
+                parts.append(alt)
+        elif child.type in ("text", "code_inline", "text_special"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return " ".join("".join(parts).split())
+
+
+def _tighten_headings(source: str) -> str:
+    """Give `#Title` lines the space Python-Markdown does not require, outside code."""
+    lines = source.split("\n")
+    changed = False
+    for token in _parser().parse(source):
+        if token.type == "paragraph_open" and token.level == 0 and token.map:
+            for number in range(*token.map):
+                if _TIGHT_HASH_HEADING.match(lines[number]):
+                    lines[number] = _TIGHT_HASH_HEADING.sub(r"\1 ", lines[number])
+                    changed = True
+    return "\n".join(lines) if changed else source
+
+
+def _split_attr_list(text: str) -> tuple[str, str | None]:
+    """Split a trailing ``{#id .class}`` off heading text; return (text, explicit id or None)."""
+    match = _ATTR_LIST.search(text)
+    if not match:
+        return text, None
+    explicit = _ATTR_ID.search(match.group(1))
+    return text[: match.start()], explicit.group(1) if explicit else None
+
+
+def note_title(note: Note, tokens: list[Token] | None = None) -> str:
+    """The title MkDocs shows: front matter ``title``, else the first H1, else from the file name."""
+    title = note.meta.get("title")
+    if isinstance(title, str) and title.strip():
+        return title.strip()
+    for index, token in enumerate(tokens or []):
+        if token.type == "heading_open" and token.tag == "h1":
+            text = _inline_text(tokens[index + 1]) if tokens else ""
+            if text:
+                return _split_attr_list(text)[0].strip() or text
+    stem = note.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize() or stem
+
+
+def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Section]:
+    """Split ``note`` at its headings.
+
+    Every heading starts a section that runs to the next heading of any level.
+    Text before the first heading becomes a section with an empty anchor. Sections
+    with an empty body are dropped, unless the note has nothing else, so that a
+    title-only note can still be found.
+    """
+    slugs = slugs or SlugSettings()
+    source = _tighten_headings(note.text)
+    tokens = _parser().parse(source)
+    title = note_title(note, tokens)
+
+    headings: list[tuple[int, int, str, str | None]] = []  # token index, level, text, explicit id
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            text = _inline_text(tokens[index + 1])
+            explicit = None
+            if slugs.attr_list:
+                text, explicit = _split_attr_list(text)
+            headings.append((index, int(token.tag[1]), text.strip(), explicit))
+
+    used: set[str] = {explicit for *_, explicit in headings if explicit}
+    anchors = [explicit or unique_id(slugs.slug(text), used) for _, _, text, explicit in headings]
+
+    sections: list[Section] = []
+    boundaries = [index for index, *_ in headings] + [len(tokens)]
+    preamble = _body_text(tokens[: boundaries[0]])
+    if preamble:
+        sections.append(Section(note.path, title, title, (), "", 0, preamble, note.body_line))
+    trail: list[tuple[int, str]] = []
+    for position, (index, level, text, _explicit) in enumerate(headings):
+        while trail and trail[-1][0] >= level:
+            trail.pop()
+        trail.append((level, text))
+        body = _body_text(tokens[index + 3 : boundaries[position + 1]])
+        line = note.body_line + (tokens[index].map or [0])[0]
+        heading_path = tuple(name for _, name in trail)
+        sections.append(Section(note.path, title, text or title, heading_path, anchors[position], level, body, line))
+
+    with_body = [section for section in sections if section.text]
+    if with_body:
+        return with_body
+    if sections:
+        return sections[:1]
+    if "title" in note.meta:
+        return [Section(note.path, title, title, (), "", 0, "", note.body_line)]
+    return []

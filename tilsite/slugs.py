@@ -1,0 +1,62 @@
+"""Heading ids exactly as MkDocs renders them.
+
+MkDocs gives headings their ids through Python-Markdown's ``toc`` extension: the
+configured ``slugify(text, separator)`` applied to the heading's rendered text,
+then made unique within the page by appending ``_1``, ``_2``, ... This module
+reuses the configured slug function and reproduces only the suffixing rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, MutableSet
+from dataclasses import dataclass, field
+
+Slugify = Callable[[str, str], str]
+
+_COUNTED = re.compile(r"^(.*)_([0-9]+)$")
+
+
+def default_slugify() -> Slugify:
+    """Return Python-Markdown's default slug function (used when ``toc.slugify`` is not set)."""
+    from markdown.extensions.toc import slugify
+
+    return slugify
+
+
+def unique_id(candidate: str, used: MutableSet[str]) -> str:
+    """Return ``candidate`` or, if taken or empty, the first free ``base_N``; record it in ``used``."""
+    if candidate in used or not candidate:
+        match = _COUNTED.match(candidate)
+        base, count = (match.group(1), int(match.group(2))) if match else (candidate, 0)
+        count += 1
+        while f"{base}_{count}" in used:
+            count += 1
+        candidate = f"{base}_{count}"
+    used.add(candidate)
+    return candidate
+
+
+@dataclass(slots=True)
+class SlugSettings:
+    """How a site turns heading text into ids (from the ``toc`` entry of ``markdown_extensions``)."""
+
+    slugify: Slugify = field(default_factory=default_slugify)
+    """The configured ``toc.slugify`` callable."""
+    separator: str = "-"
+    """The configured ``toc.separator``."""
+    attr_list: bool = False
+    """Whether ``attr_list`` is enabled, so ``## Title {#id}`` sets the id explicitly."""
+
+    def slug(self, text: str) -> str:
+        """Slugify heading text with the configured function and separator."""
+        return self.slugify(text, self.separator)
+
+    @classmethod
+    def from_markdown_config(cls, extensions: list[str], extension_configs: dict[str, dict]) -> SlugSettings:
+        """Build settings from MkDocs' ``markdown_extensions`` and ``mdx_configs``."""
+        toc = extension_configs.get("toc", {}) or {}
+        slugify = toc.get("slugify") or default_slugify()
+        separator = toc.get("separator", "-")
+        names = {name.rsplit(".", 1)[-1] for name in extensions}
+        return cls(slugify, separator, "attr_list" in names)
