@@ -75,7 +75,7 @@ def page_url(path: str, use_directory_urls: bool = True) -> str:
     stem, _ = posixpath.splitext(path)
     directory, name = posixpath.split(stem)
     if name in ("index", "README", "readme"):
-        url = f"{directory}/" if directory else ""
+        url = f"{directory}/" if directory else "./"
     elif use_directory_urls:
         url = f"{stem}/"
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,13 +65,15 @@ def load_site(config_file: Path, **overrides: Any) -> tuple[MkDocsConfig, Settin
 
 
 def _setup_logging() -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("tilsite")
-    if not logger.handlers:
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    """Print tilsite's messages plainly and MkDocs' with their level, as `mkdocs` itself does."""
+    for name, pattern in (("tilsite", "%(message)s"), ("mkdocs", "%(levelname)-7s -  %(message)s")):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter(pattern))
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def run_index(settings: Settings) -> tuple[SectionIndex, BuildReport]:
@@ -86,7 +89,7 @@ def run_index(settings: Settings) -> tuple[SectionIndex, BuildReport]:
             return
         if bar is None:
             click.echo(f"Embedding {total} new or changed sections ...", err=True)
-            bar = click.progressbar(length=total, label="Embedding", file=click.get_text_stream("stderr"))
+            bar = click.progressbar(length=total, label="Embedding", file=sys.stderr)
             bar.__enter__()
         bar.update(done - bar.pos)
 
@@ -100,13 +103,22 @@ def run_index(settings: Settings) -> tuple[SectionIndex, BuildReport]:
     changed = ""
     if report.changed_notes:
         shown = ", ".join(report.changed_notes[:5]) + (" ..." if len(report.changed_notes) > 5 else "")
-        changed = f" in {len(report.changed_notes)} notes ({shown})"
+        changed = f" in {_plural(len(report.changed_notes), 'note')} ({shown})"
     click.echo(
-        f"Indexed {report.notes} notes, {report.sections} sections: embedded {report.embedded}"
-        f" new or changed sections{changed}, reused {report.reused} from the cache.",
+        f"Indexed {_plural(report.notes, 'note')}, {_plural(report.sections, 'section')}:"
+        f" embedded {report.embedded} new or changed {_noun(report.embedded, 'section')}{changed},"
+        f" reused {report.reused} from the cache.",
         err=True,
     )
     return index, report
+
+
+def _noun(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {_noun(count, noun)}"
 
 
 @click.group()

@@ -60,6 +60,9 @@ class SentenceTransformerModel(EmbeddingModel):
             logging.getLogger(name).setLevel(logging.ERROR)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
         local = Path(self.name_or_path).expanduser()
         try:

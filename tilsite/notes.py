@@ -103,9 +103,7 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem]) -> Note |
                 " are indexed for related notes and search.",
             )
         )
-        data = data[:MAX_NOTE_BYTES]
-        # Cutting may split a multi-byte character; drop the broken tail.
-        data = data.decode("utf-8", errors="ignore").encode("utf-8") if _is_mostly_utf8(data) else data
+        data = _cut_at_character(data, MAX_NOTE_BYTES)
     try:
         text, encoding = decode_note(data)
     except UnicodeDecodeError:
@@ -124,9 +122,12 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem]) -> Note |
     return Note(relative, body, removed_lines, meta)
 
 
-def _is_mostly_utf8(data: bytes) -> bool:
-    try:
-        data[:-4].decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def _cut_at_character(data: bytes, limit: int) -> bytes:
+    """Cut to at most ``limit`` bytes without splitting a UTF-8 character."""
+    for end in range(limit, max(limit - 4, 0), -1):
+        try:
+            data[:end].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return data[:end]
+    return data[:limit]

@@ -148,6 +148,41 @@ def note_title(note: Note, tokens: list[Token] | None = None) -> str:
     return stem.replace("-", " ").replace("_", " ").strip().capitalize() or stem
 
 
+@dataclass(slots=True, frozen=True)
+class Heading:
+    """A heading as MkDocs renders it."""
+
+    token_index: int
+    """Position of its ``heading_open`` token in the parsed note."""
+    level: int
+    """1 to 6."""
+    text: str
+    """Rendered plain text (attr-list suffix removed)."""
+    anchor: str
+    """The id MkDocs gives it."""
+
+
+def parse_headings(note: Note, slugs: SlugSettings | None = None) -> tuple[list[Token], str, list[Heading]]:
+    """Parse ``note``; return its tokens, its title and every heading with its MkDocs id."""
+    slugs = slugs or SlugSettings()
+    tokens = _parser().parse(_tighten_headings(note.text))
+    found: list[tuple[int, int, str, str | None]] = []
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            text = _inline_text(tokens[index + 1])
+            explicit = None
+            if slugs.attr_list:
+                text, explicit = _split_attr_list(text)
+            found.append((index, int(token.tag[1]), text.strip(), explicit))
+    # Like Python-Markdown's toc: explicit ids are taken first, then headings get unique slugs in order.
+    used: set[str] = {explicit for *_, explicit in found if explicit}
+    headings = [
+        Heading(index, level, text, explicit or unique_id(slugs.slug(text), used))
+        for index, level, text, explicit in found
+    ]
+    return tokens, note_title(note, tokens), headings
+
+
 def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Section]:
     """Split ``note`` at its headings.
 
@@ -156,37 +191,24 @@ def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Sectio
     with an empty body are dropped, unless the note has nothing else, so that a
     title-only note can still be found.
     """
-    slugs = slugs or SlugSettings()
-    source = _tighten_headings(note.text)
-    tokens = _parser().parse(source)
-    title = note_title(note, tokens)
-
-    headings: list[tuple[int, int, str, str | None]] = []  # token index, level, text, explicit id
-    for index, token in enumerate(tokens):
-        if token.type == "heading_open":
-            text = _inline_text(tokens[index + 1])
-            explicit = None
-            if slugs.attr_list:
-                text, explicit = _split_attr_list(text)
-            headings.append((index, int(token.tag[1]), text.strip(), explicit))
-
-    used: set[str] = {explicit for *_, explicit in headings if explicit}
-    anchors = [explicit or unique_id(slugs.slug(text), used) for _, _, text, explicit in headings]
-
+    tokens, title, headings = parse_headings(note, slugs)
     sections: list[Section] = []
-    boundaries = [index for index, *_ in headings] + [len(tokens)]
+    boundaries = [heading.token_index for heading in headings] + [len(tokens)]
     preamble = _body_text(tokens[: boundaries[0]])
     if preamble:
         sections.append(Section(note.path, title, title, (), "", 0, preamble, note.body_line))
     trail: list[tuple[int, str]] = []
-    for position, (index, level, text, _explicit) in enumerate(headings):
-        while trail and trail[-1][0] >= level:
+    for position, heading in enumerate(headings):
+        while trail and trail[-1][0] >= heading.level:
             trail.pop()
-        trail.append((level, text))
-        body = _body_text(tokens[index + 3 : boundaries[position + 1]])
-        line = note.body_line + (tokens[index].map or [0])[0]
+        trail.append((heading.level, heading.text))
+        # Skip heading_open, inline and heading_close.
+        body = _body_text(tokens[heading.token_index + 3 : boundaries[position + 1]])
+        line = note.body_line + (tokens[heading.token_index].map or [0])[0]
         heading_path = tuple(name for _, name in trail)
-        sections.append(Section(note.path, title, text or title, heading_path, anchors[position], level, body, line))
+        sections.append(
+            Section(note.path, title, heading.text or title, heading_path, heading.anchor, heading.level, body, line)
+        )
 
     with_body = [section for section in sections if section.text]
     if with_body:

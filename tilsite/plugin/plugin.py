@@ -10,7 +10,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File
 
 from tilsite.builder import Settings, build_index
-from tilsite.embeddings import load_model
+from tilsite import embeddings
 from tilsite.errors import TilsiteError
 from tilsite.notes import NoteProblem, decode_note
 from tilsite.plugin.config import TilsiteConfig, settings_from_config
@@ -89,7 +89,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             return
         settings = self.settings
         try:
-            index, report = build_index(settings, load_model(settings.model), progress=_log_progress)
+            index, report = build_index(settings, embeddings.load_model(settings.model), progress=_log_progress)
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
         for problem in report.problems:

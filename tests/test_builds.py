@@ -1,0 +1,132 @@
+"""Build the fixture site in tmp_path and check the HTML, as a user would see it."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+from click.testing import CliRunner
+
+from tilsite.cli import cli
+
+from .conftest import FakeEmbedder
+
+ASIDE = re.compile(r'<aside class="tilsite-related" data-search-exclude>(.*?)</aside>', re.DOTALL)
+HREF = re.compile(r'<a href="([^"]+)"')
+ID = re.compile(r'\sid="([^"]+)"')
+
+
+def _build(site: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["build", "-f", str(site / "mkdocs.yml"), *extra], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _html_file(site_dir: Path, url: str) -> Path:
+    path = unquote(url.split("#", 1)[0])
+    target = site_dir / path
+    return target / "index.html" if path.endswith("/") or path == "" else target
+
+
+def _resolve(page_url: str, href: str) -> str:
+    """Resolve a relative href against a page URL, site-relative, keeping a trailing slash and anchor."""
+    path, _, anchor = href.partition("#")
+    joined = posixpath.normpath(posixpath.join(page_url, path)) if path else page_url.rstrip("/")
+    joined = "" if joined == "." else joined + ("/" if path.endswith("/") or not path else "")
+    return f"{joined}#{anchor}" if anchor else joined
+
+
+def _related_links(site_dir: Path) -> dict[str, list[str]]:
+    links: dict[str, list[str]] = {}
+    for page in sorted(site_dir.rglob("index.html")):
+        match = ASIDE.search(page.read_text(encoding="utf-8"))
+        if match:
+            page_url = page.parent.relative_to(site_dir).as_posix() + "/"
+            page_url = "" if page_url == "./" else page_url
+            links[page_url] = [_resolve(page_url, href) for href in HREF.findall(match.group(1))]
+    return links
+
+
+def test_every_note_page_ends_with_related_notes_whose_anchors_exist(site: Path, fake_model: FakeEmbedder) -> None:
+    code, output = _build(site, "--strict")
+    assert code == 0, output
+    site_dir = site / "site"
+    links = _related_links(site_dir)
+    assert set(links) >= {"ml/overfitting/", "ml/regularization/", "web/django/"}
+    for page, targets in links.items():
+        assert targets, page
+        for target in targets:
+            assert posixpath.normpath(target) != posixpath.normpath(page or "."), "a note is never related to itself"
+            path, _, anchor = target.partition("#")
+            html = _html_file(site_dir, path).read_text(encoding="utf-8")
+            if anchor:
+                assert unquote(anchor) in ID.findall(html), f"{page} links to missing {target}"
+
+
+def test_related_block_is_styled_and_escaped(site: Path, fake_model: FakeEmbedder) -> None:
+    note = site / "docs/ml/regularization.md"
+    note.write_text(
+        note.read_text(encoding="utf-8") + "\n## <script>alert(1)</script> & [x](y) 과적합 드롭아웃\n"
+        "Dropout 과적합 <b>bold</b> **strong** :smile:\n",
+        encoding="utf-8",
+    )
+    code, output = _build(site)
+    assert code == 0, output
+    html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
+    block = ASIDE.search(html)
+    assert block is not None
+    assert "<script>" not in block.group(1) and "<b>" not in block.group(1) and "<strong>" not in block.group(1)
+    assert "assets/tilsite/related.css" in html
+    assert (site / "site/assets/tilsite/related.css").is_file()
+
+
+def test_repository_root_images_are_published(site: Path, fake_model: FakeEmbedder) -> None:
+    code, output = _build(site)
+    assert code == 0, output
+    html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
+    assert 'src="../../img/curve.png"' in html
+    assert (site / "site/img/curve.png").is_file()
+
+
+def test_bad_input_never_crashes_the_build(site: Path, fake_model: FakeEmbedder) -> None:
+    docs = site / "docs" / "bad"
+    docs.mkdir()
+    (docs / "empty.md").write_text("", encoding="utf-8")
+    (docs / "title-only.md").write_text("# 제목만 있는 노트\n", encoding="utf-8")
+    (docs / "no-text-headings.md").write_text("##\n\n###\n\n## 같은 제목\n\n## 같은 제목\n", encoding="utf-8")
+    (docs / "legacy.md").write_bytes("# 옛날 노트\n\n## 과적합\n드롭아웃 정리\n".encode("cp949"))
+    (docs / "junk.md").write_bytes(bytes(range(256)) * 64)
+    (docs / "huge.md").write_text(("## 섹션\n" + "긴 본문 " * 300 + "\n") * 2200, encoding="utf-8")
+    for name in ["with space.md", "colon:name.md", "less<than.md", "hash#name.md"]:
+        (docs / name).write_text(f"# {name}\n\n## 과적합\n드롭아웃 과적합 정규화\n", encoding="utf-8")
+
+    code, output = _build(site)
+    assert code == 0, output
+    warnings = [line for line in output.splitlines() if "bad/" in line]
+    assert any("bad/junk.md" in line and "not text" in line for line in warnings), output
+    assert any("bad/legacy.md" in line and "cp949" in line for line in warnings), output
+    assert any("bad/huge.md" in line and "MB" in line for line in warnings), output
+    legacy = (site / "site/bad/legacy/index.html").read_text(encoding="utf-8")
+    assert "드롭아웃 정리" in legacy
+    assert not (site / "site/bad/junk/index.html").exists()
+    assert (site / "site/bad/with space/index.html").is_file()
+    links = _related_links(site / "site")
+    for targets in links.values():
+        for target in targets:
+            assert _html_file(site / "site", target).is_file(), target
+
+
+def test_interrupted_build_keeps_the_old_site(site: Path, fake_model: FakeEmbedder, monkeypatch) -> None:
+    assert _build(site)[0] == 0
+    marker = site / "site/ml/overfitting/index.html"
+    before = marker.read_text(encoding="utf-8")
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("mkdocs.commands.build.build", explode)
+    result = CliRunner().invoke(cli, ["build", "-f", str(site / "mkdocs.yml")])
+    assert result.exit_code != 0
+    assert marker.read_text(encoding="utf-8") == before
+    assert not [path for path in site.iterdir() if path.name.startswith(".site-")]

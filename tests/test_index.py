@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tilsite.cache import EmbeddingCache
+from tilsite.errors import CacheError, IndexLoadError
+from tilsite.index import SectionIndex, SectionRecord, load_index, write_index
+
+
+def _index(count: int = 3, model_id: str = "m") -> SectionIndex:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(count, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    records = [SectionRecord(f"n{i}.md", f"T{i}", f"H{i}", f"h{i}", f"n{i}/#h{i}", "s", "text", f"{i}") for i in range(count)]
+    return SectionIndex(model_id, records, vectors)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    written = _index()
+    write_index(written, tmp_path)
+    loaded = load_index(tmp_path, model_id="m")
+    assert loaded.records == written.records
+    np.testing.assert_allclose(loaded.vectors, written.vectors)
+
+
+def test_rewrite_keeps_one_generation(tmp_path: Path) -> None:
+    write_index(_index(2), tmp_path)
+    write_index(_index(3), tmp_path)
+    assert len(list(tmp_path.glob("gen-*"))) == 1
+    assert len(load_index(tmp_path).records) == 3
+
+
+def test_missing_index_says_how_to_rebuild(tmp_path: Path) -> None:
+    with pytest.raises(IndexLoadError, match="tilsite index"):
+        load_index(tmp_path / "nothing")
+
+
+def test_other_model_is_refused(tmp_path: Path) -> None:
+    write_index(_index(), tmp_path)
+    with pytest.raises(IndexLoadError, match="built with model 'm'"):
+        load_index(tmp_path, model_id="other")
+
+
+@pytest.mark.parametrize("name", ["sections.faiss", "sections.json"])
+def test_corrupt_files_are_detected(tmp_path: Path, name: str) -> None:
+    generation = write_index(_index(), tmp_path)
+    target = generation / name
+    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(IndexLoadError, match="corrupt"):
+        load_index(tmp_path)
+
+
+def test_unreadable_manifest(tmp_path: Path) -> None:
+    generation = write_index(_index(), tmp_path)
+    (generation / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexLoadError, match="manifest"):
+        load_index(tmp_path)
+
+
+def test_old_format_is_refused(tmp_path: Path) -> None:
+    generation = write_index(_index(), tmp_path)
+    manifest = json.loads((generation / "manifest.json").read_text())
+    manifest["format_version"] = 0
+    (generation / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexLoadError, match="format"):
+        load_index(tmp_path)
+
+
+def test_cache_round_trip_and_model_separation(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    vectors = np.eye(3, dtype=np.float32)
+    cache.put_many("a", ["x", "y", "z"], vectors)
+    found = cache.get_many("a", ["x", "z", "missing"])
+    assert set(found) == {"x", "z"}
+    np.testing.assert_array_equal(found["z"], vectors[2])
+    assert cache.get_many("b", ["x"]) == {}
+    assert cache.count("a") == 3
+    cache.close()
+
+
+def test_corrupt_cache_file_gives_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(CacheError, match="delete the file"):
+        EmbeddingCache(path)

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import markdown
+import pytest
+from markdown.extensions.toc import slugify_unicode
+from mkdocs.config import load_config
+
+from tilsite.notes import Note, iter_note_paths, read_note
+from tilsite.sections import parse_headings, split_sections
+from tilsite.slugs import SlugSettings
+
+from .conftest import FIXTURES
+
+SITE = FIXTURES / "site"
+HEADING_ID = re.compile(r"<h([1-6])[^>]*\sid=\"([^\"]*)\"")
+
+
+def _site_settings() -> tuple[SlugSettings, markdown.Markdown]:
+    config = load_config(config_file=str(SITE / "mkdocs.yml"))
+    slugs = SlugSettings.from_markdown_config(list(config.markdown_extensions), dict(config.mdx_configs))
+    renderer = markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs)
+    return slugs, renderer
+
+
+def _note(text: str, path: str = "note.md") -> Note:
+    return Note(path, text, 0, {})
+
+
+@pytest.mark.parametrize("path", [p.relative_to(SITE / "docs").as_posix() for p in iter_note_paths(SITE / "docs")])
+def test_anchors_match_the_ids_mkdocs_renders(path: str) -> None:
+    slugs, renderer = _site_settings()
+    note = read_note(SITE / "docs" / path, SITE / "docs", [])
+    assert note is not None
+    rendered = [anchor for _level, anchor in HEADING_ID.findall(renderer.reset().convert(note.text))]
+    _, _, headings = parse_headings(note, slugs)
+    assert [heading.anchor for heading in headings] == rendered
+
+
+def test_tricky_headings_get_readable_korean_ids() -> None:
+    slugs, _ = _site_settings()
+    note = read_note(SITE / "docs/web/tricky.md", SITE / "docs", [])
+    assert note is not None
+    anchors = [heading.anchor for heading in parse_headings(note, slugs)[2]]
+    assert anchors[:2] == ["프로젝트-생성하기", "프로젝트-생성하기_1"]
+    assert "git-rebase-i-로-커밋-정리" in anchors
+    assert "custom-id" in anchors
+    assert "붙여쓴-제목" in anchors
+    assert "프로젝트-생성하기_2" in anchors
+
+
+def test_code_comment_lines_are_not_headings() -> None:
+    text = "# Title\n\n## Real\n\n```bash\n# make a venv\npython -m venv .venv\n## still code\n```\n"
+    sections = split_sections(_note(text), SlugSettings(slugify_unicode))
+    assert [section.heading for section in sections] == ["Real"]
+    assert "# make a venv" in sections[0].text
+
+
+def test_sections_carry_title_path_and_text() -> None:
+    text = "# 노트 제목\n\n## 상위\n내용 A\n\n### 하위\n내용 B\n\n## 다음\n내용 C\n"
+    sections = split_sections(_note(text), SlugSettings(slugify_unicode))
+    assert [(s.heading, s.anchor, s.level) for s in sections] == [
+        ("상위", "상위", 2),
+        ("하위", "하위", 3),
+        ("다음", "다음", 2),
+    ]
+    assert sections[1].heading_path == ("노트 제목", "상위", "하위")
+    assert sections[1].embedding_text == "노트 제목 > 상위 > 하위\n내용 B"
+
+
+def test_preamble_and_front_matter_title() -> None:
+    note = Note("a.md", "Intro text.\n\n## Part\nBody\n", 3, {"title": "From meta"})
+    sections = split_sections(note)
+    assert sections[0].anchor == "" and sections[0].text == "Intro text."
+    assert sections[0].note_title == "From meta"
+    assert sections[1].line == 5
+
+
+def test_link_and_image_markup_is_removed_from_text() -> None:
+    text = "## Links\nSee [the docs](https://example.com) and ![a chart](/img/x.png) and `code`.\n"
+    (section,) = split_sections(_note(text))
+    assert section.text == "See the docs and a chart and code."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("# Only a title\n", ["Only a title"]),
+        ("##\n\n##\n", []),
+        ("## A\n\n## A\n", ["A"]),
+    ],
+)
+def test_degenerate_notes_do_not_fail(text: str, expected: list[str]) -> None:
+    sections = split_sections(_note(text))
+    assert [section.heading for section in sections][: len(expected)] == expected
+    if not expected:
+        assert all(not section.text for section in sections)
+
+
+def test_title_falls_back_to_file_name() -> None:
+    (section,) = split_sections(_note("just text", "daily/my_first-note.md"))
+    assert section.note_title == "My first note"
+
+
+def test_the_seed_note_splits_into_its_sections() -> None:
+    seed = Path(__file__).resolve().parents[2] / "shared/seed/DAY22_241031.md"
+    if not seed.exists():
+        pytest.skip("../shared/seed is not beside this checkout")
+    note = read_note(seed, seed.parent, [])
+    assert note is not None
+    sections = split_sections(note, SlugSettings(slugify_unicode))
+    assert sections[0].note_title == "내일배움캠프 22일차 TIL"
+    assert "다양한-언어-모델-실습" in [section.anchor for section in sections]
