@@ -74,7 +74,9 @@ def test_related_json(site: Path, fake_model: FakeEmbedder) -> None:
 def test_search_without_index_is_one_clear_line(site: Path, fake_model: FakeEmbedder) -> None:
     code, output = _run("search", "-f", str(site / "mkdocs.yml"), "x")
     assert code == 1
-    assert re.fullmatch(r"Error: .*no index found; run `tilsite index` \(or `tilsite build`\) to rebuild it\.\n", output)
+    assert re.fullmatch(
+        r"Error: .*no index found; run `tilsite index` \(or `tilsite build`\) to rebuild it\.\n", output
+    )
 
 
 def test_missing_config_and_missing_plugin(tmp_path: Path) -> None:

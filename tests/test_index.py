@@ -15,7 +15,9 @@ def _index(count: int = 3, model_id: str = "m") -> SectionIndex:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(count, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    records = [SectionRecord(f"n{i}.md", f"T{i}", f"H{i}", f"h{i}", f"n{i}/#h{i}", "s", "text", f"{i}") for i in range(count)]
+    records = [
+        SectionRecord(f"n{i}.md", f"T{i}", f"H{i}", f"h{i}", f"n{i}/#h{i}", "s", "text", f"{i}") for i in range(count)
+    ]
     return SectionIndex(model_id, records, vectors)
 
 

@@ -12,7 +12,7 @@ from tilsite.cache import EmbeddingCache
 from tilsite.embeddings import DEFAULT_MODEL, EmbeddingModel
 from tilsite.index import SectionIndex, SectionRecord, write_index
 from tilsite.notes import NoteProblem, iter_note_paths, read_note
-from tilsite.related import DEFAULT_COUNT, DEFAULT_THRESHOLD
+from tilsite.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD
 from tilsite.sections import Section, split_sections
 from tilsite.slugs import SlugSettings
 
@@ -39,7 +39,9 @@ class Settings:
     related_count: int = DEFAULT_COUNT
     """How many related notes each page lists."""
     related_threshold: float = DEFAULT_THRESHOLD
-    """Minimum cosine similarity of a related section."""
+    """Minimum cosine similarity (of centred vectors) of a related section."""
+    related_exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    """Glob patterns of notes that neither get nor appear in related lists."""
 
     @property
     def index_dir(self) -> Path:
@@ -133,7 +135,9 @@ def embed_sections(
     return [known[text_hash] for text_hash in hashes]
 
 
-def build_index(settings: Settings, model: EmbeddingModel, progress: Progress | None = None) -> tuple[SectionIndex, BuildReport]:
+def build_index(
+    settings: Settings, model: EmbeddingModel, progress: Progress | None = None
+) -> tuple[SectionIndex, BuildReport]:
     """Index every note of the site and write the index; return it with a report."""
     import numpy as np
 

@@ -61,7 +61,9 @@ class EmbeddingCache:
                     if vector.shape[0] == dimension:
                         found[text_hash] = vector
         except sqlite3.DatabaseError as exc:
-            raise CacheError(f"{self.path}: cannot read the embedding cache ({exc}); delete it and build again.") from exc
+            raise CacheError(
+                f"{self.path}: cannot read the embedding cache ({exc}); delete it and build again."
+            ) from exc
         return found
 
     def put_many(self, model_id: str, hashes: list[str], vectors: numpy.ndarray) -> None:

@@ -230,7 +230,9 @@ def related(config_file: Path, path: str, as_json: bool) -> None:
         note = _note_key(path, settings.docs_dir)
         if note not in {record.path for record in section_index.records}:
             raise click.ClickException(f"{path}: not an indexed note; give a path below {settings.docs_dir}.")
-        items = compute_related(section_index, settings.related_count, settings.related_threshold).get(note, [])
+        items = compute_related(
+            section_index, settings.related_count, settings.related_threshold, settings.related_exclude
+        ).get(note, [])
     site_url = (config.site_url or "").rstrip("/")
     results = [
         {

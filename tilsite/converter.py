@@ -143,9 +143,7 @@ def _parse(data: bytes, np: Any) -> PackedModel:
     offset += 4 * piece_count
     blob = data[offset : offset + blob_length]
     offset += blob_length
-    pieces = [
-        (blob[offsets[i] : offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(piece_count)
-    ]
+    pieces = [(blob[offsets[i] : offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(piece_count)]
     norm_count, norm_bytes = take("iI")
     normalization: dict[int, tuple[int, ...]] = {}
     cursor = offset

@@ -82,8 +82,9 @@ class SentenceTransformerModel(EmbeddingModel):
             elif "e5" in self.name_or_path.lower():
                 self._prompts[kind] = _E5_PREFIXES[kind]
         self._model = model
-        dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
-        self._dimension = int(dimension or model.get_sentence_embedding_dimension())
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension.
+        get_dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self._dimension = int(get_dimension() or 0)
         return model
 
     def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:

