@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -130,3 +131,39 @@ def test_interrupted_build_keeps_the_old_site(site: Path, fake_model: FakeEmbedd
     assert result.exit_code != 0
     assert marker.read_text(encoding="utf-8") == before
     assert not [path for path in site.iterdir() if path.name.startswith(".site-")]
+
+
+def test_rebuild_embeds_only_the_edited_note_and_says_so(site: Path, fake_model: FakeEmbedder) -> None:
+    assert _build(site)[0] == 0
+    fake_model.calls.clear()
+    note = site / "docs/web/django.md"
+    note.write_text(note.read_text(encoding="utf-8").replace("앱을 만든다", "앱을 새로 만든다"), encoding="utf-8")
+    code, output = _build(site)
+    assert code == 0, output
+    assert len(fake_model.embedded_texts) == 1 and "앱을 새로 만든다" in fake_model.embedded_texts[0]
+    assert "embedded 1 new or changed section in 1 note (web/django.md)" in output
+
+
+def test_plain_mkdocs_build_uses_the_plugin(site: Path, fake_model: FakeEmbedder) -> None:
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    config = load_config(config_file=str(site / "mkdocs.yml"))
+    config.plugins.on_startup(command="build", dirty=False)
+    build(config)
+    config.plugins.on_shutdown()
+    assert ASIDE.search((site / "site/ml/overfitting/index.html").read_text(encoding="utf-8"))
+
+
+def test_the_repository_sample_site_builds_strictly(tmp_path: Path, fake_model: FakeEmbedder) -> None:
+    root = Path(__file__).parents[1]
+    project = tmp_path / "sample"
+    project.mkdir()
+    shutil.copytree(root / "docs", project / "docs")
+    shutil.copytree(root / "img", project / "img")
+    shutil.copy(root / "mkdocs.yml", project / "mkdocs.yml")
+    code, output = _build(project, "--strict")
+    assert code == 0, output
+    notes = list((project / "docs").rglob("*.md"))
+    assert len(notes) >= 21
+    assert len(_related_links(project / "site")) >= 15

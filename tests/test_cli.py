@@ -99,3 +99,20 @@ def test_readme_documents_every_command() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     for command in cli.commands:
         assert f"tilsite {command}" in readme, command
+
+
+def test_invalid_plugin_settings_are_reported(site: Path, fake_model: FakeEmbedder) -> None:
+    config = site / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("related_count: 3", "related_count: -1"), "utf-8")
+    code, output = _run("index", "-f", str(config))
+    assert code == 1 and "`related_count` must be 0 or more" in output
+
+
+def test_site_without_notes_indexes_and_builds(tmp_path: Path, fake_model: FakeEmbedder) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text("site_name: empty\nplugins:\n  - tilsite\n", encoding="utf-8")
+    code, output = _run("build", "-f", str(tmp_path / "mkdocs.yml"))
+    assert code == 0, output
+    assert "Indexed 0 notes, 0 sections" in output
+    code, output = _run("search", "-f", str(tmp_path / "mkdocs.yml"), "anything", "--json")
+    assert code == 0 and output.strip() == "[]"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import shutil
 import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -98,3 +100,24 @@ def test_overfitting_query_finds_the_overfitting_note(site: Path, model_folder: 
     assert json.loads(result.output)[0]["path"] == "ml/overfitting.md"
     html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
     assert 'class="tilsite-related"' in html and "regularization/#" in html
+
+
+def test_model_option_accepts_a_local_folder(model_folder: Path) -> None:
+    default = load_model().embed_batch(["드롭아웃으로 과적합 줄이기"], "passage")
+    local = load_model(str(model_folder)).embed_batch(["드롭아웃으로 과적합 줄이기"], "passage")
+    assert float(np.dot(default[0], local[0])) > 0.9999
+
+
+def test_unreachable_hub_model_is_one_clear_error(site: Path) -> None:
+    config = site / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("related_count: 3", "model: nobody/no-such-model"))
+    result = subprocess.run(
+        [sys.executable, "-m", "tilsite", "index", "-f", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "Cannot load embedding model 'nobody/no-such-model'" in errors[0], result.stderr

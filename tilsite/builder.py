@@ -71,6 +71,26 @@ class BuildReport:
     problems: list[NoteProblem] = field(default_factory=list)
     """Files skipped or read with a caveat."""
 
+    def summary(self) -> str:
+        """One line saying what was indexed and which notes were re-embedded."""
+        changed = ""
+        if self.changed_notes:
+            shown = ", ".join(self.changed_notes[:5]) + (" ..." if len(self.changed_notes) > 5 else "")
+            changed = f" in {_count(len(self.changed_notes), 'note')} ({shown})"
+        return (
+            f"Indexed {_count(self.notes, 'note')}, {_count(self.sections, 'section')}:"
+            f" embedded {self.embedded} new or changed {_noun(self.embedded, 'section')}{changed},"
+            f" reused {self.reused} from the cache."
+        )
+
+
+def _noun(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {_noun(count, noun)}"
+
 
 def page_url(path: str, use_directory_urls: bool = True) -> str:
     """The site-relative URL MkDocs gives the page built from ``path`` (quoted for use in links)."""

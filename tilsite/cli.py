@@ -64,23 +64,28 @@ def load_site(config_file: Path, **overrides: Any) -> tuple[MkDocsConfig, Settin
     return config, settings_from_config(config, plugin.config)
 
 
+class _EchoHandler(logging.Handler):
+    """Writes records to whatever stderr click sees now (not the one present at setup)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
 def _setup_logging() -> None:
     """Print tilsite's messages plainly and MkDocs' with their level, as `mkdocs` itself does."""
     for name, pattern in (("tilsite", "%(message)s"), ("mkdocs", "%(levelname)-7s -  %(message)s")):
         logger = logging.getLogger(name)
-        if not logger.handlers:
-            handler = logging.StreamHandler()
+        if not any(isinstance(handler, _EchoHandler) for handler in logger.handlers):
+            handler = _EchoHandler()
             handler.setFormatter(logging.Formatter(pattern))
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
 
 
-def run_index(settings: Settings) -> tuple[SectionIndex, BuildReport]:
-    """Build the index with a progress bar and print what was done."""
-    from tilsite.builder import build_index
-    from tilsite.embeddings import load_model
-
+@contextmanager
+def progress_bar() -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback drawing a bar on stderr once there is work to show."""
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
@@ -88,37 +93,29 @@ def run_index(settings: Settings) -> tuple[SectionIndex, BuildReport]:
         if not total:
             return
         if bar is None:
-            click.echo(f"Embedding {total} new or changed sections ...", err=True)
+            click.echo(f"Embedding {total} new or changed section(s) ...", err=True)
             bar = click.progressbar(length=total, label="Embedding", file=sys.stderr)
             bar.__enter__()
         bar.update(done - bar.pos)
 
     try:
-        index, report = build_index(settings, load_model(settings.model), progress=progress)
+        yield progress
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+def run_index(settings: Settings) -> tuple[SectionIndex, BuildReport]:
+    """Build the index with a progress bar and print what was done."""
+    from tilsite.builder import build_index
+    from tilsite.embeddings import load_model
+
+    with progress_bar() as progress:
+        index, report = build_index(settings, load_model(settings.model), progress=progress)
     for problem in report.problems:
         click.secho(f"warning: {problem}", fg="yellow", err=True)
-    changed = ""
-    if report.changed_notes:
-        shown = ", ".join(report.changed_notes[:5]) + (" ..." if len(report.changed_notes) > 5 else "")
-        changed = f" in {_plural(len(report.changed_notes), 'note')} ({shown})"
-    click.echo(
-        f"Indexed {_plural(report.notes, 'note')}, {_plural(report.sections, 'section')}:"
-        f" embedded {report.embedded} new or changed {_noun(report.embedded, 'section')}{changed},"
-        f" reused {report.reused} from the cache.",
-        err=True,
-    )
+    click.echo(report.summary(), err=True)
     return index, report
-
-
-def _noun(count: int, noun: str) -> str:
-    return noun if count == 1 else f"{noun}s"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {_noun(count, noun)}"
 
 
 @click.group()
@@ -137,15 +134,18 @@ def build(config_file: Path, strict: bool) -> None:
     from mkdocs.exceptions import MkDocsException
 
     with user_errors():
-        config, settings = load_site(config_file, strict=strict)
-        run_index(settings)
+        config, _ = load_site(config_file, strict=strict)
         site_dir = Path(config.site_dir)
         site_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-", dir=site_dir.parent))
         config.site_dir = str(staging)
         config.plugins.on_startup(command="build", dirty=False)
         try:
-            mkdocs_build(config)
+            with progress_bar() as progress:
+                # The plugin indexes the notes during the build; it draws our progress bar.
+                plugin: Any = config.plugins["tilsite"]
+                plugin.progress = progress
+                mkdocs_build(config)
         except MkDocsException as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise click.ClickException(f"{config_file}: site build failed: {exc}") from exc

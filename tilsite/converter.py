@@ -33,7 +33,7 @@ from tilsite.errors import ModelError
 if TYPE_CHECKING:
     import numpy
 
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 MAX_SEQ_LENGTH = 256
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
@@ -294,6 +294,10 @@ def write_sentence_transformer(packed: PackedModel, folder: Path) -> None:
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from tokenizers import Tokenizer
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
 
     hyper = packed.hyper
     config = BertConfig(
@@ -331,7 +335,7 @@ def write_sentence_transformer(packed: PackedModel, folder: Path) -> None:
     with tempfile.TemporaryDirectory() as staging:
         encoder.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        transformer = Transformer(staging, max_seq_length=MAX_SEQ_LENGTH)
+        transformer = Transformer(staging, max_seq_length=MAX_SEQ_LENGTH, model_kwargs={"add_pooling_layer": False})
         model = SentenceTransformer(
             modules=[transformer, Pooling(hyper["hidden"], pooling_mode="mean"), Normalize()],
             prompts={"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT, "document": PASSAGE_PROMPT},

@@ -69,7 +69,7 @@ class SentenceTransformerModel(EmbeddingModel):
             if local.exists():
                 model = SentenceTransformer(str(local), device="cpu", local_files_only=True)
             else:
-                model = SentenceTransformer(self.name_or_path, device="cpu")
+                model = self._load_hub_model(SentenceTransformer)
         except (OSError, ValueError) as exc:
             raise ModelError(
                 f"Cannot load embedding model {self.name_or_path!r} ({str(exc).splitlines()[0]}). "
@@ -86,6 +86,13 @@ class SentenceTransformerModel(EmbeddingModel):
         get_dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self._dimension = int(get_dimension() or 0)
         return model
+
+    def _load_hub_model(self, factory: Any) -> Any:
+        """A hub model from the local Hugging Face cache if it is there, else from the hub."""
+        try:
+            return factory(self.name_or_path, device="cpu", local_files_only=True)
+        except (OSError, ValueError):
+            return factory(self.name_or_path, device="cpu")
 
     def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
         import numpy as np

@@ -10,6 +10,7 @@ from mkdocs.config import config_options as c
 
 from tilsite.builder import Settings
 from tilsite.embeddings import DEFAULT_MODEL
+from tilsite.errors import ConfigError
 from tilsite.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD
 from tilsite.slugs import SlugSettings
 
@@ -26,7 +27,9 @@ class TilsiteConfig(base.Config):
     work_dir = c.Type(str, default=".tilsite")
     """Index and embedding cache, relative to mkdocs.yml."""
     related_count = c.Type(int, default=DEFAULT_COUNT)
-    related_threshold = c.Type(float, default=DEFAULT_THRESHOLD)
+    """Related notes listed per page (0 turns the block off)."""
+    related_threshold = c.Type((int, float), default=DEFAULT_THRESHOLD)
+    """Minimum similarity, from -1 to 1, of the best section pair."""
     related_exclude = c.ListOfItems(c.Type(str), default=list(DEFAULT_EXCLUDE))
     """Glob patterns (relative to docs_dir) of notes left out of related lists, e.g. index pages."""
     related_heading = c.Type(str, default="Related notes")
@@ -36,6 +39,10 @@ class TilsiteConfig(base.Config):
 
 def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> Settings:
     """Translate MkDocs' configuration into the core's ``Settings``."""
+    if plugin_config.related_count < 0:
+        raise ConfigError(f"{config.config_file_path}: tilsite `related_count` must be 0 or more.")
+    if not -1.0 <= plugin_config.related_threshold <= 1.0:
+        raise ConfigError(f"{config.config_file_path}: tilsite `related_threshold` must be between -1 and 1.")
     project_dir = Path(config.config_file_path or ".").resolve().parent
     work_dir = Path(plugin_config.work_dir)
     return Settings(
@@ -45,6 +52,6 @@ def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> 
         model=plugin_config.model,
         use_directory_urls=config.use_directory_urls,
         related_count=plugin_config.related_count,
-        related_threshold=plugin_config.related_threshold,
+        related_threshold=float(plugin_config.related_threshold),
         related_exclude=tuple(plugin_config.related_exclude),
     )

@@ -10,7 +10,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File
 
 from tilsite import embeddings
-from tilsite.builder import Settings, build_index
+from tilsite.builder import Progress, Settings, build_index
 from tilsite.errors import TilsiteError
 from tilsite.notes import NoteProblem, decode_note
 from tilsite.plugin.config import TilsiteConfig, settings_from_config
@@ -18,7 +18,10 @@ from tilsite.related import RelatedNote, compute_related
 from tilsite.render import RELATED_START, related_markdown, wrap_related_html
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.livereload import LiveReloadServer
     from mkdocs.structure.files import Files
     from mkdocs.structure.pages import Page
 
@@ -36,11 +39,16 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.settings: Settings | None = None
         self.related: dict[str, list[RelatedNote]] = {}
         self.legacy_encoded: dict[str, str] = {}
+        self.progress: Progress = _log_progress
+        """Called while sections are embedded; the CLI replaces it with a progress bar."""
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
             return None
-        self.settings = settings_from_config(config, self.config)
+        try:
+            self.settings = settings_from_config(config, self.config)
+        except TilsiteError as exc:
+            raise PluginError(str(exc)) from exc
         config.extra_css.append(_CSS)
         return config
 
@@ -70,6 +78,15 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 if path.is_file() and not path.name.startswith(".") and files.get_file_from_path(relative) is None:
                     files.append(File(relative, str(project_dir), config.site_dir, config.use_directory_urls))
 
+    def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
+        if not self.config.enabled:
+            return server
+        project_dir = Path(config.config_file_path or ".").resolve().parent
+        for name in self.config.asset_dirs:
+            if (project_dir / name).is_dir():
+                server.watch(str(project_dir / name))
+        return server
+
     def _check_readable(self, file: File) -> NoteProblem | None:
         """Drop files MkDocs cannot read; remember notes that need a legacy decoding."""
         try:
@@ -89,16 +106,12 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             return
         settings = self.settings
         try:
-            index, report = build_index(settings, embeddings.load_model(settings.model), progress=_log_progress)
+            index, report = build_index(settings, embeddings.load_model(settings.model), progress=self.progress)
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
         for problem in report.problems:
             log.warning(str(problem))
-        if report.embedded:
-            log.info(
-                f"Embedded {report.embedded} new or changed sections in {len(report.changed_notes)} notes;"
-                f" {report.reused} reused from the cache."
-            )
+        log.info(report.summary())
         self.related = compute_related(
             index, settings.related_count, settings.related_threshold, settings.related_exclude
         )

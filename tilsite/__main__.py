@@ -1,0 +1,5 @@
+"""``python -m tilsite`` runs the CLI."""
+
+from tilsite.cli import cli
+
+cli()
