@@ -121,3 +121,20 @@ def test_unreachable_hub_model_is_one_clear_error(site: Path) -> None:
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "Cannot load embedding model 'nobody/no-such-model'" in errors[0], result.stderr
+
+
+def test_sample_notes_answer_the_overfitting_question(tmp_path: Path, model_folder: Path) -> None:
+    root = Path(__file__).parents[1]
+    project = tmp_path / "sample"
+    project.mkdir()
+    shutil.copytree(root / "docs", project / "docs")
+    shutil.copy(root / "mkdocs.yml", project / "mkdocs.yml")
+    config = str(project / "mkdocs.yml")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["index", "-f", config], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["search", "-f", config, "과적합 막는 법", "--json"], catch_exceptions=False)
+    assert json.loads(result.output)[0]["path"] == "ml/overfitting.md"
+    result = runner.invoke(cli, ["related", "-f", config, "ml/overfitting.md", "--json"], catch_exceptions=False)
+    related = json.loads(result.output)
+    assert related and all(item["path"] != "ml/overfitting.md" for item in related)
