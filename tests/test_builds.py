@@ -105,6 +105,7 @@ def test_bad_input_never_crashes_the_build(site: Path, fake_model: FakeEmbedder)
     code, output = _build(site)
     assert code == 0, output
     warnings = [line for line in output.splitlines() if "bad/" in line]
+    assert len([line for line in warnings if "bad/junk.md" in line]) == 1, output
     assert any("bad/junk.md" in line and "not text" in line for line in warnings), output
     assert any("bad/legacy.md" in line and "cp949" in line for line in warnings), output
     assert any("bad/huge.md" in line and "MB" in line for line in warnings), output
@@ -167,3 +168,14 @@ def test_the_repository_sample_site_builds_strictly(tmp_path: Path, fake_model: 
     notes = list((project / "docs").rglob("*.md"))
     assert len(notes) >= 21
     assert len(_related_links(project / "site")) >= 15
+
+
+def test_pages_mkdocs_excludes_are_not_indexed(site: Path, fake_model: FakeEmbedder) -> None:
+    config = site / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "exclude_docs: |\n  drafts/\n", encoding="utf-8")
+    (site / "docs/drafts").mkdir()
+    (site / "docs/drafts/secret.md").write_text("# 비밀\n\n## 과적합\n드롭아웃 과적합 정규화\n", encoding="utf-8")
+    code, output = _build(site, "--strict")
+    assert code == 0, output
+    assert fake_model.embedded_texts and all("비밀" not in text for text in fake_model.embedded_texts)
+    assert not (site / "site/drafts").exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -71,6 +71,11 @@ class BuildReport:
     problems: list[NoteProblem] = field(default_factory=list)
     """Files skipped or read with a caveat."""
 
+    @property
+    def skipped(self) -> set[str]:
+        """Paths of files that could not be read as notes."""
+        return {problem.path for problem in self.problems if problem.skipped}
+
     def summary(self) -> str:
         """One line saying what was indexed and which notes were re-embedded."""
         changed = ""
@@ -111,11 +116,13 @@ def section_url(section: Section, use_directory_urls: bool = True) -> str:
     return f"{url}#{section.anchor}" if section.anchor else url
 
 
-def collect_sections(settings: Settings, problems: list[NoteProblem]) -> tuple[int, list[Section]]:
-    """Read every note below ``docs_dir`` and split it; return (notes read, sections)."""
+def collect_sections(
+    settings: Settings, problems: list[NoteProblem], paths: Iterable[Path] | None = None
+) -> tuple[int, list[Section]]:
+    """Read the notes (``paths``, or every note below ``docs_dir``) and split them; return (notes read, sections)."""
     notes = 0
     sections: list[Section] = []
-    for path in iter_note_paths(settings.docs_dir):
+    for path in iter_note_paths(settings.docs_dir) if paths is None else paths:
         note = read_note(path, settings.docs_dir, problems)
         if note is None:
             continue
@@ -156,13 +163,20 @@ def embed_sections(
 
 
 def build_index(
-    settings: Settings, model: EmbeddingModel, progress: Progress | None = None
+    settings: Settings,
+    model: EmbeddingModel,
+    progress: Progress | None = None,
+    paths: Iterable[Path] | None = None,
 ) -> tuple[SectionIndex, BuildReport]:
-    """Index every note of the site and write the index; return it with a report."""
+    """Index the notes and write the index; return it with a report.
+
+    ``paths`` are the note files to index (the pages MkDocs will build); by
+    default every Markdown file below ``docs_dir``.
+    """
     import numpy as np
 
     report = BuildReport()
-    report.notes, sections = collect_sections(settings, report.problems)
+    report.notes, sections = collect_sections(settings, report.problems, paths)
     report.sections = len(sections)
     cache = EmbeddingCache(settings.cache_path)
     try:

@@ -105,13 +105,17 @@ def progress_bar() -> Iterator[Callable[[int, int], None]]:
             bar.__exit__(None, None, None)
 
 
-def run_index(settings: Settings) -> tuple[SectionIndex, BuildReport]:
-    """Build the index with a progress bar and print what was done."""
+def run_index(config: MkDocsConfig, settings: Settings) -> tuple[SectionIndex, BuildReport]:
+    """Index the pages MkDocs would build, with a progress bar, and print what was done."""
+    from mkdocs.structure.files import get_files
+
     from tilsite.builder import build_index
     from tilsite.embeddings import load_model
 
+    pages = get_files(config).documentation_pages()
+    paths = [Path(file.abs_src_path) for file in pages if file.abs_src_path]
     with progress_bar() as progress:
-        index, report = build_index(settings, load_model(settings.model), progress=progress)
+        index, report = build_index(settings, load_model(settings.model), progress, paths)
     for problem in report.problems:
         click.secho(f"warning: {problem}", fg="yellow", err=True)
     click.echo(report.summary(), err=True)
@@ -176,8 +180,7 @@ def _replace_dir(new: Path, target: Path) -> None:
 def index(config_file: Path) -> None:
     """Index the notes (embedding only new or changed sections) without building the site."""
     with user_errors():
-        _, settings = load_site(config_file)
-        run_index(settings)
+        run_index(*load_site(config_file))
 
 
 def _load_index(settings: Settings) -> tuple[SectionIndex, Any]:
@@ -274,6 +277,5 @@ def serve(config_file: Path, dev_addr: str) -> None:
     from mkdocs.commands.serve import serve as mkdocs_serve
 
     with user_errors():
-        _, settings = load_site(config_file)
-        run_index(settings)
+        run_index(*load_site(config_file))
         mkdocs_serve(config_file=str(config_file), dev_addr=dev_addr, livereload=True)

@@ -37,6 +37,10 @@ class NoteProblem:
     """Path relative to the docs folder."""
     message: str
     """One line saying what happened and what to do."""
+    skipped: bool = False
+    """The file is not a readable note and was left out."""
+    legacy_encoding: str | None = None
+    """The encoding the note was decoded with, when it is not UTF-8."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -93,7 +97,7 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem]) -> Note |
     try:
         data = path.read_bytes()
     except OSError as exc:
-        problems.append(NoteProblem(relative, f"cannot be read ({exc.strerror}); skipped."))
+        problems.append(NoteProblem(relative, f"cannot be read ({exc.strerror}); skipped.", skipped=True))
         return None
     if len(data) > MAX_NOTE_BYTES:
         problems.append(
@@ -108,14 +112,17 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem]) -> Note |
         text, encoding = decode_note(data)
     except UnicodeDecodeError:
         problems.append(
-            NoteProblem(relative, "is not text (neither UTF-8 nor cp949/euc-kr); skipped. Save it as UTF-8.")
+            NoteProblem(
+                relative, "is not text (neither UTF-8 nor cp949/euc-kr); skipped. Save it as UTF-8.", skipped=True
+            )
         )
         return None
     if encoding:
         problems.append(
             NoteProblem(
                 relative,
-                f"is not UTF-8; read it as {encoding} (Korean). Save it as UTF-8 so MkDocs renders it too.",
+                f"is not UTF-8; read it as {encoding} (Korean). Save it as UTF-8 to keep it portable.",
+                legacy_encoding=encoding,
             )
         )
     meta, body, removed_lines = split_front_matter(text.replace("\r\n", "\n"))

@@ -12,7 +12,6 @@ from mkdocs.structure.files import File
 from tilsite import embeddings
 from tilsite.builder import Progress, Settings, build_index
 from tilsite.errors import TilsiteError
-from tilsite.notes import NoteProblem, decode_note
 from tilsite.plugin.config import TilsiteConfig, settings_from_config
 from tilsite.related import RelatedNote, compute_related
 from tilsite.render import RELATED_START, related_markdown, wrap_related_html
@@ -39,6 +38,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.settings: Settings | None = None
         self.related: dict[str, list[RelatedNote]] = {}
         self.legacy_encoded: dict[str, str] = {}
+        """Notes that are not UTF-8, with the encoding they were read in."""
         self.progress: Progress = _log_progress
         """Called while sections are embedded; the CLI replaces it with a progress bar."""
 
@@ -53,14 +53,28 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         return config
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
-        if not self.config.enabled:
+        if not self.config.enabled or self.settings is None:
             return None
-        self.legacy_encoded = {}
-        for file in list(files.documentation_pages()):
-            problem = self._check_readable(file)
-            if problem:
-                log.warning(str(problem))
+        # Index exactly the pages MkDocs will build (it honours exclude_docs, drafts, README/index).
+        pages = files.documentation_pages()
+        paths = [Path(file.abs_src_path) for file in pages if file.abs_src_path]
+        settings = self.settings
+        try:
+            index, report = build_index(settings, embeddings.load_model(settings.model), self.progress, paths)
+        except TilsiteError as exc:
+            raise PluginError(str(exc)) from exc
+        for problem in report.problems:
+            log.warning(str(problem))
+        log.info(report.summary())
+        self.legacy_encoded = {
+            problem.path: problem.legacy_encoding for problem in report.problems if problem.legacy_encoding
+        }
+        for file in pages:
+            if file.src_uri in report.skipped:
                 files.remove(file)
+        self.related = compute_related(
+            index, settings.related_count, settings.related_threshold, settings.related_exclude
+        )
         self._add_asset_dirs(files, config)
         css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
         files.append(File.generated(config, _CSS, content=css))
@@ -87,39 +101,12 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 server.watch(str(project_dir / name))
         return server
 
-    def _check_readable(self, file: File) -> NoteProblem | None:
-        """Drop files MkDocs cannot read; remember notes that need a legacy decoding."""
-        try:
-            data = Path(file.abs_src_path or "").read_bytes()
-        except OSError as exc:
-            return NoteProblem(file.src_uri, f"cannot be read ({exc.strerror}); left out of the site.")
-        try:
-            text, encoding = decode_note(data)
-        except UnicodeDecodeError:
-            return NoteProblem(file.src_uri, "is not text (neither UTF-8 nor cp949/euc-kr); left out of the site.")
-        if encoding:
-            self.legacy_encoded[file.src_uri] = text
-        return None
-
-    def on_pre_build(self, *, config: MkDocsConfig) -> None:
-        if not self.config.enabled or self.settings is None:
-            return
-        settings = self.settings
-        try:
-            index, report = build_index(settings, embeddings.load_model(settings.model), progress=self.progress)
-        except TilsiteError as exc:
-            raise PluginError(str(exc)) from exc
-        for problem in report.problems:
-            log.warning(str(problem))
-        log.info(report.summary())
-        self.related = compute_related(
-            index, settings.related_count, settings.related_threshold, settings.related_exclude
-        )
-
     def on_page_read_source(self, /, *, page: Page, config: MkDocsConfig) -> str | None:
-        if not self.config.enabled:
+        if not self.config.enabled or page.file.src_uri not in self.legacy_encoded:
             return None
-        return self.legacy_encoded.get(page.file.src_uri)
+        # MkDocs reads pages as UTF-8 only; give it the text tilsite decoded.
+        data = Path(page.file.abs_src_path or "").read_bytes()
+        return data.decode(self.legacy_encoded[page.file.src_uri], errors="replace")
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:
