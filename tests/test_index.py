@@ -89,3 +89,12 @@ def test_corrupt_cache_file_gives_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CacheError, match="delete the file"):
         EmbeddingCache(path)
+
+
+def test_unchanged_index_is_not_rewritten_but_a_corrupt_one_is(tmp_path: Path) -> None:
+    first = write_index(_index(), tmp_path)
+    assert write_index(_index(), tmp_path) == first
+    (first / "sections.json").write_text("[]", encoding="utf-8")
+    repaired = write_index(_index(), tmp_path)
+    assert repaired != first
+    assert len(load_index(tmp_path).records) == 3

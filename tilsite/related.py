@@ -61,44 +61,50 @@ def compute_related(
     neither get nor appear in related lists.
     """
     import faiss
+    import numpy as np
 
     records = index.records
     if not records or count <= 0:
         return {}
-    depth = min(len(records), NEIGHBOURS + count * 4)
-    skipped = [any(fnmatch.fnmatchcase(record.path, pattern) for pattern in exclude) for record in records]
+    paths = sorted({record.path for record in records})
+    number = {path: position for position, path in enumerate(paths)}
+    note_of = np.array([number[record.path] for record in records])
+    excluded = np.array([any(fnmatch.fnmatchcase(path, pattern) for pattern in exclude) for path in paths], bool)
+
     vectors = centred(index.vectors)
     search = faiss.IndexFlatIP(vectors.shape[1])
     search.add(vectors)
+    depth = min(len(records), NEIGHBOURS + count * 4)
     similarities, positions = search.search(vectors, depth)
 
-    best: dict[str, dict[str, tuple[float, int, int]]] = {}
-    support: dict[str, dict[str, int]] = {}
-    for source, (row_scores, row_positions) in enumerate(zip(similarities, positions, strict=True)):
-        source_path = records[source].path
-        if skipped[source]:
-            continue
-        candidates = best.setdefault(source_path, {})
-        counts = support.setdefault(source_path, {})
-        for score, target in zip(row_scores, row_positions, strict=True):
-            if target < 0 or score < threshold or skipped[target]:
-                continue
-            target_path = records[target].path
-            if target_path == source_path:
-                continue
-            counts[target_path] = counts.get(target_path, 0) + 1
-            current = candidates.get(target_path)
-            if current is None or score > current[0]:
-                candidates[target_path] = (float(score), int(target), source)
+    # Every (source section, target section) pair that may count, as flat arrays.
+    sources = np.repeat(np.arange(len(records)), depth)
+    targets = positions.reshape(-1)
+    scores = similarities.reshape(-1)
+    keep = (targets >= 0) & (scores >= threshold)
+    sources, targets, scores = sources[keep], targets[keep], scores[keep]
+    source_notes, target_notes = note_of[sources], note_of[targets]
+    keep = (source_notes != target_notes) & ~excluded[source_notes] & ~excluded[target_notes]
+    sources, targets, scores = sources[keep], targets[keep], scores[keep]
+    source_notes, target_notes = source_notes[keep], target_notes[keep]
+
+    # Best pair and number of pairs per (source note, target note).
+    pair_keys = source_notes * len(paths) + target_notes
+    order = np.lexsort((-scores, pair_keys))
+    unique_keys, first, support = np.unique(pair_keys[order], return_index=True, return_counts=True)
+    best = order[first]
+
+    # The ``count`` best target notes of each source note: best pair, then support, then path.
+    source_of_key, target_of_key = np.divmod(unique_keys, len(paths))
+    ranking = np.lexsort((target_of_key, -support, -scores[best], source_of_key))
+    grouped = source_of_key[ranking]
+    rank_in_group = np.arange(len(ranking)) - np.searchsorted(grouped, grouped, side="left")
+    chosen = ranking[rank_in_group < count]
 
     related: dict[str, list[RelatedNote]] = {}
-    for source_path, candidates in best.items():
-        ranked = sorted(
-            candidates.items(),
-            key=lambda item: (-item[1][0], -support[source_path][item[0]], item[0]),
+    for key in chosen.tolist():
+        pair = int(best[key])
+        related.setdefault(paths[int(source_of_key[key])], []).append(
+            RelatedNote(records[int(targets[pair])], records[int(sources[pair])].anchor, float(scores[pair]))
         )
-        related[source_path] = [
-            RelatedNote(records[target], records[source].anchor, score)
-            for _path, (score, target, source) in ranked[:count]
-        ]
     return related

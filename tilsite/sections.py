@@ -112,17 +112,19 @@ def _inline_body(token: Token) -> str:
     return " ".join("".join(parts).split())
 
 
-def _tighten_headings(source: str) -> str:
-    """Give `#Title` lines the space Python-Markdown does not require, outside code."""
+def _parse_tightened(source: str) -> list[Token]:
+    """Parse ``source``, first giving `#Title` lines the space Python-Markdown does not require."""
+    parser = _parser()
+    tokens = parser.parse(source)
     lines = source.split("\n")
     changed = False
-    for token in _parser().parse(source):
+    for token in tokens:
         if token.type == "paragraph_open" and token.level == 0 and token.map:
             for number in range(*token.map):
                 if _TIGHT_HASH_HEADING.match(lines[number]):
                     lines[number] = _TIGHT_HASH_HEADING.sub(r"\1 ", lines[number])
                     changed = True
-    return "\n".join(lines) if changed else source
+    return parser.parse("\n".join(lines)) if changed else tokens
 
 
 def _split_attr_list(text: str) -> tuple[str, str | None]:
@@ -165,7 +167,7 @@ class Heading:
 def parse_headings(note: Note, slugs: SlugSettings | None = None) -> tuple[list[Token], str, list[Heading]]:
     """Parse ``note``; return its tokens, its title and every heading with its MkDocs id."""
     slugs = slugs or SlugSettings()
-    tokens = _parser().parse(_tighten_headings(note.text))
+    tokens = _parse_tightened(note.text)
     found: list[tuple[int, int, str, str | None]] = []
     for index, token in enumerate(tokens):
         if token.type == "heading_open":

@@ -1,0 +1,165 @@
+"""Measure tilsite's build and rebuild speed against plain MkDocs on synthetic TIL corpora.
+
+    python bench/run.py                 # N = 100, 500, 2000 (the 2000 cold build takes ~10 min)
+    python bench/run.py --sizes 100     # a quick run
+
+Every number in one report comes from one run on one machine; the report gives
+ratios (tilsite / plain MkDocs, pipeline / bare encode) so that it stays
+meaningful on other hardware. Results go to bench/results.md (and .json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.corpus import write_corpus  # noqa: E402
+
+CONFIG = """site_name: bench
+theme:
+  name: material
+  font: false
+markdown_extensions:
+  - toc:
+      slugify: !!python/name:markdown.extensions.toc.slugify_unicode
+  - pymdownx.superfences
+plugins:
+  - search
+{extra}"""
+
+
+def run(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Run ``command``; return (wall seconds, peak RSS of the process in MB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}: {process.stderr.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def measure_builds(project: Path, notes: list[Path]) -> dict[str, float]:
+    tilsite = [sys.executable, "-m", "tilsite", "build"]
+    mkdocs = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", "plain.yml"]
+    results: dict[str, float] = {}
+    run(mkdocs, project)  # warm the OS file cache and Python bytecode once
+    results["plain_mkdocs_s"], results["plain_mkdocs_mb"] = min(run(mkdocs, project) for _ in range(2))
+    shutil.rmtree(project / ".tilsite", ignore_errors=True)
+    results["cold_s"], results["cold_mb"] = run(tilsite, project)
+    results["warm_s"], results["warm_mb"] = min(run(tilsite, project) for _ in range(2))
+    edited = notes[len(notes) // 2]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n* 벤치마크용으로 추가한 한 줄\n", encoding="utf-8")
+    results["one_changed_s"], results["one_changed_mb"] = run(tilsite, project)
+    return results
+
+
+def measure_throughput(project: Path, limit: int) -> dict[str, float]:
+    """Sections/s of the pipeline's embed step against a bare SentenceTransformer.encode of the same texts."""
+    import numpy as np
+
+    from tilsite.builder import BuildReport, Settings, collect_sections, embed_sections
+    from tilsite.cache import EmbeddingCache
+    from tilsite.embeddings import load_model
+    from tilsite.related import compute_related
+    from tilsite.slugs import SlugSettings
+
+    settings = Settings(docs_dir=project / "docs", work_dir=Path(tempfile.mkdtemp()), slugs=SlugSettings())
+    _, sections = collect_sections(settings, [])
+    sections = sections[:limit]
+    model = load_model()
+    texts = [section.embedding_text for section in sections]
+    model.embed_batch(texts[:8], "passage")  # load weights outside the timings
+    st_model = model._load()  # type: ignore[attr-defined]
+
+    start = time.perf_counter()
+    st_model.encode(texts, prompt="passage: ", batch_size=32, normalize_embeddings=True)
+    bare = time.perf_counter() - start
+
+    cache = EmbeddingCache(settings.cache_path)
+    start = time.perf_counter()
+    embed_sections(sections, model, cache, BuildReport())
+    pipeline = time.perf_counter() - start
+    cache.close()
+
+    index_path = project / ".tilsite" / "index"
+    from tilsite.index import load_index
+
+    index = load_index(index_path)
+    start = time.perf_counter()
+    compute_related(index)
+    related = time.perf_counter() - start
+    del np
+    return {
+        "throughput_sections": len(texts),
+        "bare_encode_per_s": len(texts) / bare,
+        "pipeline_per_s": len(texts) / pipeline,
+        "related_s": related,
+        "indexed_sections": len(index.records),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 2000])
+    parser.add_argument("--throughput-sections", type=int, default=600)
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+
+    rows = []
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory(prefix=f"tilsite-bench-{size}-") as folder:
+            project = Path(folder)
+            notes = write_corpus(project / "docs", size)
+            (project / "plain.yml").write_text(CONFIG.format(extra=""), encoding="utf-8")
+            (project / "mkdocs.yml").write_text(CONFIG.format(extra="  - tilsite\n"), encoding="utf-8")
+            print(f"N={size}: building ...", file=sys.stderr, flush=True)
+            row: dict[str, float] = {"notes": size}
+            row.update(measure_builds(project, notes))
+            row.update(measure_throughput(project, args.throughput_sections))
+            row["warm_ratio"] = row["warm_s"] / row["plain_mkdocs_s"]
+            row["one_changed_ratio"] = row["one_changed_s"] / row["plain_mkdocs_s"]
+            row["throughput_ratio"] = row["pipeline_per_s"] / row["bare_encode_per_s"]
+            print(json.dumps(row), file=sys.stderr, flush=True)
+            rows.append(row)
+    write_report(rows, args.out)
+
+
+def write_report(rows: list[dict[str, float]], out: Path) -> None:
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    lines = [
+        "# tilsite build benchmark",
+        "",
+        f"Measured by `python bench/run.py` on {platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. All numbers of a row come from one run.",
+        "",
+        "| notes | sections | plain mkdocs | cold | warm (ratio, target ≤ 1.3) | one note changed (ratio, target ≤ 1.5)"
+        " | embed: pipeline / bare encode (target ≥ 0.9) | related notes (target < 2 s) | peak memory (target < 2 GB) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        peak = max(row["cold_mb"], row["warm_mb"], row["one_changed_mb"])
+        lines.append(
+            f"| {row['notes']:.0f} | {row['indexed_sections']:.0f} | {row['plain_mkdocs_s']:.1f} s"
+            f" | {row['cold_s']:.1f} s | {row['warm_s']:.1f} s ({row['warm_ratio']:.2f}×)"
+            f" | {row['one_changed_s']:.1f} s ({row['one_changed_ratio']:.2f}×)"
+            f" | {row['pipeline_per_s']:.1f} / {row['bare_encode_per_s']:.1f} sections/s ({row['throughput_ratio']:.2f}×)"
+            f" | {row['related_s']:.2f} s | {peak:.0f} MB |"
+        )
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
