@@ -116,3 +116,21 @@ def test_site_without_notes_indexes_and_builds(tmp_path: Path, fake_model: FakeE
     assert "Indexed 0 notes, 0 sections" in output
     code, output = _run("search", "-f", str(tmp_path / "mkdocs.yml"), "anything", "--json")
     assert code == 0 and output.strip() == "[]"
+
+
+def test_unchanged_notes_are_not_parsed_again(site: Path, fake_model: FakeEmbedder, monkeypatch) -> None:
+    from tilsite import builder
+
+    config = str(site / "mkdocs.yml")
+    assert _run("index", "-f", config)[0] == 0
+    parsed: list[str] = []
+    real_split = builder.split_sections
+    monkeypatch.setattr(
+        builder, "split_sections", lambda note, slugs: parsed.append(note.path) or real_split(note, slugs)
+    )
+    note = site / "docs/ml/regularization.md"
+    note.write_text(note.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    code, output = _run("index", "-f", config)
+    assert code == 0, output
+    assert parsed == ["ml/regularization.md"]
+    assert "Indexed 5 notes, " in output

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from tilsite.cache import EmbeddingCache
 from tilsite.embeddings import DEFAULT_MODEL, EmbeddingModel
 from tilsite.index import SectionIndex, SectionRecord, write_index
-from tilsite.notes import NoteProblem, iter_note_paths, read_note
+from tilsite.notes import Note, NoteProblem, iter_note_paths, read_note
 from tilsite.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD
 from tilsite.sections import Section, split_sections
 from tilsite.slugs import SlugSettings
@@ -20,6 +22,8 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while sections are embedded."""
 
 EMBED_CHUNK = 64
+SECTIONS_VERSION = 1
+"""Bump when the way notes split into sections changes, so cached splits are redone."""
 
 
 @dataclass(slots=True)
@@ -117,18 +121,54 @@ def section_url(section: Section, use_directory_urls: bool = True) -> str:
 
 
 def collect_sections(
-    settings: Settings, problems: list[NoteProblem], paths: Iterable[Path] | None = None
+    settings: Settings,
+    problems: list[NoteProblem],
+    paths: Iterable[Path] | None = None,
+    cache: EmbeddingCache | None = None,
 ) -> tuple[int, list[Section]]:
-    """Read the notes (``paths``, or every note below ``docs_dir``) and split them; return (notes read, sections)."""
-    notes = 0
+    """Read the notes (``paths``, or every note below ``docs_dir``) and split them; return (notes read, sections).
+
+    With a ``cache``, a note whose text and slug settings are unchanged is not parsed again.
+    """
+    notes = [
+        note
+        for note in (
+            read_note(path, settings.docs_dir, problems)
+            for path in (iter_note_paths(settings.docs_dir) if paths is None else paths)
+        )
+        if note is not None
+    ]
+    fingerprint = _slug_fingerprint(settings.slugs)
+    keys = [_note_key(note, fingerprint) for note in notes]
+    stored = cache.get_sections(keys) if cache else {}
     sections: list[Section] = []
-    for path in iter_note_paths(settings.docs_dir) if paths is None else paths:
-        note = read_note(path, settings.docs_dir, problems)
-        if note is None:
+    fresh: list[tuple[str, str]] = []
+    for note, key in zip(notes, keys, strict=True):
+        if key in stored:
+            sections.extend(
+                Section(**{**item, "heading_path": tuple(item["heading_path"])}) for item in json.loads(stored[key])
+            )
             continue
-        notes += 1
-        sections.extend(split_sections(note, settings.slugs))
-    return notes, sections
+        parsed = split_sections(note, settings.slugs)
+        sections.extend(parsed)
+        fresh.append((key, json.dumps([asdict(section) for section in parsed], ensure_ascii=False)))
+    if cache and fresh:
+        cache.put_sections(fresh)
+    return len(notes), sections
+
+
+def _slug_fingerprint(slugs: SlugSettings) -> str:
+    # Names, not repr(): a function's repr holds its memory address, which changes every run.
+    function = slugs.slugify
+    kind = function if hasattr(function, "__qualname__") else type(function)
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    options = f"{getattr(function, 'args', '')}{getattr(function, 'keywords', '')}{getattr(function, '__dict__', '')}"
+    return f"{name}|{options}|{slugs.separator}|{slugs.attr_list}|{SECTIONS_VERSION}"
+
+
+def _note_key(note: Note, fingerprint: str) -> str:
+    payload = json.dumps([note.path, note.text, note.body_line, note.meta, fingerprint], default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def embed_sections(
@@ -176,10 +216,10 @@ def build_index(
     import numpy as np
 
     report = BuildReport()
-    report.notes, sections = collect_sections(settings, report.problems, paths)
-    report.sections = len(sections)
     cache = EmbeddingCache(settings.cache_path)
     try:
+        report.notes, sections = collect_sections(settings, report.problems, paths, cache)
+        report.sections = len(sections)
         vectors = embed_sections(sections, model, cache, report, progress)
     finally:
         cache.close()

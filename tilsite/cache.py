@@ -1,4 +1,5 @@
-"""The embedding cache: one SQLite file of vectors keyed by (model id, hash of the embedded text)."""
+"""The build cache: one SQLite file of vectors keyed by (model id, hash of the embedded text),
+and of each note's parsed sections keyed by a hash of the note and the slug settings."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ CREATE TABLE IF NOT EXISTS vectors (
     dimension INTEGER NOT NULL,
     vector BLOB NOT NULL,
     PRIMARY KEY (model, text_hash)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS note_sections (
+    note_key TEXT PRIMARY KEY,
+    sections TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -35,7 +40,7 @@ class EmbeddingCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path))
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
             self._db.commit()
         except sqlite3.DatabaseError as exc:
             raise CacheError(
@@ -81,6 +86,27 @@ class EmbeddingCache:
                 )
         except sqlite3.DatabaseError as exc:
             raise CacheError(f"{self.path}: cannot write the embedding cache ({exc}).") from exc
+
+    def get_sections(self, note_keys: list[str]) -> dict[str, str]:
+        """Stored section lists (JSON) of notes whose key (a hash of note and settings) is known."""
+        found: dict[str, str] = {}
+        try:
+            for start in range(0, len(note_keys), 500):
+                chunk = note_keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT note_key, sections FROM note_sections WHERE note_key IN ({marks})"
+                found.update(self._db.execute(query, chunk))
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(f"{self.path}: cannot read the section cache ({exc}); delete it and build again.") from exc
+        return found
+
+    def put_sections(self, rows: list[tuple[str, str]]) -> None:
+        """Store (note key, sections JSON) rows in one transaction."""
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO note_sections (note_key, sections) VALUES (?, ?)", rows)
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(f"{self.path}: cannot write the section cache ({exc}).") from exc
 
     def count(self, model_id: str) -> int:
         """Number of vectors stored for ``model_id``."""
