@@ -31,6 +31,14 @@ def clustered(count: int, rng: np.random.Generator) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+def single_query_ms(index: faiss.Index, queries: np.ndarray, repeats: int = 20) -> float:
+    """Average latency of one-query searches, as `tilsite search` makes them."""
+    start = time.perf_counter()
+    for row in range(repeats):
+        index.search(queries[row : row + 1], K)
+    return (time.perf_counter() - start) / repeats * 1000
+
+
 def measure(count: int, rng: np.random.Generator) -> dict[str, float]:
     vectors = clustered(count, rng)
     queries = vectors[rng.choice(count, size=min(count, 2000), replace=False)]
@@ -40,10 +48,7 @@ def measure(count: int, rng: np.random.Generator) -> dict[str, float]:
     exact.add(vectors)
     _, truth = exact.search(queries, K)
     exact_batch = time.perf_counter() - start
-    start = time.perf_counter()
-    for row in range(20):
-        exact.search(queries[row : row + 1], K)
-    exact_single_ms = (time.perf_counter() - start) / 20 * 1000
+    exact_single_ms = single_query_ms(exact, queries)
 
     start = time.perf_counter()
     hnsw = faiss.IndexHNSWFlat(DIMENSION, 32, faiss.METRIC_INNER_PRODUCT)
@@ -54,10 +59,7 @@ def measure(count: int, rng: np.random.Generator) -> dict[str, float]:
     start = time.perf_counter()
     _, found = hnsw.search(queries, K)
     hnsw_batch = time.perf_counter() - start
-    start = time.perf_counter()
-    for row in range(20):
-        hnsw.search(queries[row : row + 1], K)
-    hnsw_single_ms = (time.perf_counter() - start) / 20 * 1000
+    hnsw_single_ms = single_query_ms(hnsw, queries)
 
     recall = np.mean([len(set(a) & set(b)) / K for a, b in zip(truth, found, strict=True)])
     scale = count / len(queries)  # related notes query every section

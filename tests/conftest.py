@@ -54,3 +54,15 @@ def site(tmp_path: Path) -> Path:
     target = tmp_path / "site-project"
     shutil.copytree(FIXTURES / "site", target)
     return target
+
+
+@pytest.fixture
+def sample_project(tmp_path: Path) -> Path:
+    """A copy of this repository's own sample site (docs/, img/, mkdocs.yml)."""
+    root = Path(__file__).parents[1]
+    target = tmp_path / "sample"
+    target.mkdir()
+    shutil.copytree(root / "docs", target / "docs")
+    shutil.copytree(root / "img", target / "img")
+    shutil.copy(root / "mkdocs.yml", target / "mkdocs.yml")
+    return target

