@@ -74,6 +74,8 @@ class BuildReport:
     """Notes with at least one newly embedded section."""
     problems: list[NoteProblem] = field(default_factory=list)
     """Files skipped or read with a caveat."""
+    front_matter: dict[str, dict[str, object]] = field(default_factory=dict)
+    """Front matter of each note read, by path on the site."""
 
     @property
     def skipped(self) -> set[str]:
@@ -120,24 +122,36 @@ def section_url(section: Section, use_directory_urls: bool = True) -> str:
     return f"{url}#{section.anchor}" if section.anchor else url
 
 
+NoteFiles = Iterable[tuple[str, Path]]
+"""Notes to index as (path on the site, file on disk) pairs."""
+
+
+def default_note_files(docs_dir: Path) -> NoteFiles:
+    """Every Markdown file below ``docs_dir``, at its path below ``docs_dir``."""
+    return ((path.relative_to(docs_dir).as_posix(), path) for path in iter_note_paths(docs_dir))
+
+
+def read_notes(settings: Settings, problems: list[NoteProblem], files: NoteFiles | None = None) -> list[Note]:
+    """Read the notes ``files`` (default: every note below ``docs_dir``), skipping unreadable ones."""
+    pairs = default_note_files(settings.docs_dir) if files is None else files
+    notes = (read_note(path, settings.docs_dir, problems, uri) for uri, path in pairs)
+    return [note for note in notes if note is not None]
+
+
 def collect_sections(
     settings: Settings,
     problems: list[NoteProblem],
-    paths: Iterable[Path] | None = None,
+    files: NoteFiles | None = None,
     cache: EmbeddingCache | None = None,
+    notes: list[Note] | None = None,
 ) -> tuple[int, list[Section]]:
-    """Read the notes (``paths``, or every note below ``docs_dir``) and split them; return (notes read, sections).
+    """Read the notes (``files``, or every note below ``docs_dir``) and split them; return (notes read, sections).
 
     With a ``cache``, a note whose text and slug settings are unchanged is not parsed again.
+    ``notes`` already read are used instead of reading ``files``.
     """
-    notes = [
-        note
-        for note in (
-            read_note(path, settings.docs_dir, problems)
-            for path in (iter_note_paths(settings.docs_dir) if paths is None else paths)
-        )
-        if note is not None
-    ]
+    if notes is None:
+        notes = read_notes(settings, problems, files)
     fingerprint = _slug_fingerprint(settings.slugs)
     keys = [_note_key(note, fingerprint) for note in notes]
     stored = cache.get_sections(keys) if cache else {}
@@ -206,19 +220,21 @@ def build_index(
     settings: Settings,
     model: EmbeddingModel,
     progress: Progress | None = None,
-    paths: Iterable[Path] | None = None,
+    files: NoteFiles | None = None,
 ) -> tuple[SectionIndex, BuildReport]:
     """Index the notes and write the index; return it with a report.
 
-    ``paths`` are the note files to index (the pages MkDocs will build); by
-    default every Markdown file below ``docs_dir``.
+    ``files`` are the notes to index (the pages MkDocs will build) as (site path,
+    file) pairs; by default every Markdown file below ``docs_dir``.
     """
     import numpy as np
 
     report = BuildReport()
     cache = EmbeddingCache(settings.cache_path)
     try:
-        report.notes, sections = collect_sections(settings, report.problems, paths, cache)
+        notes = read_notes(settings, report.problems, files)
+        report.front_matter = {note.path: note.meta for note in notes}
+        report.notes, sections = collect_sections(settings, report.problems, cache=cache, notes=notes)
         report.sections = len(sections)
         vectors = embed_sections(sections, model, cache, report, progress)
     finally:

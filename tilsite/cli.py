@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ def load_site(config_file: Path, **overrides: Any) -> tuple[MkDocsConfig, Settin
 
     if not config_file.is_file():
         raise ConfigError(f"{config_file}: not found. Run tilsite in the folder of your mkdocs.yml, or pass -f.")
+    _make_placeholder_docs_dir(config_file)
     try:
         config = load_config(config_file=str(config_file), **overrides)
     except ConfigurationError as exc:
@@ -62,6 +63,26 @@ def load_site(config_file: Path, **overrides: Any) -> tuple[MkDocsConfig, Settin
     if plugin is None:
         raise ConfigError(f"{config_file}: add `- tilsite` under `plugins:` to use tilsite with this site.")
     return config, settings_from_config(config, plugin.config)
+
+
+def _make_placeholder_docs_dir(config_file: Path) -> None:
+    """Create the empty docs_dir a ``notes_dir`` site names (MkDocs insists that it exists)."""
+    from mkdocs.utils.yaml import yaml_load
+
+    try:
+        with config_file.open("rb") as stream:
+            raw = yaml_load(stream)
+    except Exception:  # load_config reports a broken file properly
+        return
+    if not isinstance(raw, dict) or not isinstance(raw.get("docs_dir"), str):
+        return
+    entries = raw.get("plugins") or []
+    uses_notes_dir = any(
+        isinstance(entry, dict) and isinstance(entry.get("tilsite"), dict) and entry["tilsite"].get("notes_dir")
+        for entry in (entries if isinstance(entries, list) else [entries])
+    )
+    if uses_notes_dir:
+        (config_file.parent / raw["docs_dir"]).mkdir(parents=True, exist_ok=True)
 
 
 class _EchoHandler(logging.Handler):
@@ -111,11 +132,12 @@ def run_index(config: MkDocsConfig, settings: Settings) -> tuple[SectionIndex, B
 
     from tilsite.builder import build_index
     from tilsite.embeddings import load_model
+    from tilsite.plugin.plugin import note_files
 
-    pages = get_files(config).documentation_pages()
-    paths = [Path(file.abs_src_path) for file in pages if file.abs_src_path]
+    plugin: Any = config.plugins["tilsite"]
+    files = plugin.site_files(get_files(config), config)
     with progress_bar() as progress:
-        index, report = build_index(settings, load_model(settings.model), progress, paths)
+        index, report = build_index(settings, load_model(settings.model), progress, note_files(files))
     for problem in report.problems:
         click.secho(f"warning: {problem}", fg="yellow", err=True)
     click.echo(report.summary(), err=True)
@@ -173,6 +195,43 @@ def _replace_dir(new: Path, target: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         new.rename(target)
+
+
+@cli.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing mkdocs.yml and workflow.")
+@click.option(
+    "--install",
+    default="tilsite",
+    show_default=True,
+    help="What the workflow passes to `pip install` for tilsite (a version, a Git URL, ...).",
+)
+def init(path: Path, force: bool, install: str) -> None:
+    """Make the TIL repository at PATH a tilsite site, without moving or editing any note.
+
+    Writes mkdocs.yml (notes read in place, navigation from the folders), a GitHub
+    Actions workflow that publishes the site to GitHub Pages, and .gitignore entries.
+    """
+    from tilsite.scaffold import init_repository
+
+    with user_errors():
+        result = init_repository(path, install=install, force=force)
+    found = f"Found {result.notes} notes"
+    if result.notebooks:
+        found += f" and {result.notebooks} notebooks"
+    if result.folders:
+        shown = ", ".join(result.folders[:8]) + (" ..." if len(result.folders) > 8 else "")
+        found += f" in {len(result.folders)} folders ({shown})"
+    click.echo(f"{found}, {result.assets} images and other files to publish.")
+    if result.skipped:
+        click.echo(f"They stay as they are; the site {result.skipped}.")
+    click.echo(f"Korean notes: {'yes, search and theme set up for Korean' if result.korean else 'none found'}.")
+    for name in result.written:
+        click.echo(f"Wrote {path / name}")
+    if result.site_url:
+        click.echo(f"The site will be published at {result.site_url}")
+    click.echo("Next: `tilsite build` (site in site/) or `tilsite serve` (live preview).")
+    click.echo("To publish: commit and push, then in GitHub: Settings > Pages > Source: GitHub Actions.")
 
 
 @cli.command()
@@ -259,14 +318,16 @@ def related(config_file: Path, path: str, as_json: bool) -> None:
 
 
 def _note_key(path: str, docs_dir: Path) -> str:
+    from tilsite.sources import page_uri
+
+    key = path.replace("\\", "/")
+    key = key[2:] if key.startswith("./") else key
     candidate = Path(path)
     if candidate.exists():
-        try:
-            return candidate.resolve().relative_to(docs_dir.resolve()).as_posix()
-        except ValueError:
-            pass
-    key = path.replace("\\", "/")
-    return key[2:] if key.startswith("./") else key
+        with suppress(ValueError):
+            key = candidate.resolve().relative_to(docs_dir.resolve()).as_posix()
+    # A notebook or a `.MD` note is indexed under the page path it is published at.
+    return page_uri(key) or key
 
 
 @cli.command()

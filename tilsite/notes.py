@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MARKDOWN_SUFFIXES = (".md", ".markdown")
+from tilsite.notebooks import NotebookError, notebook_to_markdown
+from tilsite.sources import MARKDOWN_SUFFIXES, NOTEBOOK_SUFFIX
+
 MAX_NOTE_BYTES = 2_000_000
 """Notes larger than this are indexed only up to this many bytes (the page still renders whole)."""
 
@@ -91,9 +93,13 @@ def split_front_matter(text: str) -> tuple[dict[str, object], str, int]:
     return meta, text[len(removed) :], removed.count("\n")
 
 
-def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem]) -> Note | None:
-    """Read one note; on trouble append a ``NoteProblem`` and return None (or a partial note)."""
-    relative = path.relative_to(docs_dir).as_posix()
+def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem], uri: str | None = None) -> Note | None:
+    """Read one note; on trouble append a ``NoteProblem`` and return None (or a partial note).
+
+    ``uri`` is the note's path on the site; by default its path below ``docs_dir``.
+    A Jupyter notebook (``.ipynb``) is read as the Markdown it is published as.
+    """
+    relative = uri if uri is not None else path.relative_to(docs_dir).as_posix()
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -125,8 +131,28 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem]) -> Note |
                 legacy_encoding=encoding,
             )
         )
+    if path.suffix.lower() == NOTEBOOK_SUFFIX:
+        try:
+            text = notebook_to_markdown(text)
+        except NotebookError as exc:
+            problems.append(NoteProblem(relative, f"{exc}; skipped. Open and save it in Jupyter.", skipped=True))
+            return None
     meta, body, removed_lines = split_front_matter(text.replace("\r\n", "\n"))
     return Note(relative, body, removed_lines, meta)
+
+
+def page_source(path: Path) -> str:
+    """The Markdown MkDocs should render for the note file at ``path``.
+
+    Differs from the file's bytes read as UTF-8 for notebooks and for notes saved in cp949.
+    """
+    text, _ = decode_note(path.read_bytes())
+    if path.suffix.lower() == NOTEBOOK_SUFFIX:
+        try:
+            return notebook_to_markdown(text)
+        except NotebookError:
+            return text
+    return text
 
 
 def _cut_at_character(data: bytes, limit: int) -> bytes:

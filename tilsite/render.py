@@ -9,6 +9,7 @@ can take effect.
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import re
 import string
@@ -58,3 +59,16 @@ def wrap_related_html(html: str) -> str:
     return _BLOCK.sub(
         lambda match: f'<aside class="tilsite-related" data-search-exclude>{match.group(1)}</aside>', html
     )
+
+
+_FIRST_H1_END = re.compile(r"</h1>", re.IGNORECASE)
+
+
+def insert_date(html: str, when: dt.date) -> str:
+    """Put the note's date under its first ``<h1>`` (or at the top when it has none)."""
+    stamp = when.isoformat()
+    tag = f'<p class="tilsite-date"><time datetime="{stamp}">{stamp}</time></p>'
+    match = _FIRST_H1_END.search(html)
+    if match is None:
+        return f"{tag}\n{html}"
+    return f"{html[: match.end()]}\n{tag}{html[match.end() :]}"

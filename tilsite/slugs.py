@@ -60,3 +60,15 @@ class SlugSettings:
         separator = toc.get("separator", "-")
         names = {name.rsplit(".", 1)[-1] for name in extensions}
         return cls(slugify, separator, "attr_list" in names)
+
+
+_NOT_IN_GITHUB_SLUG = re.compile(r"[^\w\- ]")
+
+
+def github_slug(text: str) -> str:
+    """The anchor GitHub gives a heading (``Project 생성하기`` → ``project-생성하기``).
+
+    Lower case, punctuation other than ``-`` and ``_`` dropped, each space a ``-``
+    (runs are not collapsed, unlike Python-Markdown's slugify).
+    """
+    return _NOT_IN_GITHUB_SLUG.sub("", text.strip().lower()).replace(" ", "-")

@@ -35,6 +35,13 @@ class TilsiteConfig(base.Config):
     related_heading = c.Type(str, default="Related notes")
     asset_dirs = c.ListOfItems(c.Type(str), default=["img"])
     """Folders beside mkdocs.yml (outside docs_dir) published at their own name, e.g. ``img/``."""
+    notes_dir = c.Optional(c.Type(str))
+    """Build from the notes in this folder (relative to mkdocs.yml; ``.`` for the repository itself)
+    instead of docs_dir, without moving them. ``docs_dir`` is then only a placeholder."""
+    show_dates = c.Type(bool, default=True)
+    """Show each note's date (front matter, file name or first commit) under its title."""
+    archive_page = c.Type(str, default="archive.md")
+    """Path of the generated page listing notes by date and by folder; empty to turn it off."""
 
 
 def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> Settings:
@@ -46,7 +53,7 @@ def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> 
     project_dir = Path(config.config_file_path or ".").resolve().parent
     work_dir = Path(plugin_config.work_dir)
     return Settings(
-        docs_dir=Path(config.docs_dir),
+        docs_dir=notes_root(config, plugin_config) or Path(config.docs_dir),
         work_dir=work_dir if work_dir.is_absolute() else project_dir / work_dir,
         slugs=SlugSettings.from_markdown_config(list(config.markdown_extensions), dict(config.mdx_configs)),
         model=plugin_config.model,
@@ -55,3 +62,15 @@ def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> 
         related_threshold=float(plugin_config.related_threshold),
         related_exclude=tuple(plugin_config.related_exclude),
     )
+
+
+def notes_root(config: MkDocsConfig, plugin_config: TilsiteConfig) -> Path | None:
+    """The ``notes_dir`` folder as an absolute path, or None when the notes are in docs_dir."""
+    if not plugin_config.notes_dir:
+        return None
+    project_dir = Path(config.config_file_path or ".").resolve().parent
+    root = (project_dir / plugin_config.notes_dir).resolve()
+    if not root.is_dir():
+        message = f"tilsite `notes_dir` {plugin_config.notes_dir!r} is not a folder."
+        raise ConfigError(f"{config.config_file_path}: {message}")
+    return root

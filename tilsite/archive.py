@@ -1,0 +1,55 @@
+"""The generated index page: every note by date (newest first) and by folder, with counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tilsite.render import escape_markdown_text, relative_link
+
+
+@dataclass(slots=True, frozen=True)
+class ArchiveEntry:
+    path: str
+    """The note's path on the site (``.md``)."""
+    title: str
+    date: dt.date | None
+
+
+def archive_markdown(entries: list[ArchiveEntry], page_path: str, title: str = "Notes by date") -> str:
+    """Markdown of the index page at ``page_path`` listing ``entries`` by month and by folder."""
+    dated = sorted((entry for entry in entries if entry.date), key=lambda entry: (entry.date, entry.path), reverse=True)
+    undated = sorted((entry for entry in entries if not entry.date), key=lambda entry: entry.path)
+    lines = [f"# {escape_markdown_text(title)}", ""]
+    lines.append(f"{len(entries)} notes, {len(dated)} with a date.")
+    lines += ["", "## By date", ""]
+    months: dict[str, list[ArchiveEntry]] = defaultdict(list)
+    for entry in dated:
+        assert entry.date is not None
+        months[entry.date.strftime("%Y-%m")].append(entry)
+    for month, items in months.items():
+        lines += [f"### {month} ({len(items)})", ""]
+        lines += [_item(entry, page_path, with_date=True) for entry in items]
+        lines.append("")
+    if undated:
+        lines += [f"### Undated ({len(undated)})", ""]
+        lines += [_item(entry, page_path, with_date=False) for entry in undated]
+        lines.append("")
+    lines += ["## By folder", ""]
+    folders: dict[str, list[ArchiveEntry]] = defaultdict(list)
+    for entry in sorted(entries, key=lambda entry: entry.path):
+        folders[posixpath.dirname(entry.path)].append(entry)
+    for folder in sorted(folders):
+        items = folders[folder]
+        lines += [f"### {escape_markdown_text(folder or '(top level)')} ({len(items)})", ""]
+        lines += [_item(entry, page_path, with_date=True) for entry in items]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _item(entry: ArchiveEntry, page_path: str, with_date: bool) -> str:
+    link = relative_link(entry.path, "", page_path)
+    when = f"{entry.date.isoformat()} · " if with_date and entry.date else ""
+    return f"- {when}[{escape_markdown_text(entry.title)}]({link})"

@@ -1,0 +1,269 @@
+"""``tilsite init``: make an existing TIL repository a tilsite site without touching its notes.
+
+Writes ``mkdocs.yml`` (notes read in place through the plugin's ``notes_dir``), a
+GitHub Actions workflow that publishes to GitHub Pages, and ``.gitignore`` entries
+for the build output. Nothing here imports MkDocs.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tilsite.errors import ConfigError
+from tilsite.sources import scan_notes
+
+WORK_DIR = ".tilsite"
+PLACEHOLDER_DOCS_DIR = f"{WORK_DIR}/docs"
+"""MkDocs refuses the repository root as docs_dir and insists docs_dir exists; tilsite creates this empty one."""
+WORKFLOW_PATH = ".github/workflows/tilsite.yml"
+DEFAULT_INSTALL = "tilsite"
+_GITHUB_REMOTE = re.compile(r"github\.com[:/]+(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?$")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@dataclass(slots=True)
+class InitResult:
+    """What ``init_repository`` wrote and found."""
+
+    written: list[str] = field(default_factory=list)
+    notes: int = 0
+    notebooks: int = 0
+    assets: int = 0
+    folders: list[str] = field(default_factory=list)
+    korean: bool = False
+    site_url: str | None = None
+    skipped: str = ""
+
+
+def github_urls(remote: str) -> tuple[str, str] | None:
+    """(Pages URL, repository URL) for a GitHub remote such as ``git@github.com:me/TIL.git``."""
+    match = _GITHUB_REMOTE.search(remote.strip())
+    if not match:
+        return None
+    owner, repo = match.group("owner"), match.group("repo")
+    pages = f"https://{owner.lower()}.github.io/"
+    if repo.lower() != f"{owner.lower()}.github.io":
+        pages += f"{repo}/"
+    return pages, f"https://github.com/{owner}/{repo}"
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def _yaml_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def mkdocs_yml(
+    site_name: str,
+    korean: bool,
+    site_url: str | None = None,
+    repo_url: str | None = None,
+    branch: str = "main",
+) -> str:
+    """The ``mkdocs.yml`` for a repository whose notes stay where they are."""
+    lines = [
+        "# Written by `tilsite init`. Your notes are read where they are (tilsite `notes_dir` below);",
+        "# the navigation follows your folders and is rebuilt on every build, so new notes appear by themselves.",
+        f"site_name: {_yaml_string(site_name)}",
+    ]
+    if site_url:
+        lines.append(f"site_url: {site_url}")
+    if repo_url:
+        lines += [f"repo_url: {repo_url}", f"edit_uri: edit/{branch}/"]
+    lines += [
+        "# MkDocs cannot build from the repository root itself: this empty folder stands in for docs_dir",
+        "# (tilsite creates it) and the notes come from notes_dir.",
+        f"docs_dir: {PLACEHOLDER_DOCS_DIR}",
+        "site_dir: site",
+        "",
+        "theme:",
+        "  name: material",
+        f"  language: {'ko' if korean else 'en'}",
+        "  font: false  # no Google Fonts: the site loads nothing from other origins",
+        "  features:",
+        "    - navigation.sections",
+        "    - navigation.top",
+        "    - search.highlight",
+        "  palette:",
+        '    - media: "(prefers-color-scheme: light)"',
+        "      scheme: default",
+        "      toggle:",
+        "        icon: material/brightness-7",
+        "        name: Dark mode",
+        '    - media: "(prefers-color-scheme: dark)"',
+        "      scheme: slate",
+        "      toggle:",
+        "        icon: material/brightness-4",
+        "        name: Light mode",
+        "",
+        "markdown_extensions:",
+        "  - toc:",
+        "      permalink: true",
+        "      # Keep Korean in heading ids, so GitHub-style links such as DAY56.md#project-생성하기 resolve.",
+        "      slugify: !!python/name:markdown.extensions.toc.slugify_unicode",
+        "  - admonition",
+        "  - attr_list",
+        "  - tables",
+        "  - pymdownx.highlight",
+        "  - pymdownx.superfences",
+        "",
+        "validation:",
+        "  links:",
+        "    # `/img/x.png` means the repository root, as on GitHub; it becomes a relative URL,",
+        "    # so the site also works under a sub-path such as https://user.github.io/TIL/.",
+        "    absolute_links: relative_to_docs",
+        "  anchors: warn",
+        "",
+        "plugins:",
+        "  - search:",
+        f"      lang: [{'en, ko' if korean else 'en'}]",
+        "  - tilsite:",
+        "      notes_dir: .",
+        f"      work_dir: {WORK_DIR}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def pages_workflow(
+    install: str = DEFAULT_INSTALL,
+    cache_key_files: str = WORKFLOW_PATH,
+    branch: str = "main",
+    build: str = "tilsite build",
+) -> str:
+    """A GitHub Actions workflow: build with tilsite on every push to ``branch``, deploy to GitHub Pages.
+
+    ``install`` is what ``pip install`` gets for tilsite (a PyPI spec, a Git URL or ``-e .``);
+    ``cache_key_files`` are hashed into the pip and model cache keys; ``build`` builds the site.
+    """
+    return f"""# Builds the TIL site on every push to {branch} and publishes it to GitHub Pages.
+# Enable it once: repository Settings > Pages > Build and deployment > Source: GitHub Actions.
+name: Publish site
+
+on:
+  push:
+    branches: [{branch}]
+  workflow_dispatch:
+
+permissions:
+  contents: read
+  pages: write
+  id-token: write
+
+concurrency:
+  group: pages
+  cancel-in-progress: false
+
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          # Whole history: a note with no date in its front matter or name is dated by its first commit.
+          fetch-depth: 0
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Cache pip downloads
+        uses: actions/cache@v4
+        with:
+          path: ~/.cache/pip
+          key: pip-${{{{ runner.os }}}}-${{{{ hashFiles('{cache_key_files}') }}}}
+          restore-keys: pip-${{{{ runner.os }}}}-
+      - name: Cache the embedding model converted for sentence-transformers
+        uses: actions/cache@v4
+        with:
+          path: ~/.cache/tilsite
+          key: tilsite-model-${{{{ runner.os }}}}-${{{{ hashFiles('{cache_key_files}') }}}}
+      - name: Cache section embeddings (unchanged notes are never embedded again)
+        uses: actions/cache@v4
+        with:
+          path: .tilsite
+          key: tilsite-index-${{{{ runner.os }}}}-${{{{ github.sha }}}}
+          restore-keys: tilsite-index-${{{{ runner.os }}}}-
+      - name: Install tilsite with CPU-only torch
+        run: |
+          pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+          pip install {install}
+      - name: Build the site
+        run: {build}
+      - uses: actions/upload-pages-artifact@v3
+        with:
+          path: site
+
+  deploy:
+    needs: build
+    runs-on: ubuntu-latest
+    environment:
+      name: github-pages
+      url: ${{{{ steps.deployment.outputs.page_url }}}}
+    steps:
+      - id: deployment
+        uses: actions/deploy-pages@v4
+"""
+
+
+def init_repository(root: Path, install: str = DEFAULT_INSTALL, force: bool = False) -> InitResult:
+    """Write mkdocs.yml, the Pages workflow and .gitignore entries into the repository at ``root``.
+
+    Raises ``ConfigError`` when ``root`` is not a folder, holds no notes, or already has
+    ``mkdocs.yml`` or the workflow (unless ``force``).
+    """
+    if not root.is_dir():
+        raise ConfigError(f"{root}: not a folder. Give the path of your TIL repository.")
+    config_path = root / "mkdocs.yml"
+    workflow_path = root / WORKFLOW_PATH
+    for path in (config_path, workflow_path):
+        if path.exists() and not force:
+            raise ConfigError(f"{path}: already exists; remove it or pass --force to overwrite it.")
+    scan = scan_notes(root, (root / "site", root / WORK_DIR, config_path))
+    pages = [file for file in scan.files if file.kind == "page"]
+    notebooks = [file for file in scan.files if file.kind == "notebook"]
+    if not pages and not notebooks:
+        raise ConfigError(f"{root}: no Markdown notes or notebooks found; run tilsite init in your TIL repository.")
+    result = InitResult(
+        notes=len(pages),
+        notebooks=len(notebooks),
+        assets=len(scan.files) - len(pages) - len(notebooks),
+        folders=sorted({file.uri.split("/", 1)[0] for file in scan.pages if "/" in file.uri}),
+        skipped=scan.skipped_summary(),
+    )
+    result.korean = any(_HANGUL.search(file.path.read_text("utf-8", errors="ignore")[:20_000]) for file in pages[:200])
+    urls = github_urls(_git(root, "remote", "get-url", "origin"))
+    result.site_url = urls[0] if urls else None
+    branch = _git(root, "symbolic-ref", "--short", "HEAD") or "main"
+    site_name = f"{root.resolve().name} TIL"
+    config_path.write_text(
+        mkdocs_yml(site_name, result.korean, result.site_url, urls[1] if urls else None, branch), encoding="utf-8"
+    )
+    result.written.append("mkdocs.yml")
+    workflow_path.parent.mkdir(parents=True, exist_ok=True)
+    workflow_path.write_text(pages_workflow(install, branch=branch), encoding="utf-8")
+    result.written.append(WORKFLOW_PATH)
+    if _ensure_ignored(root / ".gitignore", ["site/", f"{WORK_DIR}/"]):
+        result.written.append(".gitignore")
+    (root / PLACEHOLDER_DOCS_DIR).mkdir(parents=True, exist_ok=True)
+    return result
+
+
+def _ensure_ignored(path: Path, patterns: list[str]) -> bool:
+    """Append the ``patterns`` missing from ``.gitignore``; return whether the file changed."""
+    existing = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    present = {line.strip() for line in existing.splitlines()}
+    missing = [pattern for pattern in patterns if pattern not in present and pattern.rstrip("/") not in present]
+    if not missing:
+        return False
+    prefix = "" if not existing or existing.endswith("\n") else "\n"
+    path.write_text(existing + prefix + "# tilsite build output\n" + "\n".join(missing) + "\n", encoding="utf-8")
+    return True

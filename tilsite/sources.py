@@ -1,0 +1,129 @@
+"""Find the notes and images of a repository as it is, and give each the path it has on the site.
+
+A TIL repository keeps notes in top-level folders beside ``README.md``, mixes in
+notebooks, ``.MD`` files and stray files of other kinds. ``scan_notes`` walks such
+a folder without changing it and returns what the site is built from: Markdown
+pages, notebooks (published as pages) and assets such as images.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+NOTEBOOK_SUFFIX = ".ipynb"
+ASSET_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp", ".ico", ".tif", ".tiff"}
+    | {".pdf", ".mp4", ".webm", ".mp3", ".zip", ".txt"}
+)
+"""Files published beside the notes so that links to them work."""
+SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site", "venv", "env", "_site"})
+"""Folders never read as notes (hidden folders such as ``.git`` are skipped too)."""
+
+Kind = Literal["page", "notebook", "asset"]
+
+
+@dataclass(slots=True, frozen=True)
+class SourceFile:
+    """A file of the repository and the path it is published at."""
+
+    uri: str
+    """Path on the site, relative to the notes folder, ``/``-separated; ``.md`` for every page."""
+    path: Path
+    """The file on disk."""
+    kind: Kind
+
+    @property
+    def original(self) -> str:
+        """The path as the repository names it (what links in notes point at)."""
+        return posixpath.join(posixpath.dirname(self.uri), self.path.name) if self.uri else self.path.name
+
+
+@dataclass(slots=True)
+class Scan:
+    """What ``scan_notes`` found."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Files left out, counted by suffix (``.py``, ``.csv``, ...)."""
+
+    @property
+    def pages(self) -> list[SourceFile]:
+        return [file for file in self.files if file.kind != "asset"]
+
+    def skipped_summary(self) -> str:
+        """e.g. ``left out 5 files that are neither notes nor images (.py 3, .csv 2)``; empty if none."""
+        total = sum(self.skipped.values())
+        if not total:
+            return ""
+        kinds = ", ".join(f"{suffix} {count}" for suffix, count in self.skipped.most_common(6))
+        return f"left out {total} file{'s' if total != 1 else ''} that are neither notes nor images ({kinds})"
+
+
+def page_uri(relative: str) -> str | None:
+    """The site path of a page built from the file at ``relative``, or None if it is not a note.
+
+    ``Note.MD`` becomes ``Note.md`` and ``x.ipynb`` becomes ``x.md`` (MkDocs only builds
+    lower-case Markdown suffixes).
+    """
+    stem, suffix = posixpath.splitext(relative)
+    lowered = suffix.lower()
+    if lowered in MARKDOWN_SUFFIXES:
+        return stem + lowered
+    if lowered == NOTEBOOK_SUFFIX:
+        return stem + ".md"
+    return None
+
+
+def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
+    """Walk ``root`` and sort its files into pages, notebooks and assets.
+
+    ``skip`` are folders and files to leave out besides hidden ones and ``SKIPPED_DIRS``
+    (the site and work folders, mkdocs.yml). A notebook whose page path is taken by a Markdown note
+    of the same name is published at ``name.ipynb.md`` instead.
+    """
+    scan = Scan()
+    skipped = {path.resolve() for path in skip}
+    taken: set[str] = set()
+    notebooks: list[tuple[str, Path]] = []
+    for path in _walk(root, skipped):
+        relative = path.relative_to(root).as_posix()
+        suffix = path.suffix.lower()
+        if suffix in MARKDOWN_SUFFIXES:
+            uri = page_uri(relative) or relative
+            if uri in taken:
+                scan.skipped[suffix] += 1
+                continue
+            taken.add(uri)
+            scan.files.append(SourceFile(uri, path, "page"))
+        elif suffix == NOTEBOOK_SUFFIX:
+            notebooks.append((relative, path))
+        elif suffix in ASSET_SUFFIXES:
+            scan.files.append(SourceFile(relative, path, "asset"))
+        else:
+            scan.skipped[suffix or path.name] += 1
+    for relative, path in notebooks:
+        uri = page_uri(relative) or relative
+        if uri in taken:
+            uri = relative + ".md"
+        taken.add(uri)
+        scan.files.append(SourceFile(uri, path, "notebook"))
+    return scan
+
+
+def _walk(root: Path, skipped_dirs: set[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in sorted(root.iterdir(), key=lambda item: item.name):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            if path.name in SKIPPED_DIRS or path.resolve() in skipped_dirs or path.is_symlink():
+                continue
+            found.extend(_walk(path, skipped_dirs))
+        elif path.is_file() and path.resolve() not in skipped_dirs:
+            found.append(path)
+    return found
