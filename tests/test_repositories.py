@@ -97,6 +97,9 @@ def test_scan_sorts_notes_notebooks_images_and_strays(messy: Path) -> None:
     assert {uri for uri, kind in kinds.items() if kind == "asset"} == set(IMAGES)
     assert ".DS_Store" not in kinds
     assert dict(scan.skipped) == {".html": 1, ".py": 1, ".csv": 1, ".pkl": 1}
+    assert scan.conflicts == []
+    (messy / "FE/HTML+CSS+JS/CSS.MD").write_text("# css twice", encoding="utf-8")
+    assert scan_notes(messy).conflicts == ["FE/HTML+CSS+JS/CSS.MD"]  # the exactly named CSS.md keeps the path
     moved = {file.original: file.uri for file in scan.files if file.original != file.uri}
     assert moved == {"FE/HTML+CSS+JS/JS.MD": "FE/HTML+CSS+JS/JS.md", "ml/overfit.ipynb": "ml/overfit.md"}
 
@@ -157,7 +160,7 @@ def test_init_and_build_a_messy_repository(messy: Path, fake_model: FakeEmbedder
     before = _tree_digest(messy)
     code, output = _invoke("init", str(messy))
     assert code == 0, output
-    assert "Found 7 notes and 1 notebooks in 3 folders (FE, ml, sparta)" in output
+    assert "Found 7 notes and 1 notebook in 3 folders (FE, ml, sparta)" in output
     assert "https://kim.github.io/TIL/" in output
     config = (messy / "mkdocs.yml").read_text(encoding="utf-8")
     assert "notes_dir: ." in config and "site_url: https://kim.github.io/TIL/" in config

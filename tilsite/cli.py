@@ -216,9 +216,9 @@ def init(path: Path, force: bool, install: str) -> None:
 
     with user_errors():
         result = init_repository(path, install=install, force=force)
-    found = f"Found {result.notes} notes"
+    found = f"Found {result.notes} note{'s' if result.notes != 1 else ''}"
     if result.notebooks:
-        found += f" and {result.notebooks} notebooks"
+        found += f" and {result.notebooks} notebook{'s' if result.notebooks != 1 else ''}"
     if result.folders:
         shown = ", ".join(result.folders[:8]) + (" ..." if len(result.folders) > 8 else "")
         found += f" in {len(result.folders)} folders ({shown})"
@@ -230,7 +230,7 @@ def init(path: Path, force: bool, install: str) -> None:
         click.echo(f"Wrote {path / name}")
     if result.site_url:
         click.echo(f"The site will be published at {result.site_url}")
-    click.echo("Next: `tilsite build` (site in site/) or `tilsite serve` (live preview).")
+    click.echo(f"Next, in {path}: `tilsite build` (site in site/) or `tilsite serve` (live preview).")
     click.echo("To publish: commit and push, then in GitHub: Settings > Pages > Source: GitHub Actions.")
 
 

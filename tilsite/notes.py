@@ -131,12 +131,11 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem], uri: str 
                 legacy_encoding=encoding,
             )
         )
-    if path.suffix.lower() == NOTEBOOK_SUFFIX:
-        try:
-            text = notebook_to_markdown(text)
-        except NotebookError as exc:
-            problems.append(NoteProblem(relative, f"{exc}; skipped. Open and save it in Jupyter.", skipped=True))
-            return None
+    try:
+        text = _as_markdown(path, text)
+    except NotebookError as exc:
+        problems.append(NoteProblem(relative, f"{exc}; skipped. Open and save it in Jupyter.", skipped=True))
+        return None
     meta, body, removed_lines = split_front_matter(text.replace("\r\n", "\n"))
     return Note(relative, body, removed_lines, meta)
 
@@ -147,12 +146,15 @@ def page_source(path: Path) -> str:
     Differs from the file's bytes read as UTF-8 for notebooks and for notes saved in cp949.
     """
     text, _ = decode_note(path.read_bytes())
-    if path.suffix.lower() == NOTEBOOK_SUFFIX:
-        try:
-            return notebook_to_markdown(text)
-        except NotebookError:
-            return text
-    return text
+    try:
+        return _as_markdown(path, text)
+    except NotebookError:
+        return text
+
+
+def _as_markdown(path: Path, text: str) -> str:
+    """The Markdown of a note file's text: notebooks are converted, Markdown is returned as is."""
+    return notebook_to_markdown(text) if path.suffix.lower() == NOTEBOOK_SUFFIX else text
 
 
 def _cut_at_character(data: bytes, limit: int) -> bytes:

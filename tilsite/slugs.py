@@ -58,7 +58,8 @@ class SlugSettings:
         toc = extension_configs.get("toc", {}) or {}
         slugify = toc.get("slugify") or default_slugify()
         separator = toc.get("separator", "-")
-        names = {name.rsplit(".", 1)[-1] for name in extensions}
+        # Plugins may append Extension instances (tilsite's own link fixer); only names matter here.
+        names = {name.rsplit(".", 1)[-1] for name in extensions if isinstance(name, str)}
         return cls(slugify, separator, "attr_list" in names)
 
 

@@ -50,6 +50,8 @@ class Scan:
     files: list[SourceFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     """Files left out, counted by suffix (``.py``, ``.csv``, ...)."""
+    conflicts: list[str] = field(default_factory=list)
+    """Notes left out because another note is published at the same path (``a.md`` and ``a.MD``)."""
 
     @property
     def pages(self) -> list[SourceFile]:
@@ -88,24 +90,29 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
     """
     scan = Scan()
     skipped = {path.resolve() for path in skip}
-    taken: set[str] = set()
+    markdown: list[tuple[str, Path]] = []
     notebooks: list[tuple[str, Path]] = []
     for path in _walk(root, skipped):
         relative = path.relative_to(root).as_posix()
         suffix = path.suffix.lower()
         if suffix in MARKDOWN_SUFFIXES:
-            uri = page_uri(relative) or relative
-            if uri in taken:
-                scan.skipped[suffix] += 1
-                continue
-            taken.add(uri)
-            scan.files.append(SourceFile(uri, path, "page"))
+            markdown.append((relative, path))
         elif suffix == NOTEBOOK_SUFFIX:
             notebooks.append((relative, path))
         elif suffix in ASSET_SUFFIXES:
             scan.files.append(SourceFile(relative, path, "asset"))
         else:
             scan.skipped[suffix or path.name] += 1
+    taken: set[str] = set()
+    # Notes already named as published (`a.md`) keep their path over `a.MD`; notebooks come last.
+    markdown.sort(key=lambda item: page_uri(item[0]) != item[0])
+    for relative, path in markdown:
+        uri = page_uri(relative) or relative
+        if uri in taken:
+            scan.conflicts.append(relative)
+            continue
+        taken.add(uri)
+        scan.files.append(SourceFile(uri, path, "page"))
     for relative, path in notebooks:
         uri = page_uri(relative) or relative
         if uri in taken:

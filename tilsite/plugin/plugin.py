@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = get_plugin_logger(__name__)
 
 _CSS = "assets/tilsite/related.css"
+_SAME_PAGE = "another note is published at the same page path; skipped. Rename one of them."
 
 
 class TilsitePlugin(BasePlugin[TilsiteConfig]):
@@ -61,7 +62,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
         config.extra_css.append(_CSS)
-        config.markdown_extensions.append(self.links)
+        if self.links not in config.markdown_extensions:
+            config.markdown_extensions.append(self.links)
         return config
 
     def site_files(self, files: Files, config: MkDocsConfig) -> Files:
@@ -82,6 +84,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 if files.get_file_from_path(uri) is None:
                     files.append(_moved_file(uri, Path(file.abs_src_path), config))
                     self.moved[file.src_uri] = uri
+                else:
+                    log.warning(f"tilsite: {file.src_uri}: {_SAME_PAGE}")
         self._add_asset_dirs(files, config)
         return files
 
@@ -92,6 +96,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         scan = scan_notes(root, skip)
         if scan.skipped:
             log.info(f"{root}: {scan.skipped_summary()}.")
+        for relative in scan.conflicts:
+            log.warning(f"tilsite: {relative}: {_SAME_PAGE}")
         exclude = config.exclude_docs
         found: list[File] = []
         for source in scan.files:
@@ -154,7 +160,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if not page.endswith(".md"):
             page += ".md"
         if files.get_file_from_path(page) is not None:
-            log.warning(f"tilsite: a note already exists at {page}; set `archive_page` to another path.")
+            log.info(f"tilsite: {page} is one of your notes, so no archive page is generated there.")
             return
         titles: dict[str, str] = {}
         for record in records:
