@@ -35,6 +35,11 @@ class EmbeddingModel(ABC):
     def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
         """Return an array of shape ``(len(texts), dimension)`` of unit vectors."""
 
+    def browser_source(self) -> tuple[Path, str] | None:
+        """The sentence-transformers folder and query prefix that search on the site can run in the
+        visitor's browser, or None when this model has no browser copy (the site then searches by keywords)."""
+        return None
+
 
 class SentenceTransformerModel(EmbeddingModel):
     """A sentence-transformers model from a local folder or (where there is network) a hub name."""
@@ -130,6 +135,11 @@ class BundledE5Model(SentenceTransformerModel):
 
             self.name_or_path = str(ensure_default_model(self._cache_dir, echo=self._echo))
         return super()._load()
+
+    def browser_source(self) -> tuple[Path, str] | None:
+        from tilsite.converter import ensure_default_model
+
+        return ensure_default_model(self._cache_dir, echo=self._echo), _E5_PREFIXES["query"]
 
 
 @lru_cache(maxsize=2)

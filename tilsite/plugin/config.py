@@ -40,6 +40,9 @@ class TilsiteConfig(base.Config):
     instead of docs_dir, without moving them. ``docs_dir`` is then only a placeholder."""
     show_dates = c.Type(bool, default=True)
     """Show each note's date (front matter, file name or first commit) under its title."""
+    site_search = c.Type(bool, default=True)
+    """Search by meaning in the site's search box (needs Material's ``search`` plugin): the section
+    vectors, the query model and its runtime are published under ``assets/tilsite/search/``."""
     archive_page = c.Type(str, default="archive.md")
     """Path of the generated page listing notes by date and by folder; empty to turn it off."""
 

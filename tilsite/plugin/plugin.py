@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
@@ -21,6 +22,8 @@ from tilsite.plugin.links import LinkFixer
 from tilsite.related import RelatedNote, compute_related
 from tilsite.render import RELATED_START, insert_date, related_markdown, wrap_related_html
 from tilsite.sources import page_uri, scan_notes
+from tilsite.webmodel import ensure_web_model
+from tilsite.websearch import SEARCH_DIR, SiteFile, index_texts, search_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from mkdocs.livereload import LiveReloadServer
     from mkdocs.structure.pages import Page
 
-    from tilsite.index import SectionRecord
+    from tilsite.index import SectionIndex, SectionRecord
 
 log = get_plugin_logger(__name__)
 
@@ -62,6 +65,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
         config.extra_css.append(_CSS)
+        if self.config.site_search:
+            script = ExtraScriptValue(f"{SEARCH_DIR}/search-ui.js")
+            script.type = "module"
+            config.extra_javascript.append(script)
+            config.extra_css.append(f"{SEARCH_DIR}/search.css")
         if self.links not in config.markdown_extensions:
             config.markdown_extensions.append(self.links)
         return config
@@ -140,7 +148,24 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self._add_archive(files, config, index.records)
         css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
         files.append(File.generated(config, _CSS, content=css))
+        if self.config.site_search:
+            self._add_search(files, config, index)
         return files
+
+    def _add_search(self, files: Files, config: MkDocsConfig, index: SectionIndex) -> None:
+        """Publish the section vectors, the browser query model and the search scripts."""
+        browser_model = None
+        source = embeddings.load_model(self.settings.model if self.settings else "default").browser_source()
+        if source is None:
+            log.info("tilsite: this model has no browser copy, so the site's search box searches by keywords only.")
+        else:
+            folder, prefix = source
+            try:
+                browser_model = (ensure_web_model(folder, [*index_texts(index), prefix], echo=log.info), prefix)
+            except (TilsiteError, OSError, RuntimeError, ValueError) as exc:
+                log.warning(f"tilsite: search by meaning on the site is off ({exc}); it searches by keywords.")
+        for item in search_files(index, browser_model):
+            files.append(_generated(config, item))
 
     def _note_dates(self, files: Files, front_matter: dict[str, dict[str, object]], root: Path) -> None:
         self.dates = {}
@@ -235,6 +260,12 @@ def _moved_file(uri: str, path: Path, config: MkDocsConfig) -> File:
     file = File(uri, None, config.site_dir, config.use_directory_urls)
     file.abs_src_path = str(path)
     return file
+
+
+def _generated(config: MkDocsConfig, item: SiteFile) -> File:
+    if item.content is not None:
+        return File.generated(config, item.uri, content=item.content)
+    return File.generated(config, item.uri, abs_src_path=str(item.source))
 
 
 def _log_progress(done: int, total: int) -> None:

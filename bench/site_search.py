@@ -1,0 +1,294 @@
+"""Measure search on the site in headless Chromium: download size, cold and warm query times, agreement with the CLI.
+
+    python bench/site_search.py              # the sample site and a ~2,000-section synthetic site (~5 min)
+    python bench/site_search.py --quick      # the sample site only
+
+Needs what the README's test command installs (Debian's chromium, `npm ci`).
+Every number comes from this one run on this machine; results go to
+bench/site_search.md (and .json).
+
+- download: the files a first-time visitor fetches for search by meaning
+  (query model, tokenizer, transformers.js, onnxruntime-web's WebAssembly, the
+  section vectors and metadata), raw and gzip (level 6, as web servers send);
+- cold: from the first focus of the search box to the first result ranked by
+  meaning (model download from a local server, compile, first query);
+- warm: a query typed after the model is ready, embedded + ranked + shown
+  (the page's own timer), median over the query set;
+- agreement: mean overlap of the browser's top 5 with `tilsite search`'s top 5;
+- vocabulary: the same agreement for the query vectors computed in Python with
+  onnxruntime from the cut int8 model and from an uncut int8 model, which
+  separates the effect of cutting the vocabulary from that of int8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gzip
+import http.server
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import unquote, urlsplit
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import write_corpus  # noqa: E402
+
+QUERIES = [
+    "과적합 막는 법",
+    "모델이 학습 데이터를 외워버릴 때",
+    "how to undo changes to a branch history",
+    "파이썬 가상환경 만들기",
+    "HTTP 상태 코드 의미",
+    "git 브랜치 합치기",
+    "list comprehension 문법",
+    "학습률 조절하기",
+    "데이터를 여러 번 나눠서 검증하는 방법",
+    "무시할 파일 지정하기",
+    "장고 프로젝트 시작",
+    "requests that need a login",
+    "generator vs list memory",
+    "경사 하강법이 뭐야",
+    "merge conflict 해결",
+    "when should I rebase",
+]
+SYNTHETIC_QUERIES = [
+    "도커 이미지 만들기",
+    "react state 관리",
+    "SQL 조인 정리",
+    "how does a transformer attention work",
+    "리눅스 권한 설정",
+    "CSS flex layout tips",
+    "알고리즘 정렬 비교",
+    "pandas groupby 사용법",
+]
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map: ClassVar[dict[str, str]] = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm",
+    }
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def build(project: Path) -> None:
+    subprocess.run([sys.executable, "-m", "tilsite", "build"], cwd=project, check=True, capture_output=True)
+
+
+def browse(site: Path, queries: list[str]) -> dict:
+    handler = functools.partial(_Handler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = {"url": f"http://127.0.0.1:{server.server_address[1]}/", "queries": queries, "wait_ms": 180_000}
+        result = subprocess.run(
+            ["node", str(ROOT / "tests" / "browser" / "search.mjs"), json.dumps(config)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=900,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    output = json.loads(result.stdout)
+    if "error" in output:
+        raise SystemExit(f"browser run failed: {output['error']}")
+    return output
+
+
+def download_size(site: Path) -> dict[str, float]:
+    """Bytes of everything search by meaning fetches (the model folder of the current index.json only)."""
+    folder = site / "assets" / "tilsite" / "search"
+    settings = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    files = [folder / name for name in ("index.json", settings["sections"], settings["vectors"])]
+    files += [folder / name for name in ("search-ui.js", "search-core.js", "search-worker.js")]
+    files += sorted((folder / "vendor").glob("*.js")) + sorted((folder / "vendor").glob("*.wasm"))
+    files += [path for path in sorted((folder / "models" / settings["model"]).rglob("*")) if path.is_file()]
+    raw = sum(path.stat().st_size for path in files)
+    packed = sum(len(gzip.compress(path.read_bytes(), compresslevel=6)) for path in files)
+    model_files = [path for path in files if "/models/" in path.as_posix()]
+    return {
+        "raw_mb": raw / 1e6,
+        "gzip_mb": packed / 1e6,
+        "model_raw_mb": sum(path.stat().st_size for path in model_files) / 1e6,
+        "sections": settings["count"],
+    }
+
+
+def cli_top(project: Path, queries: list[str], top: int = 5) -> list[list[str]]:
+    from tilsite.embeddings import load_model
+    from tilsite.index import load_index
+    from tilsite.search import Searcher
+
+    searcher = Searcher(load_index(project / ".tilsite" / "index"), load_model())
+    return [[hit.record.url.removeprefix("./") for hit in searcher.search(query, top)] for query in queries]
+
+
+def _site_path(url: str) -> str:
+    parts = urlsplit(url)
+    return unquote(parts.path.lstrip("/")) + (f"#{unquote(parts.fragment)}" if parts.fragment else "")
+
+
+def agreement(first: list[list[str]], second: list[list[str]], top: int = 5) -> float:
+    return statistics.mean(len(set(a[:top]) & set(b[:top])) / top for a, b in zip(first, second, strict=True))
+
+
+def measure_site(project: Path, queries: list[str]) -> dict[str, float]:
+    build(project)
+    site = project / "site"
+    output = browse(site, queries)
+    in_browser = [[_site_path(hit["url"]) for hit in result["hits"]] for result in output["results"]]
+    warm = [result["stats"]["queryMs"] for result in output["results"][1:]]
+    return {
+        **download_size(site),
+        "cold_first_result_ms": output["firstResultMs"],
+        "model_load_ms": output["stats"]["loadMs"],
+        "warm_query_median_ms": statistics.median(warm),
+        "warm_query_max_ms": max(warm),
+        "keyword_median_ms": statistics.median(result["stats"]["keywordMs"] for result in output["results"]),
+        "top5_agreement_with_cli": agreement(in_browser, cli_top(project, queries)),
+        "queries": len(queries),
+    }
+
+
+def vocabulary_effect(project: Path, queries: list[str]) -> dict[str, float]:
+    """Dense top-5 agreement with the PyTorch query vectors: cut int8 model vs uncut int8 model (onnxruntime)."""
+    import numpy as np
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    from tilsite.converter import ensure_default_model
+    from tilsite.embeddings import load_model
+    from tilsite.index import load_index
+    from tilsite.webmodel import MODEL_FILE, _build, ensure_web_model
+    from tilsite.websearch import index_texts
+
+    index = load_index(project / ".tilsite" / "index")
+    folder = ensure_default_model()
+    cut = ensure_web_model(folder, [*index_texts(index), "query: "])
+    full = Path(tempfile.mkdtemp()) / "uncut"
+    full.mkdir()
+    tokenizer_json = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    _build(folder, tokenizer_json, list(range(len(tokenizer_json["model"]["vocab"]))), full)
+
+    def encode(model_dir: Path) -> np.ndarray:
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        session = onnxruntime.InferenceSession(str(model_dir / MODEL_FILE), providers=["CPUExecutionProvider"])
+        rows = []
+        for query in queries:
+            ids = np.array([tokenizer.encode("query: " + query).ids], dtype=np.int64)
+            mask = np.ones_like(ids)
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids})[0]
+            vector = hidden[0].mean(axis=0)
+            rows.append(vector / np.linalg.norm(vector))
+        return np.array(rows, dtype=np.float32)
+
+    reference = load_model().embed_batch(queries, "query")
+
+    def dense_top(vectors: np.ndarray) -> list[list[str]]:
+        return [[str(position) for position in np.argsort(-(index.vectors @ vector))[:5]] for vector in vectors]
+
+    results = {}
+    for name, model_dir in (("cut", cut), ("uncut", full)):
+        vectors = encode(model_dir)
+        results[f"{name}_cosine_min"] = float(np.min(np.sum(vectors * reference, axis=1)))
+        results[f"{name}_dense_top5_agreement"] = agreement(dense_top(vectors), dense_top(reference))
+        results[f"{name}_model_mb"] = (model_dir / MODEL_FILE).stat().st_size / 1e6
+    shutil.rmtree(full.parent, ignore_errors=True)
+    return results
+
+
+def sample_project(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in ("docs", "img"):
+        shutil.copytree(ROOT / name, target / name)
+    shutil.copy(ROOT / "mkdocs.yml", target / "mkdocs.yml")
+    return target
+
+
+def synthetic_project(target: Path, notes: int) -> Path:
+    write_corpus(target / "docs", notes)
+    shutil.copy(ROOT / "mkdocs.yml", target / "mkdocs.yml")
+    (target / "img").mkdir()
+    return target
+
+
+def write_report(report: dict, out: Path) -> None:
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    lines = [
+        "# Search on the site: measured",
+        "",
+        f"Measured by `python bench/site_search.py` on {report['machine']}, headless Debian Chromium,",
+        "site served from 127.0.0.1. One run; the targets are from issue 3.",
+        "",
+        "| site | sections | download raw | download gzip | cold: focus → first result by meaning | "
+        "warm query (median / max) | keyword results | top-5 agreement with CLI |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, row in report["sites"].items():
+        lines.append(
+            f"| {name} | {row['sections']} | {row['raw_mb']:.1f} MB | {row['gzip_mb']:.1f} MB | "
+            f"{row['cold_first_result_ms'] / 1000:.1f} s (model load {row['model_load_ms'] / 1000:.1f} s) | "
+            f"{row['warm_query_median_ms']:.0f} / {row['warm_query_max_ms']:.0f} ms | "
+            f"{row['keyword_median_ms']:.1f} ms | {row['top5_agreement_with_cli']:.2f} ({row['queries']} queries) |"
+        )
+    lines += [
+        "",
+        "Targets: download ≤ 30 MB gzip; warm query < 50 ms on 2,000 sections; agreement ≥ 0.9.",
+        "The warm query time is the page's own timer from the query to the re-ranked results on screen",
+        "(embedding in the worker, int8 dot products over all sections, BM25, fusion, rendering).",
+    ]
+    vocab = report.get("vocabulary")
+    if vocab:
+        lines += [
+            "",
+            "## Effect of cutting the vocabulary (sample site, query vectors in Python with onnxruntime)",
+            "",
+            "| browser model | model file | min cosine to the PyTorch query vector | dense top-5 agreement |",
+            "| --- | ---: | ---: | ---: |",
+            f"| int8, full vocabulary (250,002 pieces) | {vocab['uncut_model_mb']:.1f} MB | "
+            f"{vocab['uncut_cosine_min']:.4f} | {vocab['uncut_dense_top5_agreement']:.2f} |",
+            f"| int8, cut vocabulary (what the site ships) | {vocab['cut_model_mb']:.1f} MB | "
+            f"{vocab['cut_cosine_min']:.4f} | {vocab['cut_dense_top5_agreement']:.2f} |",
+        ]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="the sample site only")
+    parser.add_argument("--notes", type=int, default=320, help="notes in the synthetic site (~2,000 sections)")
+    parser.add_argument("--out", type=Path, default=HERE / "site_search")
+    args = parser.parse_args()
+    report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "sites": {}}
+    with tempfile.TemporaryDirectory() as scratch:
+        sample = sample_project(Path(scratch) / "sample")
+        report["sites"]["sample notes"] = measure_site(sample, QUERIES)
+        print(json.dumps(report["sites"]["sample notes"], indent=1), flush=True)
+        report["vocabulary"] = vocabulary_effect(sample, QUERIES)
+        print(json.dumps(report["vocabulary"], indent=1), flush=True)
+        if not args.quick:
+            synthetic = synthetic_project(Path(scratch) / "synthetic", args.notes)
+            row = measure_site(synthetic, SYNTHETIC_QUERIES)
+            report["sites"][f"synthetic, {args.notes} notes"] = row
+            print(json.dumps(row, indent=1), flush=True)
+    write_report(report, args.out)
+
+
+if __name__ == "__main__":
+    main()

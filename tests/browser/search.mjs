@@ -1,0 +1,100 @@
+// Drives Debian's Chromium (headless) through the site's search box and prints what happened as JSON.
+// Usage: node tests/browser/search.mjs CONFIG_JSON
+//   CONFIG_JSON: {"url": page to open, "queries": [...], "wait_ms": bound for each wait,
+//                 "follow": true to click the first result of the last query, "keyboard": true to press ArrowDown
+//                 in the search box, "wasm": false to hide WebAssembly,
+//                 "expect": "keyword" or "hybrid", the kind of results to wait for}
+// Output: {"results": [{query, kind, hits: [{url, heading, title}], ms}], "requests": [urls], "loadMs", ...}
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const config = JSON.parse(process.argv[2]);
+const waitMs = config.wait_ms ?? 120000;
+const profile = mkdtempSync(join(tmpdir(), "tilsite-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: config.chromium ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+  ],
+});
+const output = { results: [], requests: [], console: [] };
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(waitMs);
+  context.on("request", (request) => output.requests.push(request.url()));
+  page.on("console", (message) => output.console.push(`${message.type()}: ${message.text()}`));
+  page.on("pageerror", (error) => output.console.push(`pageerror: ${error.message}`));
+  if (config.wasm === false) {
+    await page.addInitScript(() => {
+      delete globalThis.WebAssembly;
+    });
+  }
+  await page.goto(config.url);
+  const input = page.locator(".md-search__input");
+  await input.click();
+  const started = Date.now();
+  for (const [position, query] of config.queries.entries()) {
+    const expectKind = config.expect ?? (config.wasm === false ? "keyword" : "hybrid");
+    const typed = Date.now();
+    await input.fill(query);
+    const block = page.locator(".tilsite-search");
+    await page.waitForFunction(
+      ([q, kind]) => {
+        const element = document.querySelector(".tilsite-search");
+        return element && element.dataset.query === q && element.dataset.kind === kind;
+      },
+      [query, expectKind],
+      { timeout: waitMs },
+    );
+    const ms = Date.now() - typed;
+    if (position === 0) output.firstResultMs = Date.now() - started;
+    const hits = await block.locator(".tilsite-search__hit").evaluateAll((links) =>
+      links.map((link) => ({
+        url: link.getAttribute("href"),
+        heading: link.querySelector("h1").textContent,
+        title: link.querySelector(".tilsite-search__note").textContent,
+      })),
+    );
+    output.results.push({
+      query,
+      kind: await block.getAttribute("data-kind"),
+      status: await block.locator(".tilsite-search__status").textContent(),
+      hits,
+      ms,
+      stats: await page.evaluate(() => window.tilsiteSearchStats || null),
+    });
+  }
+  output.stats = await page.evaluate(() => window.tilsiteSearchStats || null);
+  // Did any note text run as HTML? (tests put markup in a note and look for its effects)
+  output.injected = await page.evaluate(() => ({
+    flag: window.tilsiteInjected ?? null,
+    elements: document.querySelectorAll(".tilsite-search img, .tilsite-search script, .tilsite-search b").length,
+  }));
+  if (config.keyboard) {
+    await input.focus();
+    await page.keyboard.press("ArrowDown");
+    output.focused = await page.evaluate(() => document.activeElement && document.activeElement.getAttribute("href"));
+  }
+  const last = output.results[output.results.length - 1];
+  if (config.follow && last && last.hits.length) {
+    await page.locator(".tilsite-search__hit").first().click();
+    const anchor = decodeURIComponent(new URL(last.hits[0].url).hash.slice(1));
+    await page.waitForFunction((id) => !id || document.getElementById(id) !== null, anchor, { timeout: waitMs });
+    output.followed = { url: page.url(), anchor, found: await page.evaluate((id) => !!document.getElementById(id), anchor) };
+  }
+} catch (error) {
+  output.error = String((error && error.message) || error).split("\n")[0];
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(output));

@@ -1,0 +1,8 @@
+// Ranks documents with the site's JavaScript keyword ranker, for comparison with tilsite/keywords.py.
+// stdin: {"documents": [...], "queries": [...]}; stdout: one list of [position, score] pairs per query.
+import { readFileSync } from "node:fs";
+import { KeywordRanker } from "../tilsite/plugin/assets/search/search-core.js";
+
+const { documents, queries } = JSON.parse(readFileSync(0, "utf8"));
+const ranker = new KeywordRanker(documents);
+process.stdout.write(JSON.stringify(queries.map((query) => ranker.rank(query, 10))));

@@ -1,0 +1,280 @@
+"""Search on the published site: compact index files, the browser model, and a real browser (Chromium)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.server
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tilsite.cli import cli
+from tilsite.keywords import KeywordRanker
+from tilsite.webmodel import kept_piece_ids
+from tilsite.websearch import ASSETS, SEARCH_DIR, VENDOR, quantize_rows
+
+from .conftest import FakeEmbedder
+
+ROOT = Path(__file__).parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+QUERIES = [
+    "과적합 막는 법",
+    "모델이 학습 데이터를 외워버릴 때",
+    "how to undo changes to a branch history",
+    "파이썬 가상환경 만들기",
+    "HTTP 상태 코드 의미",
+    "git 브랜치 합치기",
+    "list comprehension 문법",
+    "학습률 조절하기",
+]
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map: ClassVar[dict[str, str]] = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm",
+    }
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _build(project: Path) -> str:
+    result = CliRunner().invoke(cli, ["build", "-f", str(project / "mkdocs.yml")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _node(script: str, *args: str, stdin: str | None = None, timeout: float = 600) -> str:
+    node = shutil.which("node")
+    assert node, "Node.js is needed (see the README's test command)"
+    result = subprocess.run(
+        [node, str(ROOT / "tests" / script), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+# -- compact files, with the fake model ---------------------------------------------------------------------------
+
+
+def test_quantized_rows_keep_cosine_order() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(50, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    codes, scales = quantize_rows(vectors)
+    assert codes.dtype == np.int8 and scales.dtype == np.float32
+    restored = codes.astype(np.float32) * scales[:, None]
+    assert np.abs(restored - vectors).max() <= scales.max() / 2 + 1e-7
+    query = vectors[7]
+    assert int(np.argmax(restored @ query)) == 7
+
+
+def test_site_gets_keyword_search_files_with_content_hashed_names(site: Path, fake_model: FakeEmbedder) -> None:
+    _build(site)
+    folder = site / "site" / SEARCH_DIR
+    settings = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    # The fake model has no browser copy: the site searches by keywords, and says so.
+    assert settings["model"] is None
+    sections = (folder / settings["sections"]).read_bytes()
+    vectors = (folder / settings["vectors"]).read_bytes()
+    assert settings["sections"] == f"sections-{hashlib.sha256(sections).hexdigest()[:16]}.json"
+    assert settings["vectors"] == f"vectors-{hashlib.sha256(vectors).hexdigest()[:16]}.bin"
+    records = json.loads(sections)
+    assert len(records) == settings["count"] > 0
+    assert len(vectors) == settings["count"] * (settings["dimension"] + 4)
+    for name in ("search-ui.js", "search-core.js", "search-worker.js", *(f"vendor/{v}" for v in VENDOR)):
+        assert (folder / name).is_file(), name
+    page = (site / "site" / "index.html").read_text(encoding="utf-8")
+    assert f'<script src="{SEARCH_DIR}/search-ui.js" type="module">' in page
+    # A rebuild with nothing changed keeps every file name, so browsers keep them cached.
+    _build(site)
+    assert json.loads((folder / "index.json").read_text(encoding="utf-8")) == settings
+
+
+def test_site_search_can_be_turned_off(site: Path, fake_model: FakeEmbedder) -> None:
+    config = site / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("- tilsite:", "- tilsite:\n      site_search: false"))
+    _build(site)
+    assert not (site / "site" / SEARCH_DIR).exists()
+    assert "search-ui.js" not in (site / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_javascript_keyword_ranking_matches_python() -> None:
+    documents = [
+        "과적합을 막으려면 정규화와 dropout 을 쓴다",
+        "Git rebase rewrites history; git merge keeps it",
+        "파이썬 가상환경은 venv 로 만든다. state_dict 저장",
+        "HTTP 404 는 페이지가 없다는 뜻",
+        "과적합 과적합 과적합 early-stopping",
+    ]
+    queries = ["과적합이 뭐야", "git merge", "state_dict", "venv 가상환경", "404", "없는 단어"]
+    ranked = json.loads(_node("keywords.mjs", stdin=json.dumps({"documents": documents, "queries": queries})))
+    ranker = KeywordRanker(documents)
+    for query, in_js in zip(queries, ranked, strict=True):
+        in_python = ranker.rank(query, 10)
+        assert [position for position, _ in in_python] == [position for position, _ in in_js], query
+        assert [score for _, score in in_python] == pytest.approx([score for _, score in in_js], rel=1e-9)
+
+
+def test_vendored_browser_files_are_the_pinned_npm_packages() -> None:
+    sources = {
+        "transformers.min.js": "@huggingface/transformers/dist/transformers.min.js",
+        "ort-wasm-simd-threaded.js": "onnxruntime-web/dist/ort-wasm-simd-threaded.mjs",
+        "ort-wasm-simd-threaded.wasm": "onnxruntime-web/dist/ort-wasm-simd-threaded.wasm",
+    }
+    assert set(sources) == set(VENDOR)
+    for name, source in sources.items():
+        installed = ROOT / "node_modules" / source
+        assert installed.is_file(), f"{installed} is missing: run `npm ci --ignore-scripts`"
+        assert (ASSETS / "vendor" / name).read_bytes() == installed.read_bytes(), name
+
+
+def test_kept_vocabulary_always_holds_required_pieces_and_single_characters() -> None:
+    vocab = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    vocab += [("▁가", -5.0), ("나", -6.0), ("▁abc", -3.0), ("▁abd", -9.0), ("▁漢字", -1.0), ("x", -20.0)]
+    vocab += [("▁rare", -30.0)]
+    keep = kept_piece_ids(vocab, required={10}, budget=9)
+    pieces = [vocab[index][0] for index in keep]
+    assert pieces == ["<s>", "<pad>", "</s>", "<unk>", "▁가", "나", "▁abc", "x", "▁rare"]
+
+
+def test_keyword_search_in_the_browser_shows_note_text_as_text(site: Path, fake_model: FakeEmbedder) -> None:
+    markup = '<img src=x onerror="window.tilsiteInjected=1"><b>zebra</b>'
+    note = f"# 마크업 노트\n\n## `{markup}` 태그\n\nzebra 얼룩말 `<script>window.tilsiteInjected=2</script>`\n"
+    (site / "docs" / "markup.md").write_text(note, encoding="utf-8")
+    _build(site)
+    handler = functools.partial(_Handler, directory=str(site / "site"))
+    with _serving(handler) as url:
+        output = _browse(url, ["zebra 얼룩말"], expect="keyword")
+    result = output["results"][0]
+    # The fake model has no browser copy: keyword results, and the box says why there are no others.
+    assert result["kind"] == "keyword"
+    assert "no browser copy" in result["status"]
+    assert result["hits"][0]["heading"] == f"{markup} 태그"
+    assert output["injected"] == {"flag": None, "elements": 0}
+    assert not any("/models/" in url for url in output["requests"])
+
+
+# -- the real model in a real browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = tmp_path_factory.mktemp("browser") / "sample"
+    project.mkdir()
+    for name in ("docs", "img"):
+        shutil.copytree(ROOT / name, project / name)
+    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    _build(project)
+    return project
+
+
+@contextlib.contextmanager
+def _serving(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(built_sample: Path) -> Iterator[str]:
+    with _serving(functools.partial(_Handler, directory=str(built_sample / "site"))) as url:
+        yield url
+
+
+def _browse(url: str, queries: list[str], **options: object) -> dict:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (see the README's test command)"
+    config = {"url": url, "queries": queries, "wait_ms": 120_000, "chromium": CHROMIUM, **options}
+    output = json.loads(_node("browser/search.mjs", json.dumps(config)))
+    assert "error" not in output, output
+    return output
+
+
+def _site_path(url: str) -> str:
+    parts = urlsplit(url)
+    return unquote(parts.path.lstrip("/")) + (f"#{unquote(parts.fragment)}" if parts.fragment else "")
+
+
+@pytest.mark.real_model
+def test_cut_vocabulary_tokenises_the_notes_exactly_and_javascript_agrees(built_sample: Path) -> None:
+    from tokenizers import Tokenizer
+
+    from tilsite.converter import ensure_default_model
+    from tilsite.index import load_index
+    from tilsite.webmodel import ensure_web_model
+    from tilsite.websearch import index_texts
+
+    folder = ensure_default_model()
+    texts = [*index_texts(load_index(built_sample / ".tilsite" / "index")), "query: "]
+    web = ensure_web_model(folder, texts)
+    full, cut = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(web / "tokenizer.json"))
+    assert cut.get_vocab_size() < full.get_vocab_size() // 8
+    for text in texts:
+        assert cut.encode(text).tokens == full.encode(text).tokens, text
+    # Words the notes never use still become pieces of Hangul or ASCII, never <unk>.
+    unseen = ["query: 쥐며느리와 공룡의 관계", "query: zymurgy quokka"]
+    assert all("<unk>" not in cut.encode(text).tokens for text in unseen)
+    in_js = json.loads(_node("tokenize.mjs", str(web), stdin=json.dumps(texts + unseen)))
+    assert in_js == [cut.encode(text).ids for text in texts + unseen]
+
+
+@pytest.mark.real_model
+def test_browser_answers_by_meaning_like_the_cli_and_stays_on_the_site(built_sample: Path, served: str) -> None:
+    output = _browse(served + "git/branch-merge/", QUERIES, follow=True, keyboard=True)
+    # Nothing left the site's origin (the worker's blob: URLs belong to it too).
+    origin = served.rstrip("/")
+    assert all(url.removeprefix("blob:").startswith(origin) for url in output["requests"]), output["requests"]
+    assert any("/models/" in url and url.endswith(".onnx") for url in output["requests"])
+    assert not [line for line in output["console"] if line.startswith(("error", "pageerror"))], output["console"]
+    config = str(built_sample / "mkdocs.yml")
+    overlaps = []
+    for result in output["results"]:
+        assert result["kind"] == "hybrid", result
+        cli_hits = json.loads(
+            CliRunner().invoke(cli, ["search", "-f", config, result["query"], "--top", "5", "--json"]).output
+        )
+        in_browser = [_site_path(hit["url"]) for hit in result["hits"][:5]]
+        on_cli = [hit["url"].removeprefix("./") for hit in cli_hits]
+        # Close calls may swap places (the browser model is int8), but the best hit is among the CLI's best three.
+        assert in_browser[0] in on_cli[:3], (result["query"], in_browser, on_cli)
+        overlaps.append(len(set(in_browser) & set(on_cli)) / 5)
+    assert sum(overlaps) / len(overlaps) >= 0.9, overlaps
+    first = output["results"][0]
+    assert _site_path(first["hits"][0]["url"]).startswith("ml/overfitting/#")
+    # The first hit's link opens the note at the matching heading; arrow keys reach the results.
+    assert output["followed"]["found"], output["followed"]
+    assert output["focused"] == output["results"][-1]["hits"][0]["url"]
+
+
+@pytest.mark.real_model
+def test_without_webassembly_keyword_results_still_come_and_the_box_says_why(served: str) -> None:
+    output = _browse(served, ["과적합"], wasm=False)
+    result = output["results"][0]
+    assert result["kind"] == "keyword"
+    assert "unavailable" in result["status"]
+    assert _site_path(result["hits"][0]["url"]).startswith("ml/overfitting/")
+    assert not any(url.endswith(".onnx") for url in output["requests"])

@@ -1,0 +1,253 @@
+"""The browser's copy of the default model: ONNX, int8 per channel, vocabulary cut to Korean and English.
+
+The site embeds search queries in the visitor's browser with the same weights the
+build used for the sections, so both live in one vector space. Three steps make
+that download small:
+
+1. **Vocabulary.** The multilingual tokenizer has 250,002 pieces, and their
+   embedding rows are most of the weights. The browser model keeps the special
+   tokens, every piece the site's own notes tokenise into, every single
+   character and every Hangul piece (so no Korean or English text becomes
+   ``<unk>``), and then the most likely ASCII/punctuation pieces up to
+   ``KEEP_PIECES``. For text whose best segmentation uses only kept pieces --
+   all of the notes' words, so queries that reuse them -- the cut tokenizer
+   gives exactly the same pieces: Unigram picks the most likely segmentation,
+   and the cut vocabulary still contains it. Other words split into smaller
+   pieces, which moves the query vector a little.
+2. **Export.** ``torch.onnx.export`` (opset 17) of the BERT encoder with the cut
+   embedding matrix; the output is the last hidden state, and transformers.js
+   does the mean pooling and normalisation.
+3. **Quantisation.** onnxruntime's dynamic int8 quantisation with per-channel
+   weight scales (per-tensor scales lose too much).
+
+The result is cached beside the converted model under a hash of the kept
+vocabulary, so it is rebuilt (about ten seconds) only when a note brings a
+piece that is not kept yet, and its published name stays the same from build
+to build otherwise: a returning visitor's browser does not download it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import unicodedata
+import warnings
+from pathlib import Path
+from typing import Any
+
+from tilsite.errors import ModelError
+
+WEB_MODEL_VERSION = 2
+KEEP_PIECES = 24_000
+"""Vocabulary size of the browser model, unless the notes need more pieces (they are always kept)."""
+KEEP_FOLDERS = 2
+"""Browser models kept in the cache per converted model (the newest ones)."""
+ONNX_OPSET = 17
+MODEL_FILE = "onnx/model_quantized.onnx"
+"""Where transformers.js looks for a model loaded with ``dtype: "q8"``."""
+_SPECIAL = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
+_META = "\u2581"
+_MANIFEST = "tilsite-web-model.json"
+
+
+def _allowed_char(char: str) -> bool:
+    code = ord(char)
+    if char == _META or 0x20 <= code < 0x7F:
+        return True
+    if _hangul(char):
+        return True
+    # General punctuation and symbols that technical notes use (·, “ ”, →, …).
+    return unicodedata.category(char)[0] in "PS" and code < 0x3000
+
+
+def _hangul(char: str) -> bool:
+    code = ord(char)
+    return 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
+
+
+def kept_piece_ids(
+    vocab: list[tuple[str, float]], required: set[int] | frozenset[int] = frozenset(), budget: int = KEEP_PIECES
+) -> list[int]:
+    """Ids of the pieces the browser model keeps, in their original order.
+
+    ``required`` pieces (those the notes use) are always kept, as are the special
+    tokens, single characters and Hangul pieces; the rest of the budget goes to
+    the most likely ASCII/punctuation pieces.
+    """
+    keep = {index for index, (piece, _) in enumerate(vocab) if piece in _SPECIAL} | set(required)
+    candidates: list[tuple[float, int]] = []
+    for index, (piece, score) in enumerate(vocab):
+        if index in keep or not piece or not all(_allowed_char(char) for char in piece):
+            continue
+        body = piece.lstrip(_META)
+        if len(body) <= 1 or all(_hangul(char) for char in body):
+            keep.add(index)
+        else:
+            candidates.append((score, index))
+    candidates.sort(key=lambda item: (-item[0], item[1]))
+    keep.update(index for _, index in candidates[: max(0, budget - len(keep))])
+    return sorted(keep)
+
+
+def used_piece_ids(model_folder: Path, texts: list[str]) -> set[int]:
+    """Ids of the pieces the full tokenizer splits ``texts`` into."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_folder / "tokenizer.json"))
+    return {piece for encoding in tokenizer.encode_batch(texts) for piece in encoding.ids}
+
+
+def cut_tokenizer(tokenizer: dict[str, Any], keep: list[int]) -> dict[str, Any]:
+    """A copy of a Unigram ``tokenizer.json`` with only the ``keep`` pieces, renumbered from 0."""
+    new_id = {old: new for new, old in enumerate(keep)}
+    cut = json.loads(json.dumps(tokenizer))
+    model = cut["model"]
+    model["vocab"] = [tokenizer["model"]["vocab"][old] for old in keep]
+    model["unk_id"] = new_id[tokenizer["model"]["unk_id"]]
+    for token in cut.get("added_tokens", []):
+        token["id"] = new_id[token["id"]]
+    special = (cut.get("post_processor") or {}).get("special_tokens", {})
+    for entry in special.values():
+        entry["ids"] = [new_id[old] for old in entry["ids"]]
+    return cut
+
+
+def ensure_web_model(model_folder: Path, texts: list[str], echo: Any = None) -> Path:
+    """Return a verified browser model folder for the sentence-transformers folder ``model_folder``.
+
+    ``texts`` are the notes' texts (and query prefix) whose pieces must be kept.
+    Built once per kept vocabulary into ``<model_folder>-web<version>-<hash>``
+    (written to a temporary folder, then renamed) and reused while its files are intact.
+    """
+    tokenizer = json.loads((model_folder / "tokenizer.json").read_text(encoding="utf-8"))
+    if (tokenizer.get("model") or {}).get("type") != "Unigram":
+        raise ModelError(f"{model_folder}: only Unigram (SentencePiece) tokenizers can be cut for the browser")
+    vocab = [(str(piece), float(score)) for piece, score in tokenizer["model"]["vocab"]]
+    keep = kept_piece_ids(vocab, used_piece_ids(model_folder, texts))
+    key = hashlib.sha256(",".join(map(str, keep)).encode()).hexdigest()[:12]
+    prefix = f"{model_folder.name}-web{WEB_MODEL_VERSION}-"
+    target = model_folder.with_name(prefix + key)
+    if _verify(target):
+        return target
+    if echo:
+        echo(f"Preparing the browser copy of the model ({len(keep):,} of {len(vocab):,} pieces) ...")
+    staging = Path(tempfile.mkdtemp(prefix=".web-", dir=model_folder.parent))
+    try:
+        _build(model_folder, tokenizer, keep, staging)
+        files = {path.relative_to(staging).as_posix(): _sha256(path) for path in sorted(staging.rglob("*"))}
+        manifest = {"version": WEB_MODEL_VERSION, "files": {name: value for name, value in files.items() if value}}
+        (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    older = sorted(
+        (path for path in model_folder.parent.glob(prefix + "*") if path != target),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for stale in older[KEEP_FOLDERS - 1 :]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return target
+
+
+def web_model_files() -> list[str]:
+    """The files of a browser model folder that the site publishes."""
+    return ["config.json", "tokenizer.json", "tokenizer_config.json", MODEL_FILE]
+
+
+def web_model_digest(folder: Path) -> str:
+    """A hash of the published files of a browser model folder (from its manifest)."""
+    manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    return hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def _verify(folder: Path) -> bool:
+    try:
+        manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if manifest.get("version") != WEB_MODEL_VERSION:
+        return False
+    files = manifest.get("files") or {}
+    return set(web_model_files()) <= set(files) and all(
+        _sha256(folder / name) == digest for name, digest in files.items()
+    )
+
+
+def _build(model_folder: Path, tokenizer: dict[str, Any], keep: list[int], out: Path) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import BertModel
+
+    encoder = BertModel.from_pretrained(str(model_folder), add_pooling_layer=False)
+    encoder.eval()
+    rows = encoder.embeddings.word_embeddings.weight.detach()[torch.tensor(keep)]
+    encoder.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(rows, freeze=True)
+    encoder.config.vocab_size = len(keep)
+    pieces = [piece for piece, _ in tokenizer["model"]["vocab"]]
+    encoder.config.pad_token_id = keep.index(pieces.index("<pad>"))
+
+    class _LastHiddenState(torch.nn.Module):
+        def __init__(self, bert: Any) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    (out / "onnx").mkdir(parents=True)
+    plain = out / "onnx" / "model.onnx"
+    sample = torch.tensor([[0, 100, 200, 2]], dtype=torch.long)
+    # The exporter's tracer notices and onnxruntime's pre-processing hint are not for tilsite's users.
+    root_logger = logging.getLogger()
+    level = root_logger.level
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        root_logger.setLevel(logging.ERROR)
+        torch.onnx.export(
+            _LastHiddenState(encoder),
+            (sample, torch.ones_like(sample), torch.zeros_like(sample)),
+            str(plain),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={
+                name: {0: "batch", 1: "sequence"}
+                for name in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+            },
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+        try:
+            quantize_dynamic(str(plain), str(out / MODEL_FILE), per_channel=True, weight_type=QuantType.QInt8)
+        finally:
+            root_logger.setLevel(level)
+    plain.unlink()
+    for extra in out.glob("onnx/*.data"):
+        extra.unlink()
+    if not (out / MODEL_FILE).is_file():
+        raise ModelError("ONNX quantisation wrote no model file")
+
+    config = encoder.config.to_dict()
+    config.update({"model_type": "bert", "architectures": ["BertModel"], "vocab_size": len(keep)})
+    (out / "config.json").write_text(json.dumps(config, indent=2, default=str), encoding="utf-8")
+    (out / "tokenizer.json").write_text(json.dumps(cut_tokenizer(tokenizer, keep), ensure_ascii=False), "utf-8")
+    tokenizer_config = json.loads((model_folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer_config = {
+        key: value
+        for key, value in tokenizer_config.items()
+        if key in ("bos_token", "cls_token", "eos_token", "mask_token", "pad_token", "sep_token", "unk_token")
+    }
+    tokenizer_config.update({"model_max_length": 512, "tokenizer_class": "XLMRobertaTokenizer"})
+    (out / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")

@@ -1,0 +1,118 @@
+"""Files for search on the published site: the section index in a compact form, the browser model and the scripts.
+
+Everything the search box loads is published under ``assets/tilsite/search/``
+on the site itself; nothing comes from another origin::
+
+    index.json                 settings and the names of the files below (small; fetched on every visit)
+    sections-<hash>.json       one record per section, in index order (title, heading, url, snippet, text)
+    vectors-<hash>.bin         int8 vectors, one row per section, then one float32 scale per row
+    models/<hash>/             the query model (ONNX, int8) and its tokenizer
+    search-ui.js, search-core.js, search-worker.js
+    vendor/                    transformers.js and onnxruntime-web's WebAssembly build
+
+Names with a hash change only when their content does, so browsers keep them
+cached between builds. The ranking settings are those of ``tilsite search``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tilsite.search import CANDIDATES, KEYWORD_WEIGHT, RRF_K
+
+if TYPE_CHECKING:
+    import numpy
+
+    from tilsite.index import SectionIndex
+
+SEARCH_DIR = "assets/tilsite/search"
+FORMAT_VERSION = 1
+ASSETS = Path(__file__).parent / "plugin" / "assets" / "search"
+SCRIPTS = ("search-ui.js", "search-core.js", "search-worker.js", "search.css")
+VENDOR = ("transformers.min.js", "ort-wasm-simd-threaded.js", "ort-wasm-simd-threaded.wasm")
+
+
+@dataclass(slots=True, frozen=True)
+class SiteFile:
+    """One file to publish: ``content`` in memory or a copy of ``source``."""
+
+    uri: str
+    content: bytes | None = None
+    source: Path | None = None
+
+
+def quantize_rows(vectors: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Int8 codes and one float32 scale per row, such that ``codes * scale`` approximates each row."""
+    import numpy as np
+
+    vectors = np.asarray(vectors, dtype=np.float32)
+    peak = np.abs(vectors).max(axis=1) if vectors.size else np.zeros(len(vectors), np.float32)
+    scales = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    codes = np.clip(np.rint(vectors / scales[:, None]), -127, 127).astype(np.int8)
+    return codes, scales
+
+
+def index_texts(index: SectionIndex) -> list[str]:
+    """The section texts whose tokenizer pieces the browser model must keep."""
+    return [part for record in index.records for part in (record.title, record.heading, record.text) if part]
+
+
+def search_files(index: SectionIndex, model: tuple[Path, str] | None) -> list[SiteFile]:
+    """The files of search on the site for ``index``.
+
+    ``model`` is the browser model folder and its query prefix, or None when
+    the site searches by keywords only (the model has no browser copy).
+    """
+    import numpy as np
+
+    records = [
+        {
+            "path": record.path,
+            "title": record.title,
+            "heading": record.heading,
+            "anchor": record.anchor,
+            "url": record.url,
+            "snippet": record.snippet,
+            "text": record.text,
+        }
+        for record in index.records
+    ]
+    sections = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    codes, scales = quantize_rows(index.vectors if len(index.records) else np.zeros((0, 0), np.float32))
+    vectors = codes.tobytes() + scales.astype("<f4").tobytes()
+    files = [
+        SiteFile(f"{SEARCH_DIR}/sections-{_short_hash(sections)}.json", content=sections),
+        SiteFile(f"{SEARCH_DIR}/vectors-{_short_hash(vectors)}.bin", content=vectors),
+    ]
+    settings: dict[str, Any] = {
+        "version": FORMAT_VERSION,
+        "model_id": index.model_id,
+        "count": len(records),
+        "dimension": index.dimension,
+        "sections": files[0].uri.rsplit("/", 1)[1],
+        "vectors": files[1].uri.rsplit("/", 1)[1],
+        "candidates": CANDIDATES,
+        "keyword_weight": KEYWORD_WEIGHT,
+        "rrf_k": RRF_K,
+        "model": None,
+        "query_prefix": "",
+    }
+    if model is not None:
+        from tilsite.webmodel import web_model_digest, web_model_files
+
+        folder, prefix = model
+        name = web_model_digest(folder)[:16]
+        settings.update(model=name, query_prefix=prefix)
+        files += [SiteFile(f"{SEARCH_DIR}/models/{name}/{part}", source=folder / part) for part in web_model_files()]
+    files.append(SiteFile(f"{SEARCH_DIR}/index.json", content=json.dumps(settings, indent=1).encode("utf-8")))
+    files += [SiteFile(f"{SEARCH_DIR}/{name}", source=ASSETS / name) for name in SCRIPTS]
+    files += [SiteFile(f"{SEARCH_DIR}/vendor/{name}", source=ASSETS / "vendor" / name) for name in VENDOR]
+    return files
+
+
+def _short_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
