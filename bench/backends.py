@@ -1,12 +1,16 @@
-"""Is a cheaper CPU back end worth making the default? int8 dynamic quantisation vs float32.
+"""Which CPU back end should embed with the default model? PyTorch vs onnxruntime, float32 vs int8.
 
     python bench/backends.py [--docs docs]
 
-Embeds the sample notes' sections with the default model in float32 (PyTorch)
-and with PyTorch dynamic int8 quantisation of every Linear layer, then reports
-speed, vector agreement (cosine) and ranking agreement: for each query, the
-overlap of the top-5 sections. (sentence-transformers' own ONNX / OpenVINO
-back ends need `optimum`, which does not install beside sentence-transformers 6.)
+Embeds the sample notes' sections with the default model through
+sentence-transformers (PyTorch float32, the reference), PyTorch dynamic int8
+quantisation of every Linear layer, tilsite's onnxruntime float32 export (the
+default engine) and the int8 per-channel ONNX model the site ships to browsers.
+Reports load time (a fresh process: imports, model load, one embedding), speed,
+vector agreement (cosine) and ranking agreement: for each query, the overlap of
+the top-5 sections with the reference. (sentence-transformers' own ONNX /
+OpenVINO back ends need `optimum`, which does not install beside
+sentence-transformers 6; tilsite exports with torch.onnx.export instead.)
 Results go to bench/backends.md.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,29 +58,63 @@ def main() -> None:
     settings = Settings(docs_dir=args.docs, work_dir=Path(tempfile.mkdtemp()), slugs=SlugSettings())
     _, sections = collect_sections(settings, [])
     texts = [section.embedding_text for section in sections]
-    model = load_model()
-    model.embed_batch(texts[:4], "passage")
-    fp32 = model._load()  # type: ignore[attr-defined]
+    from sentence_transformers import SentenceTransformer
+
+    from tilsite.onnxengine import OnnxEncoder
+    from tilsite.webmodel import MODEL_FILE, ensure_web_model
+
+    default = load_model()
+    folder = default.folder()  # type: ignore[attr-defined]
+    default.embed_batch(texts[:1], "passage")  # the one-time ONNX export, outside the load timings
+    fp32 = SentenceTransformer(str(folder), device="cpu", model_kwargs={"add_pooling_layer": False})
     int8 = copy.deepcopy(fp32)
     int8[0].model = torch.ao.quantization.quantize_dynamic(int8[0].model, {torch.nn.Linear}, dtype=torch.qint8)
+    web = ensure_web_model(folder, [*texts, *QUERIES, "query: "])
+    web_encoder = OnnxEncoder(web / MODEL_FILE, web / "tokenizer.json", max_length=256, pad_id=1)
 
+    def st_encode(model):
+        return lambda items, prefix: model.encode(items, prompt=prefix, batch_size=32, normalize_embeddings=True)
+
+    encoders = {
+        "PyTorch float32 (sentence-transformers)": st_encode(fp32),
+        "PyTorch int8 dynamic": st_encode(int8),
+        "onnxruntime float32 (default)": lambda items, prefix: default.embed_batch(
+            items, "query" if prefix == "query: " else "passage"
+        ),
+        "onnxruntime int8 per channel, cut vocabulary (browser model)": lambda items, prefix: web_encoder.encode(
+            [prefix + item for item in items]
+        ),
+    }
+    loads = {
+        "PyTorch float32 (sentence-transformers)": load_seconds(
+            "from sentence_transformers import SentenceTransformer\n"
+            "from tilsite.embeddings import load_model\n"
+            "m = SentenceTransformer(str(load_model().folder()), device='cpu',"
+            " model_kwargs={'add_pooling_layer': False})\n"
+            "m.encode(['passage: x'])"
+        ),
+        "onnxruntime float32 (default)": load_seconds(
+            "from tilsite.embeddings import load_model\nload_model().embed_batch(['x'], 'passage')"
+        ),
+    }
     results = {}
-    for name, encoder in (("float32", fp32), ("int8 dynamic", int8)):
+    for name, encode in encoders.items():
+        encode(texts[:4], "passage: ")
         start = time.perf_counter()
-        passages = encoder.encode(texts, prompt="passage: ", batch_size=32, normalize_embeddings=True)
+        passages = encode(texts, "passage: ")
         elapsed = time.perf_counter() - start
-        queries = encoder.encode(QUERIES, prompt="query: ", normalize_embeddings=True)
+        queries = encode(QUERIES, "query: ")
         results[name] = (passages, queries, len(texts) / elapsed)
 
-    base_passages, base_queries, base_speed = results["float32"]
+    base_passages, base_queries, base_speed = results["PyTorch float32 (sentence-transformers)"]
     lines = [
         "# Embedding back ends on CPU",
         "",
         f"Measured by `python bench/backends.py` in one run: {len(texts)} sections of the sample notes,"
         f" {len(QUERIES)} Korean/English queries.",
         "",
-        "| back end | sections/s | speed vs float32 | mean cosine to float32 vectors | top-5 agreement |",
-        "| --- | --- | --- | --- | --- |",
+        "| back end | load (fresh process) | sections/s | speed vs PyTorch float32 | mean cosine | top-5 agreement |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, (passages, queries, speed) in results.items():
         cosine = float(np.mean(np.sum(passages * base_passages, axis=1)))
@@ -84,11 +123,25 @@ def main() -> None:
             ours = set(np.argsort(-(passages @ queries[row]))[:5])
             truth = set(np.argsort(-(base_passages @ base_queries[row]))[:5])
             overlaps.append(len(ours & truth) / 5)
+        load = f"{loads[name]:.1f} s" if name in loads else ""
         lines.append(
-            f"| {name} | {speed:.1f} | {speed / base_speed:.2f}× | {cosine:.4f} | {float(np.mean(overlaps)):.2f} |"
+            f"| {name} | {load} | {speed:.1f} | {speed / base_speed:.2f}× | {cosine:.4f} |"
+            f" {float(np.mean(overlaps)):.2f} |"
         )
+    lines += [
+        "",
+        "Cosine and agreement are against PyTorch float32. Load is the wall time of a fresh Python process",
+        "that imports the engine, loads the model and embeds one text (what a rebuild with one edited note pays).",
+        "onnxruntime float32 is the default: the same vectors, faster, and no PyTorch import in builds.",
+    ]
     (HERE / "backends.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
+
+
+def load_seconds(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=HERE.parent)
+    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

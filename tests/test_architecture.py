@@ -6,7 +6,18 @@ import subprocess
 import sys
 
 CORE = ["builder", "cache", "converter", "embeddings", "errors", "index", "keywords", "notes", "related", "render"]
-CORE += ["search", "sections", "slugs", "webmodel", "websearch", "sources", "notebooks", "dates", "archive"]
+CORE += [
+    "search",
+    "sections",
+    "slugs",
+    "webmodel",
+    "websearch",
+    "onnxengine",
+    "sources",
+    "notebooks",
+    "dates",
+    "archive",
+]
 
 
 def _modules_after(code: str) -> set[str]:

@@ -131,3 +131,39 @@ def test_sample_notes_answer_the_overfitting_question(sample_project: Path, mode
     assert json.loads(_invoke("search", "-f", config, "과적합 막는 법", "--json"))[0]["path"] == "ml/overfitting.md"
     related = json.loads(_invoke("related", "-f", config, "ml/overfitting.md", "--json"))
     assert related and all(item["path"] != "ml/overfitting.md" for item in related)
+
+
+def test_default_engine_gives_the_sentence_transformers_vectors(model_folder: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from tilsite.builder import Settings, collect_sections
+    from tilsite.slugs import SlugSettings
+
+    docs = Path(__file__).parents[1] / "docs"
+    _, sections = collect_sections(Settings(docs_dir=docs, work_dir=docs.parent / ".unused", slugs=SlugSettings()), [])
+    texts = [section.embedding_text for section in sections[:48]]
+    texts.append(" ".join(texts))  # longer than max_seq_length: truncated the same way
+    reference = SentenceTransformer(str(model_folder), device="cpu", model_kwargs={"add_pooling_layer": False})
+    for kind in ("passage", "query"):
+        expected = reference.encode(texts, prompt=f"{kind}: ", normalize_embeddings=True)
+        ours = load_model().embed_batch(texts, kind)  # type: ignore[arg-type]
+        assert float(np.min(np.sum(ours * expected, axis=1))) > 0.99999
+
+
+def test_rebuild_with_an_edited_note_does_not_import_pytorch(sample_project: Path, model_folder: Path) -> None:
+    config = str(sample_project / "mkdocs.yml")
+    _invoke("build", "-f", config)
+    note = sample_project / "docs" / "ml" / "overfitting.md"
+    note.write_text(
+        note.read_text(encoding="utf-8") + "\n\n## 새로 배운 것\n\n배치 정규화도 과적합을 줄인다\n", "utf-8"
+    )
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom tilsite.cli import cli\n"
+        f"result = CliRunner().invoke(cli, ['build', '-f', {config!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted(name for name in ('torch', 'sentence_transformers') if name in sys.modules))"
+    )
+    lines = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+    ).stdout.splitlines()
+    assert lines[-1] == "[]", lines

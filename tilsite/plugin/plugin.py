@@ -155,13 +155,25 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
     def _add_search(self, files: Files, config: MkDocsConfig, index: SectionIndex) -> None:
         """Publish the section vectors, the browser query model and the search scripts."""
         browser_model = None
-        source = embeddings.load_model(self.settings.model if self.settings else "default").browser_source()
+        settings = self.settings
+        assert settings is not None
+        model = embeddings.load_model(settings.model)
+        source = model.browser_source()
         if source is None:
             log.info("tilsite: this model has no browser copy, so the site's search box searches by keywords only.")
         else:
             folder, prefix = source
             try:
-                browser_model = (ensure_web_model(folder, [*index_texts(index), prefix], echo=log.info), prefix)
+                web_folder = ensure_web_model(
+                    folder,
+                    [*index_texts(index), prefix],
+                    state_file=settings.work_dir / "web-model.json",
+                    model_id=index.model_id,
+                    echo=log.info,
+                    # The export loads the model again in PyTorch; free the build's copy first.
+                    before_export=model.release,
+                )
+                browser_model = (web_folder, prefix)
             except (TilsiteError, OSError, RuntimeError, ValueError) as exc:
                 log.warning(f"tilsite: search by meaning on the site is off ({exc}); it searches by keywords.")
         for item in search_files(index, browser_model):

@@ -169,7 +169,8 @@ async function refresh() {
   try {
     index = await loadData();
   } catch (error) {
-    status("Search index not found on this site");
+    // No index (an old build, or a failed download): leave the box to Material's own search.
+    if (block) block.hidden = true;
     return;
   }
   if (state.last !== query) return;
