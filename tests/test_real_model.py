@@ -167,3 +167,21 @@ def test_rebuild_with_an_edited_note_does_not_import_pytorch(sample_project: Pat
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
     ).stdout.splitlines()
     assert lines[-1] == "[]", lines
+
+
+def test_a_damaged_onnx_export_is_made_again(model_folder: Path, tmp_path: Path) -> None:
+    from tilsite.embeddings import BundledE5Model
+    from tilsite.onnxengine import MODEL_FILE, ensure_onnx_model, export_folder, is_intact
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copytree(model_folder, models / model_folder.name)
+    shutil.copytree(ensure_onnx_model(model_folder), export_folder(models / model_folder.name))
+    damaged = export_folder(models / model_folder.name) / MODEL_FILE
+    with damaged.open("r+b") as handle:
+        handle.seek(damaged.stat().st_size // 2)
+        handle.write(b"\0" * 64)
+    text = ["드롭아웃으로 과적합 줄이기"]
+    vector = BundledE5Model(cache_dir=tmp_path).embed_batch(text, "passage")
+    assert is_intact(export_folder(models / model_folder.name))
+    assert float(np.dot(vector[0], load_model().embed_batch(text, "passage")[0])) > 0.99999

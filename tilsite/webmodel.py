@@ -129,7 +129,7 @@ def cut_tokenizer(tokenizer: dict[str, Any], keep: list[int]) -> dict[str, Any]:
 
 
 def ensure_web_model(
-    model_folder: Path | Callable[[], Path],
+    model_folder: Path | Callable[[bool], Path],
     texts: list[str],
     *,
     state_file: Path | None = None,
@@ -139,14 +139,16 @@ def ensure_web_model(
 ) -> Path:
     """Return a verified browser model folder for the sentence-transformers folder ``model_folder``.
 
-    ``model_folder`` may be a function that returns it (verifying or converting it);
-    it is called only when the browser model must be checked against new text or
-    exported. ``texts`` are the notes' texts (and query prefix) whose pieces must be kept.
+    ``texts`` are the notes' texts (and query prefix) whose pieces must be kept.
+    ``model_folder`` may be a function that returns the folder, verifying its
+    tokenizer (``False``) or its weights too (``True``, before an export); it is
+    called only when the browser model must be checked against new text or exported.
+
     Built once per kept vocabulary into ``<model_folder>-web<version>-<hash>``
     (written to a temporary folder, then renamed) and reused while its files are
-    intact. ``state_file`` remembers which texts the current folder already
-    covers (for the model ``model_id``), so that a build with no new text does not tokenise anything.
-    ``before_export`` is called before an export (to free memory).
+    intact. ``state_file`` remembers which texts the current folder already covers
+    (for the model ``model_id``), so that a build with no new text tokenises
+    nothing. ``before_export`` is called before an export (to free memory).
     """
     digests = sorted({hashlib.sha1(text.encode("utf-8")).hexdigest()[:16] for text in texts})
     state = _read_json(state_file) if state_file else {}
@@ -160,30 +162,30 @@ def ensure_web_model(
 
     from tilsite.onnxengine import load_tokenizer
 
-    if callable(model_folder):
-        model_folder = model_folder()
-    full = load_tokenizer(model_folder / "tokenizer.json")
+    folder_for = model_folder if callable(model_folder) else lambda weights: model_folder
+    folder = folder_for(False)
+    full = load_tokenizer(folder / "tokenizer.json")
     if current and manifest:
         new = [text for text in texts if hashlib.sha1(text.encode("utf-8")).hexdigest()[:16] not in covered]
         if _piece_ids(full, new) <= set(manifest.get("kept", ())):
             _write_state(state_file, model_id, current, covered | set(digests))
             return current
-    tokenizer = json.loads((model_folder / "tokenizer.json").read_text(encoding="utf-8"))
+    tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
     if (tokenizer.get("model") or {}).get("type") != "Unigram":
-        raise ModelError(f"{model_folder}: only Unigram (SentencePiece) tokenizers can be cut for the browser")
+        raise ModelError(f"{folder}: only Unigram (SentencePiece) tokenizers can be cut for the browser")
     vocab = [(str(piece), float(score)) for piece, score in tokenizer["model"]["vocab"]]
     keep = kept_piece_ids(vocab, _piece_ids(full, texts))
     key = hashlib.sha256(",".join(map(str, keep)).encode()).hexdigest()[:12]
-    prefix = f"{model_folder.name}-web{WEB_MODEL_VERSION}-"
-    target = model_folder.with_name(prefix + key)
+    prefix = f"{folder.name}-web{WEB_MODEL_VERSION}-"
+    target = folder.with_name(prefix + key)
     if _verified_manifest(target) is None:
         if before_export:
             before_export()
         if echo:
             echo(f"Preparing the browser copy of the model ({len(keep):,} of {len(vocab):,} pieces) ...")
-        _export_web_model(model_folder, tokenizer, keep, target)
+        _export_web_model(folder_for(True), tokenizer, keep, target)
         older = sorted(
-            (path for path in model_folder.parent.glob(prefix + "*") if path != target),
+            (path for path in folder.parent.glob(prefix + "*") if path != target),
             key=lambda path: path.stat().st_mtime,
             reverse=True,
         )
