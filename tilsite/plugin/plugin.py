@@ -154,9 +154,10 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
 
     def _add_search(self, files: Files, config: MkDocsConfig, index: SectionIndex) -> None:
         """Publish the section vectors, the browser query model and the search scripts."""
-        browser_model = None
         settings = self.settings
-        assert settings is not None
+        if settings is None:
+            return
+        browser_model = None
         model = embeddings.load_model(settings.model)
         source = model.browser_source()
         if source is None:
