@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tilsite.converter import file_sha256
 from tilsite.errors import IndexLoadError
 
 if TYPE_CHECKING:
@@ -82,10 +83,6 @@ class SectionIndex:
         return index
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_index(index: SectionIndex, index_dir: Path) -> Path:
     """Write ``index`` as a new generation and make it current; return the generation folder."""
     import faiss
@@ -110,7 +107,7 @@ def write_index(index: SectionIndex, index_dir: Path) -> Path:
             "dimension": index.dimension,
             "count": len(index.records),
             "metric": "inner_product",
-            "files": {name: _sha256(generation / name) for name in ("sections.faiss", "sections.json")},
+            "files": {name: file_sha256(generation / name) for name in ("sections.faiss", "sections.json")},
         }
         (generation / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         pointer = index_dir / f".{_CURRENT}.tmp"
@@ -144,7 +141,7 @@ def _read_manifest(generation: Path) -> dict[str, Any]:
 def _intact(generation: Path, manifest: dict[str, Any]) -> bool:
     files = manifest.get("files") or {}
     return bool(files) and all(
-        (generation / name).is_file() and _sha256(generation / name) == checksum for name, checksum in files.items()
+        (generation / name).is_file() and file_sha256(generation / name) == checksum for name, checksum in files.items()
     )
 
 

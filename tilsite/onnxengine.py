@@ -14,7 +14,6 @@ The export needs PyTorch once; after that, PyTorch is not imported by builds.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tilsite.converter import file_sha256
 from tilsite.errors import ModelError
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def ensure_onnx_model(model_folder: Path, echo: Any = None) -> Path:
         export_onnx(model_folder, staging / MODEL_FILE)
         if any(path.name != MODEL_FILE for path in staging.iterdir()):
             raise ModelError(f"{model_folder}: the ONNX export wrote external data files; it is not supported")
-        manifest = {"version": ENGINE_VERSION, "sha256": _sha256(staging / MODEL_FILE)}
+        manifest = {"version": ENGINE_VERSION, "sha256": file_sha256(staging / MODEL_FILE)}
         (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -67,18 +67,10 @@ def ensure_onnx_model(model_folder: Path, echo: Any = None) -> Path:
     return target
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verify(folder: Path) -> bool:
     try:
         manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
-        return manifest.get("version") == ENGINE_VERSION and manifest.get("sha256") == _sha256(folder / MODEL_FILE)
+        return manifest.get("version") == ENGINE_VERSION and manifest.get("sha256") == file_sha256(folder / MODEL_FILE)
     except (OSError, ValueError):
         return False
 

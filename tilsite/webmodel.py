@@ -41,6 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tilsite.converter import file_sha256
 from tilsite.errors import ModelError
 
 WEB_MODEL_VERSION = 3
@@ -104,13 +105,6 @@ def kept_piece_ids(
 def _common_pieces() -> list[str]:
     """ASCII pieces in order of use in technical English (written by bench/vocabulary.py)."""
     return COMMON_PIECES.read_text(encoding="utf-8").split()
-
-
-def used_piece_ids(model_folder: Path, texts: list[str]) -> set[int]:
-    """Ids of the pieces the full tokenizer splits ``texts`` into."""
-    from tilsite.onnxengine import load_tokenizer
-
-    return _piece_ids(load_tokenizer(model_folder / "tokenizer.json"), texts)
 
 
 def cut_tokenizer(tokenizer: dict[str, Any], keep: list[int]) -> dict[str, Any]:
@@ -199,12 +193,12 @@ def _export_web_model(model_folder: Path, tokenizer: dict[str, Any], keep: list[
     staging = Path(tempfile.mkdtemp(prefix=".web-", dir=model_folder.parent))
     try:
         _build(model_folder, tokenizer, keep, staging)
-        files = {path.relative_to(staging).as_posix(): _sha256(path) for path in sorted(staging.rglob("*"))}
-        manifest = {
-            "version": WEB_MODEL_VERSION,
-            "files": {name: value for name, value in files.items() if value},
-            "kept": keep,
+        files = {
+            path.relative_to(staging).as_posix(): file_sha256(path)
+            for path in sorted(staging.rglob("*"))
+            if path.is_file()
         }
+        manifest = {"version": WEB_MODEL_VERSION, "files": files, "kept": keep}
         (staging / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -247,10 +241,6 @@ def web_model_digest(folder: Path) -> str:
     return hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-
-
 def _verified_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest of an intact browser model folder of this version, else None."""
     manifest = _read_json(folder / _MANIFEST)
@@ -259,7 +249,8 @@ def _verified_manifest(folder: Path) -> dict[str, Any] | None:
     files = manifest.get("files") or {}
     if not set(web_model_files()) <= set(files):
         return None
-    return manifest if all(_sha256(folder / name) == digest for name, digest in files.items()) else None
+    intact = all((folder / name).is_file() and file_sha256(folder / name) == digest for name, digest in files.items())
+    return manifest if intact else None
 
 
 def export_onnx(model_folder: Path, path: Path, keep: list[int] | None = None) -> Any:
