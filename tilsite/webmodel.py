@@ -178,8 +178,9 @@ def ensure_web_model(
         if echo:
             echo(f"Preparing the browser copy of the model ({len(keep):,} of {len(vocab):,} pieces) ...")
         _export_web_model(folder_for(True), tokenizer, keep, target)
+        # Keep the newest browser models; older ones (and those of earlier versions) only take space.
         older = sorted(
-            (path for path in folder.parent.glob(prefix + "*") if path != target),
+            (path for path in folder.parent.glob(f"{folder.name}-web*") if path != target and path.is_dir()),
             key=lambda path: path.stat().st_mtime,
             reverse=True,
         )
@@ -262,16 +263,31 @@ def export_onnx(model_folder: Path, path: Path, keep: list[int] | None = None) -
     Returns the encoder's configuration.
     """
     import torch
-    from transformers import BertModel
+    from safetensors import safe_open
+    from transformers import BertConfig, BertModel
 
-    encoder = BertModel.from_pretrained(str(model_folder), add_pooling_layer=False)
-    encoder.eval()
+    # Build the encoder at its final size and read the weights one tensor at a time, keeping only
+    # the kept rows of the token embeddings: loading the whole model first would hold all 250,002
+    # rows (370 MB) on top of everything else.
+    config = BertConfig.from_pretrained(str(model_folder))
     if keep is not None:
-        rows = encoder.embeddings.word_embeddings.weight.detach()[torch.tensor(keep)]
-        encoder.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(rows, freeze=True)
-        encoder.config.vocab_size = len(keep)
-        if encoder.config.pad_token_id is not None:
-            encoder.config.pad_token_id = keep.index(encoder.config.pad_token_id)
+        config.vocab_size = len(keep)
+        if config.pad_token_id is not None:
+            config.pad_token_id = keep.index(config.pad_token_id)
+    encoder = BertModel(config, add_pooling_layer=False)
+    state: dict[str, Any] = {}
+    with safe_open(str(model_folder / "model.safetensors"), framework="pt") as weights:
+        for name in weights.keys():  # noqa: SIM118 -- safe_open is not a mapping
+            tensor = weights.get_tensor(name)
+            if keep is not None and name == "embeddings.word_embeddings.weight":
+                tensor = tensor[torch.tensor(keep)].clone()
+            state[name] = tensor
+    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    missing = [name for name in missing if not name.endswith("position_ids")]
+    if missing or unexpected:
+        raise ModelError(f"{model_folder}: weights do not fit BERT (missing {missing}, unexpected {unexpected})")
+    del state
+    encoder.eval()
 
     class _LastHiddenState(torch.nn.Module):
         def __init__(self, bert: Any) -> None:
