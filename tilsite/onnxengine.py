@@ -113,8 +113,12 @@ class OnnxEncoder:
         self.max_length = max_length
         self.pad_id = pad_id
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> numpy.ndarray:
-        """Unit vectors for ``texts``, batched by length so that little padding is computed."""
+    def encode(self, texts: list[str], batch_size: int = 8) -> numpy.ndarray:
+        """Unit vectors for ``texts``, batched by length so that little padding is computed.
+
+        Small batches cost no speed on the CPU and keep onnxruntime's buffers small:
+        embedding long sections peaked at 1.0 GB with batches of 8 and 1.6 GB with 32.
+        """
         import numpy as np
 
         pieces = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
