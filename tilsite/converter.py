@@ -18,6 +18,7 @@ a cache folder named after the source file's hash, so a later run only loads the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from tilsite.errors import ModelError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy
 
 CONVERTER_VERSION = 2
@@ -365,6 +368,24 @@ def verify_folder(folder: Path, source_sha256: str) -> bool:
     return manifest.get("files") == _folder_hashes(folder)
 
 
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A new temporary folder beside ``target`` that replaces it when the block succeeds.
+
+    If the block fails, the temporary folder is removed and ``target`` is left as it
+    was, so an interrupted write never leaves a half-written folder in its place.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def default_model_folder(cache_dir: Path | None = None) -> tuple[Path, str]:
     """Where the converted default model lives (converted or not yet), and the source file's SHA-256."""
     source_sha256 = file_sha256(bundled_model_file())
@@ -403,8 +424,7 @@ def ensure_default_model(cache_dir: Path | None = None, *, echo: Any = None) -> 
     if echo:
         echo(f"Converting the bundled multilingual-e5-small from {source} (once) ...")
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=root))
-    try:
+    with staged_folder(folder) as staging:
         write_sentence_transformer(read_packed_model(source), staging)
         manifest = {
             "converter": CONVERTER_VERSION,
@@ -413,12 +433,6 @@ def ensure_default_model(cache_dir: Path | None = None, *, echo: Any = None) -> 
             "files": _folder_hashes(staging),
         }
         (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     if echo:
         echo(f"Model ready in {folder}")
     return folder

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tilsite.converter import file_sha256
+from tilsite.converter import file_sha256, staged_folder
 from tilsite.errors import ModelError
 
 if TYPE_CHECKING:
@@ -51,19 +49,12 @@ def ensure_onnx_model(model_folder: Path, echo: Any = None) -> Path:
         echo("Exporting the model to ONNX for faster loading (once) ...")
     from tilsite.webmodel import export_onnx
 
-    staging = Path(tempfile.mkdtemp(prefix=".onnx-", dir=model_folder.parent))
-    try:
+    with staged_folder(target) as staging:
         export_onnx(model_folder, staging / MODEL_FILE)
         if any(path.name != MODEL_FILE for path in staging.iterdir()):
             raise ModelError(f"{model_folder}: the ONNX export wrote external data files; it is not supported")
         manifest = {"version": ENGINE_VERSION, "sha256": file_sha256(staging / MODEL_FILE)}
         (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

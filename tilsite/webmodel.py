@@ -34,14 +34,13 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tilsite.converter import file_sha256
+from tilsite.converter import file_sha256, staged_folder
 from tilsite.errors import ModelError
 
 WEB_MODEL_VERSION = 3
@@ -191,8 +190,7 @@ def ensure_web_model(
 
 
 def _export_web_model(model_folder: Path, tokenizer: dict[str, Any], keep: list[int], target: Path) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=".web-", dir=model_folder.parent))
-    try:
+    with staged_folder(target) as staging:
         _build(model_folder, tokenizer, keep, staging)
         files = {
             path.relative_to(staging).as_posix(): file_sha256(path)
@@ -201,12 +199,6 @@ def _export_web_model(model_folder: Path, tokenizer: dict[str, Any], keep: list[
         }
         manifest = {"version": WEB_MODEL_VERSION, "files": files, "kept": keep}
         (staging / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _piece_ids(tokenizer: Any, texts: list[str]) -> set[int]:
