@@ -143,7 +143,8 @@ def ensure_web_model(
     (for the model ``model_id``), so that a build with no new text tokenises
     nothing. ``before_export`` is called before an export (to free memory).
     """
-    digests = sorted({hashlib.sha1(text.encode("utf-8")).hexdigest()[:16] for text in texts})
+    by_digest = {hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]: text for text in texts}
+    digests = set(by_digest)
     state = _read_json(state_file) if state_file else {}
     if state.get("model") != model_id:
         state = {}
@@ -159,9 +160,9 @@ def ensure_web_model(
     folder = folder_for(False)
     full = load_tokenizer(folder / "tokenizer.json")
     if current and manifest:
-        new = [text for text in texts if hashlib.sha1(text.encode("utf-8")).hexdigest()[:16] not in covered]
+        new = [text for digest, text in by_digest.items() if digest not in covered]
         if _piece_ids(full, new) <= set(manifest.get("kept", ())):
-            _write_state(state_file, model_id, current, covered | set(digests))
+            _write_state(state_file, model_id, current, covered | digests)
             return current
     tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
     if (tokenizer.get("model") or {}).get("type") != "Unigram":
@@ -185,7 +186,7 @@ def ensure_web_model(
         )
         for stale in older[KEEP_FOLDERS - 1 :]:
             shutil.rmtree(stale, ignore_errors=True)
-    _write_state(state_file, model_id, target, set(digests))
+    _write_state(state_file, model_id, target, digests)
     return target
 
 
