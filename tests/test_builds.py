@@ -81,6 +81,40 @@ def test_related_block_is_styled_and_escaped(site: Path, fake_model: FakeEmbedde
     assert (site / "site/assets/tilsite/related.css").is_file()
 
 
+def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(
+    site: Path, fake_model: FakeEmbedder, monkeypatch
+) -> None:
+    from dataclasses import replace
+
+    from tilsite.plugin import plugin as plugin_module
+
+    real = plugin_module.compute_related
+
+    def with_a_stale_anchor(*args: object, **kwargs: object) -> dict:
+        related = real(*args, **kwargs)
+        notes = related["ml/overfitting.md"]
+        notes[0] = replace(notes[0], target=replace(notes[0].target, anchor="no-such-section"))
+        return related
+
+    monkeypatch.setattr(plugin_module, "compute_related", with_a_stale_anchor)
+    code, output = _build(site, "--strict")
+    assert code != 0
+    assert "'ml/overfitting.md' contains a link" in output and "'#no-such-section'" in output, output
+
+    monkeypatch.setattr(plugin_module, "compute_related", real)
+    assert _build(site, "--strict")[0] == 0
+    html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
+    assert 'href="#related-notes"' in html  # the table of contents
+    assert '<h2 id="related-notes">Related notes</h2>' in html
+
+    note = site / "docs/ml/overfitting.md"
+    note.write_text(note.read_text(encoding="utf-8") + "\n## Related notes\n내가 쓴 관련 링크\n", encoding="utf-8")
+    assert _build(site, "--strict")[0] == 0
+    html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
+    assert ID.findall(html).count("related-notes") == 1  # the note's own heading keeps its id
+    assert '<h2 id="related-notes_1">Related notes</h2>' in html
+
+
 def test_repository_root_images_are_published(site: Path, fake_model: FakeEmbedder) -> None:
     code, output = _build(site)
     assert code == 0, output

@@ -98,3 +98,32 @@ def test_unchanged_index_is_not_rewritten_but_a_corrupt_one_is(tmp_path: Path) -
     repaired = write_index(_index(), tmp_path)
     assert repaired != first
     assert len(load_index(tmp_path).records) == 3
+
+
+def test_recorded_hashes_are_reused_only_while_the_file_is_unchanged(tmp_path: Path, monkeypatch) -> None:
+    import hashlib
+
+    from tilsite import converter
+
+    weights, records = tmp_path / "weights.bin", tmp_path / "models" / converter.HASH_RECORDS
+    weights.write_bytes(b"a" * 4096)
+    hashed: list[Path] = []
+    real = converter.file_sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(converter, "file_sha256", counting)
+    # Just written: hashed every time and not recorded, since a second write could keep its times.
+    assert converter.recorded_sha256(weights, records) == hashlib.sha256(b"a" * 4096).hexdigest()
+    assert not records.exists()
+    monkeypatch.setattr(converter, "_RACY_SECONDS", -1.0)
+    converter.recorded_sha256(weights, records)
+    assert converter.recorded_sha256(weights, records) == hashlib.sha256(b"a" * 4096).hexdigest()
+    assert len(hashed) == 2  # the second check read the record, not the file
+    weights.write_bytes(b"b" * 4096)  # same size
+    assert converter.recorded_sha256(weights, records) == hashlib.sha256(b"b" * 4096).hexdigest()
+    assert len(hashed) == 3
+    records.write_text("not json", encoding="utf-8")
+    assert converter.recorded_sha256(weights, records) == hashlib.sha256(b"b" * 4096).hexdigest()

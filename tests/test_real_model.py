@@ -171,13 +171,13 @@ def test_rebuild_with_an_edited_note_does_not_import_pytorch(sample_project: Pat
 
 def test_a_damaged_onnx_export_is_made_again(model_folder: Path, tmp_path: Path) -> None:
     from tilsite.embeddings import BundledE5Model
-    from tilsite.onnxengine import MODEL_FILE, ensure_onnx_model, export_folder, is_intact
+    from tilsite.onnxengine import DATA_FILE, ensure_onnx_model, export_folder, is_intact
 
     models = tmp_path / "models"
     models.mkdir()
     shutil.copytree(model_folder, models / model_folder.name)
     shutil.copytree(ensure_onnx_model(model_folder), export_folder(models / model_folder.name))
-    damaged = export_folder(models / model_folder.name) / MODEL_FILE
+    damaged = export_folder(models / model_folder.name) / DATA_FILE
     with damaged.open("r+b") as handle:
         handle.seek(damaged.stat().st_size // 2)
         handle.write(b"\0" * 64)

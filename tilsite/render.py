@@ -1,15 +1,18 @@
-"""The related-notes block: Markdown that MkDocs renders (and validates), then wrapped as an aside.
+"""HTML and Markdown that tilsite adds to the site: the related-notes block, dates, archive lines.
 
-The block is Markdown rather than HTML so that MkDocs resolves its ``.md`` links
-to page URLs and checks every ``#anchor`` against the target page. Note text is
-inserted with every ASCII punctuation character written as a numeric character
-reference, so no Markdown, HTML or extension syntax inside a heading or snippet
-can take effect.
+The related-notes block is HTML written after MkDocs has rendered the page:
+rendering it as Markdown as well doubled the Markdown time of a build. Every
+piece of note text in it is HTML-escaped, and the plugin registers its links
+with MkDocs so that anchors are still validated. Markdown helpers here serve the
+archive page, whose note titles are written with every ASCII punctuation
+character as a numeric character reference, so no Markdown, HTML or extension
+syntax in a title can take effect.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import posixpath
 import re
 import string
@@ -19,10 +22,7 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from tilsite.related import RelatedNote
 
-RELATED_START = "<!-- tilsite:related -->"
-RELATED_END = "<!-- /tilsite:related -->"
 _PUNCTUATION = {ord(char): f"&#{ord(char)};" for char in string.punctuation}
-_BLOCK = re.compile(re.escape(RELATED_START) + r"(.*?)" + re.escape(RELATED_END), re.DOTALL)
 _UNSAFE_IN_FRAGMENT = {ord(char): quote(char) for char in "()<>[] \\\t\n"}
 
 
@@ -34,31 +34,32 @@ def escape_markdown_text(text: str) -> str:
 def relative_link(target_path: str, anchor: str, from_path: str) -> str:
     """A Markdown link target from the note ``from_path`` to ``target_path#anchor``."""
     relative = posixpath.relpath(target_path, posixpath.dirname(from_path) or ".")
-    link = quote(relative)
-    return f"{link}#{anchor.translate(_UNSAFE_IN_FRAGMENT)}" if anchor else link
+    return quote(relative) + fragment(anchor)
 
 
-def related_markdown(related: list[RelatedNote], from_path: str, heading: str) -> str:
-    """The Markdown block listing ``related`` notes for the page built from ``from_path``."""
-    lines = [RELATED_START, "", f"## {escape_markdown_text(heading)}", ""]
-    for item in related:
+def fragment(anchor: str) -> str:
+    """``#anchor`` for a URL, with the characters that would break a link percent-encoded."""
+    return f"#{anchor.translate(_UNSAFE_IN_FRAGMENT)}" if anchor else ""
+
+
+def related_html(related: list[tuple[RelatedNote, str]], heading: str, heading_id: str) -> str:
+    """The aside listing related notes, given as (note, link from this page) pairs."""
+    lines = [
+        '<aside class="tilsite-related" data-search-exclude>',
+        f'<h2 id="{html.escape(heading_id)}">{html.escape(heading)}</h2>',
+        "<ul>",
+    ]
+    for item, link in related:
         target = item.target
-        label = escape_markdown_text(target.title)
+        label = html.escape(" ".join(target.title.split()))
         if target.anchor and target.heading != target.title:
-            label += " &#8250; " + escape_markdown_text(target.heading)
-        link = relative_link(target.path, target.anchor, from_path)
-        lines.append(f"- [{label}]({link}) <small>{round(item.score * 100)}%</small>")
+            label += " &#8250; " + html.escape(" ".join(target.heading.split()))
+        line = f'<li><a href="{html.escape(link)}">{label}</a> <small>{round(item.score * 100)}%</small>'
         if target.snippet:
-            lines.append(f"    <br>{escape_markdown_text(target.snippet)}")
-    lines += ["", RELATED_END, ""]
+            line += f"<br>{html.escape(' '.join(target.snippet.split()))}"
+        lines.append(line + "</li>")
+    lines += ["</ul>", "</aside>"]
     return "\n".join(lines)
-
-
-def wrap_related_html(html: str) -> str:
-    """Turn the rendered block between the markers into a styled aside, left out of keyword search."""
-    return _BLOCK.sub(
-        lambda match: f'<aside class="tilsite-related" data-search-exclude>{match.group(1)}</aside>', html
-    )
 
 
 _FIRST_H1_END = re.compile(r"</h1>", re.IGNORECASE)

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tilsite.converter import file_sha256, staged_folder
+from tilsite.converter import HASH_RECORDS, file_sha256, recorded_sha256, staged_folder
 from tilsite.errors import ModelError
 
 WEB_MODEL_VERSION = 3
@@ -243,7 +243,11 @@ def _verified_manifest(folder: Path) -> dict[str, Any] | None:
     files = manifest.get("files") or {}
     if not set(web_model_files()) <= set(files):
         return None
-    intact = all((folder / name).is_file() and file_sha256(folder / name) == digest for name, digest in files.items())
+    records = folder.parent / HASH_RECORDS
+    intact = all(
+        (folder / name).is_file() and recorded_sha256(folder / name, records) == digest
+        for name, digest in files.items()
+    )
     return manifest if intact else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.toc import AnchorLink
 
 from tilsite import embeddings
 from tilsite.archive import ArchiveEntry, archive_markdown
@@ -20,7 +22,7 @@ from tilsite.notes import page_source
 from tilsite.plugin.config import TilsiteConfig, notes_root, settings_from_config
 from tilsite.plugin.links import LinkFixer
 from tilsite.related import RelatedNote, compute_related
-from tilsite.render import RELATED_START, insert_date, related_markdown, wrap_related_html
+from tilsite.render import fragment, insert_date, related_html
 from tilsite.sources import page_uri, scan_notes
 from tilsite.webmodel import ensure_web_model
 from tilsite.websearch import SEARCH_DIR, SiteFile, index_texts, search_files
@@ -246,21 +248,50 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if not self.config.enabled:
             return None
         self.links.page = page.file.src_uri
-        related = self.related.get(page.file.src_uri)
-        if not related:
-            return None
-        block = related_markdown(related, page.file.src_uri, self.config.related_heading)
-        return f"{markdown.rstrip()}\n\n{block}"
+        return None
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:
             return None
-        if RELATED_START in html:
-            html = wrap_related_html(html)
+        related = self.related.get(page.file.src_uri)
+        if related:
+            html = f"{html}\n{self._related_block(related, page, files)}"
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
         if when:
             html = insert_date(html, when)
         return html
+
+    def _related_block(self, related: list[RelatedNote], page: Page, files: Files) -> str:
+        """The related-notes aside of ``page``; its links are registered for MkDocs' anchor check
+        and its heading joins the page's table of contents."""
+        links = []
+        for item in related:
+            target = files.get_file_from_path(item.target.path)
+            if target is None:
+                continue
+            links.append((item, target.url_relative_to(page.file) + fragment(item.target.anchor)))
+            if item.target.anchor and page.links_to_anchors is not None:
+                original = f"{item.target.path}#{item.target.anchor}"
+                page.links_to_anchors.setdefault(target, {}).setdefault(item.target.anchor, original)
+        heading_id = _unused_id("related-notes", page.present_anchor_ids or set())
+        if page.present_anchor_ids is not None:
+            page.present_anchor_ids.add(heading_id)
+        entry = AnchorLink(escape(self.config.related_heading), heading_id, 2)  # titles are HTML, as MkDocs' own
+        top = page.toc.items
+        if len(top) == 1 and top[0].level == 1:
+            top[0].children.append(entry)
+        else:
+            top.append(entry)
+        return related_html(links, self.config.related_heading, heading_id)
+
+
+def _unused_id(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or ``wanted_1``, ``wanted_2``, ... as Python-Markdown makes heading ids unique."""
+    candidate, number = wanted, 0
+    while candidate in taken:
+        number += 1
+        candidate = f"{wanted}_{number}"
+    return candidate
 
 
 def note_files(files: Files) -> list[tuple[str, Path]]:
