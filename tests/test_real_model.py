@@ -185,3 +185,15 @@ def test_a_damaged_onnx_export_is_made_again(model_folder: Path, tmp_path: Path)
     vector = BundledE5Model(cache_dir=tmp_path).embed_batch(text, "passage")
     assert is_intact(export_folder(models / model_folder.name))
     assert float(np.dot(vector[0], load_model().embed_batch(text, "passage")[0])) > 0.99999
+
+
+def test_browser_export_reads_exactly_the_kept_rows(model_folder: Path) -> None:
+    from safetensors import safe_open
+
+    from tilsite.webmodel import _read_rows
+
+    weights = model_folder / "model.safetensors"
+    keep = [0, 1, 2, 3, 250000, 17, 18, 19, 5, 120000, 120001]
+    with safe_open(str(weights), framework="np") as stored:
+        expected = stored.get_tensor("embeddings.word_embeddings.weight")[keep]
+    assert np.array_equal(_read_rows(weights, "embeddings.word_embeddings.weight", keep).numpy(), expected)
