@@ -51,8 +51,8 @@ KEEP_FOLDERS = 2
 """Browser models kept in the cache per converted model (the newest ones)."""
 ONNX_OPSET = 17
 MODEL_FILE = "onnx/model_quantized.onnx"
-_TOKEN_TABLE = "embeddings.word_embeddings.weight"
 """Where transformers.js looks for a model loaded with ``dtype: "q8"``."""
+_TOKEN_TABLE = "embeddings.word_embeddings.weight"
 _SPECIAL = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 _META = "\u2581"
 _MANIFEST = "tilsite-web-model.json"
