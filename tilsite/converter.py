@@ -111,7 +111,7 @@ def recorded_sha256(path: Path, records_file: Path) -> str:
     status = path.stat()
     stamp = [status.st_size, status.st_ino, status.st_mtime_ns, status.st_ctime_ns]
     key = str(path.resolve())
-    records = _read_hash_records(records_file)
+    records = read_json_object(records_file)
     entry = records.get(key)
     if isinstance(entry, dict) and entry.get("stat") == stamp and isinstance(entry.get("sha256"), str):
         return str(entry["sha256"])
@@ -120,25 +120,44 @@ def recorded_sha256(path: Path, records_file: Path) -> str:
         records = {name: item for name, item in records.items() if os.path.exists(name)}
         records[key] = {"stat": stamp, "sha256": digest}
         with contextlib.suppress(OSError):
-            records_file.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{records_file.name}-", dir=records_file.parent)
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    json.dump(records, stream)
-                os.replace(temporary, records_file)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+            write_json(records_file, records)
     return digest
 
 
-def _read_hash_records(records_file: Path) -> dict[str, Any]:
+def files_intact(folder: Path, digests: dict[str, str]) -> bool:
+    """True when every file named in ``digests`` is in ``folder`` with that SHA-256.
+
+    The digests are taken through ``recorded_sha256`` with the records kept beside
+    ``folder`` (the models folder holds every model folder).
+    """
+    records = folder.parent / HASH_RECORDS
     try:
-        records = json.loads(records_file.read_text(encoding="utf-8"))
+        return all(recorded_sha256(folder / name, records) == digest for name, digest in digests.items())
+    except OSError:
+        return False
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object stored in ``path``; empty if the file is missing, unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return records if isinstance(records, dict) else {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary sibling, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(data, stream)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def default_cache_dir() -> Path:
@@ -445,18 +464,13 @@ def default_model_folder(cache_dir: Path | None = None) -> tuple[Path, str]:
 def verify_files(folder: Path, source_sha256: str, names: list[str]) -> bool:
     """Return True when the named files of a converted folder are intact (a cheaper check than
     ``verify_folder`` for callers that read only these files)."""
-    try:
-        manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    manifest = read_json_object(folder / _MANIFEST)
     if manifest.get("source_sha256") != source_sha256 or manifest.get("converter") != CONVERTER_VERSION:
         return False
-    files = manifest.get("files") or {}
-    try:
-        records = folder.parent / HASH_RECORDS
-        return all(name in files and recorded_sha256(folder / name, records) == files[name] for name in names)
-    except OSError:
+    files = manifest.get("files")
+    if not isinstance(files, dict):
         return False
+    return set(names) <= set(files) and files_intact(folder, {name: files[name] for name in names})
 
 
 def ensure_default_model(cache_dir: Path | None = None, *, echo: Any = None) -> Path:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tilsite.converter import HASH_RECORDS, file_sha256, recorded_sha256, staged_folder
+from tilsite.converter import file_sha256, files_intact, read_json_object, staged_folder
 from tilsite.errors import ModelError
 
 if TYPE_CHECKING:
@@ -105,17 +105,14 @@ def _export(model_folder: Path, out: Path) -> None:
 
 
 def _verify(folder: Path) -> bool:
-    try:
-        manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
-        files = manifest.get("files") or {}
-        records = folder.parent / HASH_RECORDS
-        return (
-            manifest.get("version") == ENGINE_VERSION
-            and sorted(files) == sorted([MODEL_FILE, DATA_FILE])
-            and all(recorded_sha256(folder / name, records) == digest for name, digest in files.items())
-        )
-    except (OSError, ValueError, AttributeError):
-        return False
+    manifest = read_json_object(folder / _MANIFEST)
+    files = manifest.get("files")
+    return (
+        manifest.get("version") == ENGINE_VERSION
+        and isinstance(files, dict)
+        and sorted(files) == sorted([MODEL_FILE, DATA_FILE])
+        and files_intact(folder, files)
+    )
 
 
 @functools.lru_cache(maxsize=2)

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tilsite.converter import HASH_RECORDS, file_sha256, recorded_sha256, staged_folder
+from tilsite.converter import file_sha256, files_intact, read_json_object, staged_folder, write_json
 from tilsite.errors import ModelError
 
 WEB_MODEL_VERSION = 3
@@ -147,7 +147,7 @@ def ensure_web_model(
     """
     by_digest = {hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]: text for text in texts}
     digests = set(by_digest)
-    state = _read_json(state_file) if state_file else {}
+    state = read_json_object(state_file) if state_file else {}
     if state.get("model") != model_id:
         state = {}
     current = Path(state["folder"]) if isinstance(state.get("folder"), str) else None
@@ -208,22 +208,10 @@ def _piece_ids(tokenizer: Any, texts: list[str]) -> set[int]:
     return {piece for encoding in tokenizer.encode_batch(texts) for piece in encoding.ids}
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _write_state(state_file: Path | None, model_id: str, folder: Path, covered: set[str]) -> None:
     if state_file is None:
         return
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = state_file.with_name(state_file.name + ".tmp")
-    state = {"model": model_id, "folder": str(folder), "covered": sorted(covered)}
-    temporary.write_text(json.dumps(state), encoding="utf-8")
-    temporary.replace(state_file)
+    write_json(state_file, {"model": model_id, "folder": str(folder), "covered": sorted(covered)})
 
 
 def web_model_files() -> list[str]:
@@ -239,18 +227,13 @@ def web_model_digest(folder: Path) -> str:
 
 def _verified_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest of an intact browser model folder of this version, else None."""
-    manifest = _read_json(folder / _MANIFEST)
+    manifest = read_json_object(folder / _MANIFEST)
     if manifest.get("version") != WEB_MODEL_VERSION:
         return None
-    files = manifest.get("files") or {}
-    if not set(web_model_files()) <= set(files):
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not set(web_model_files()) <= set(files):
         return None
-    records = folder.parent / HASH_RECORDS
-    intact = all(
-        (folder / name).is_file() and recorded_sha256(folder / name, records) == digest
-        for name, digest in files.items()
-    )
-    return manifest if intact else None
+    return manifest if files_intact(folder, files) else None
 
 
 def export_onnx(model_folder: Path, path: Path, keep: list[int] | None = None) -> Any:
