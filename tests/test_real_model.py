@@ -150,7 +150,11 @@ def test_default_engine_gives_the_sentence_transformers_vectors(model_folder: Pa
         assert float(np.min(np.sum(ours * expected, axis=1))) > 0.99999
 
 
-def test_rebuild_with_an_edited_note_does_not_import_pytorch(sample_project: Path, model_folder: Path) -> None:
+def test_rebuild_with_an_edited_note_embeds_it_in_another_process_without_pytorch(
+    sample_project: Path, model_folder: Path
+) -> None:
+    from tilsite.index import load_index
+
     config = str(sample_project / "mkdocs.yml")
     _invoke("build", "-f", config)
     note = sample_project / "docs" / "ml" / "overfitting.md"
@@ -161,12 +165,19 @@ def test_rebuild_with_an_edited_note_does_not_import_pytorch(sample_project: Pat
         "import sys\nfrom click.testing import CliRunner\nfrom tilsite.cli import cli\n"
         f"result = CliRunner().invoke(cli, ['build', '-f', {config!r}])\n"
         "assert result.exit_code == 0, result.output\n"
-        "print(sorted(name for name in ('torch', 'sentence_transformers') if name in sys.modules))"
+        "print(sorted(name for name in ('torch', 'sentence_transformers', 'onnxruntime') if name in sys.modules))"
     )
     lines = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
     ).stdout.splitlines()
+    # Neither PyTorch nor, in the build's own process, onnxruntime: the new section was embedded by
+    # ``python -m tilsite.embedworker`` while MkDocs rendered the pages.
     assert lines[-1] == "[]", lines
+    index = load_index(sample_project / ".tilsite" / "index")
+    (position,) = [number for number, record in enumerate(index.records) if record.heading == "새로 배운 것"]
+    record = index.records[position]
+    expected = load_model().embed_batch([f"{record.title} > {record.heading}\n{record.text}"], "passage")[0]
+    assert float(np.dot(index.vectors[position], expected)) > 0.99999
 
 
 def test_a_damaged_onnx_export_is_made_again(model_folder: Path, tmp_path: Path) -> None:
@@ -197,3 +208,63 @@ def test_browser_export_reads_exactly_the_kept_rows(model_folder: Path) -> None:
     with safe_open(str(weights), framework="np") as stored:
         expected = stored.get_tensor("embeddings.word_embeddings.weight")[keep]
     assert np.array_equal(_read_rows(weights, "embeddings.word_embeddings.weight", keep).numpy(), expected)
+
+
+TRICKY_TEXTS = [
+    "",
+    " ",
+    "  spaces  around   and between  ",
+    "tab\tnew line\ncarriage\r\nform\x0cfeed",
+    "full-width ＡＢＣ１２３ and half-width ｶﾀｶﾅ",
+    "ligatures ﬁle ﬂow, circled ①②③ ㈜ ㍻ ﷽",
+    "combining e\u0301 and decomposed 한 \u1112\u1161\u11ab",
+    "emoji 🤖🧠 and a ZWJ sequence 👩\u200d💻",
+    "control\x01\x02\x7fcharacters and \ufeffBOM",
+    "the metaspace \u2581 itself ▁▁ twice",
+    "a very long word " + "가나다" * 120 + " and " + "x" * 400,
+    "URL https://example.com/a_b-c?d=e#f and code `x = y[0] ** 2`",
+    "日本語と中文, Ελληνικά, кириллица, ꙮ 𓀀 unknown characters",
+    "붙여쓰기한글English섞어서TIL작성",
+    "not quite special: <s <mask </s and <pad",
+    "passage: 리눅스 > 파일 권한\nchmod 755로 실행 권한을 준다",
+]
+
+
+def test_a_fitted_tokenizer_gives_the_full_tokenizers_ids(model_folder: Path) -> None:
+    from tilsite.builder import Settings, collect_sections
+    from tilsite.onnxengine import Vocabulary, _load_vocabulary, ensure_onnx_model, load_tokenizer, token_ids
+    from tilsite.slugs import SlugSettings
+
+    vocabulary = _load_vocabulary(ensure_onnx_model(model_folder))
+    assert vocabulary is not None
+
+    def fresh() -> Vocabulary:
+        return Vocabulary(vocabulary.base, vocabulary.pieces, vocabulary.scores, vocabulary.unk_id)
+
+    full = load_tokenizer(model_folder / "tokenizer.json")
+
+    def expected(texts: list[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in full.encode_batch(texts)]
+
+    docs = Path(__file__).parents[1] / "docs"
+    _, sections = collect_sections(Settings(docs_dir=docs, work_dir=docs.parent / ".unused", slugs=SlugSettings()), [])
+    notes = [f"passage: {section.embedding_text}" for section in sections]
+    # Each text with a tokenizer fitted to it alone (the fewest pieces kept), then all of them at once.
+    for texts in [[text] for text in TRICKY_TEXTS] + [notes + TRICKY_TEXTS]:
+        assert fresh().token_ids(texts) == expected(texts), texts[:1]
+
+    # The fitted tokenizer is reused for texts whose words it has seen, and refitted for new words.
+    growing = fresh()
+    assert growing.token_ids(notes[:3]) == expected(notes[:3])
+    first = growing._tokenizer
+    assert growing.token_ids([notes[1]]) == expected([notes[1]])
+    assert growing._tokenizer is first
+    new_words = ["완전히 새로운 낱말들: photosynthesis"]
+    assert growing.token_ids(new_words) == expected(new_words)
+    assert growing._tokenizer is not first
+    assert growing.token_ids(notes[:3]) == expected(notes[:3])
+
+    # Text with a special token is split around it first: that needs the full tokenizer.
+    special = ["빈칸 <mask> 채우기", "<s>취소선</s>"]
+    assert fresh().token_ids(special) is None
+    assert token_ids(model_folder / "tokenizer.json", special, ensure_onnx_model(model_folder)) == expected(special)

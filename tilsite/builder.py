@@ -8,6 +8,7 @@ import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from tilsite.cache import EmbeddingCache
@@ -17,6 +18,9 @@ from tilsite.notes import Note, NoteProblem, iter_note_paths, read_note
 from tilsite.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD
 from tilsite.sections import Section, split_sections
 from tilsite.slugs import SlugSettings
+
+if TYPE_CHECKING:
+    import numpy
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while sections are embedded."""
@@ -193,42 +197,106 @@ def embed_sections(
     progress: Progress | None = None,
 ) -> list:
     """Vectors for ``sections``, from the cache where the embedded text is unchanged."""
-    hashes = [section.content_hash for section in sections]
-    known = cache.get_many(model.model_id, hashes)
-    missing = [index for index, text_hash in enumerate(hashes) if text_hash not in known]
-    # Each distinct text is embedded once, even if several sections share it.
-    todo = list({hashes[index]: index for index in missing}.values())
-    # Similar lengths in one batch waste less padding.
-    todo.sort(key=lambda index: len(sections[index].embedding_text))
-    if progress:
-        progress(0, len(todo))
-    for start in range(0, len(todo), EMBED_CHUNK):
-        chunk = todo[start : start + EMBED_CHUNK]
-        vectors = model.embed_batch([sections[index].embedding_text for index in chunk], "passage")
-        chunk_hashes = [hashes[index] for index in chunk]
-        cache.put_many(model.model_id, chunk_hashes, vectors)
-        known.update(zip(chunk_hashes, vectors, strict=True))
-        if progress:
-            progress(min(start + EMBED_CHUNK, len(todo)), len(todo))
-    report.embedded = len(todo)
-    report.reused = len(sections) - len(missing)
-    report.changed_notes = sorted({sections[index].path for index in missing})
-    return [known[text_hash] for text_hash in hashes]
+    return SectionVectors(sections, model, cache, report).get(cache, progress)
 
 
-def build_index(
+class SectionVectors:
+    """The vectors of some sections: cached ones at once, new ones embedded on ``get``.
+
+    With ``background``, the model may start embedding the new ones in a separate
+    process right away (``EmbeddingModel.embed_later``); ``get`` then collects them.
+    """
+
+    def __init__(
+        self,
+        sections: list[Section],
+        model: EmbeddingModel,
+        cache: EmbeddingCache,
+        report: BuildReport,
+        background: bool = False,
+    ) -> None:
+        self.model = model
+        self.hashes = [section.content_hash for section in sections]
+        self.known = cache.get_many(model.model_id, self.hashes)
+        missing = [index for index, text_hash in enumerate(self.hashes) if text_hash not in self.known]
+        # Each distinct text is embedded once, even if several sections share it.
+        todo = list({self.hashes[index]: index for index in missing}.values())
+        # Similar lengths in one batch waste less padding.
+        todo.sort(key=lambda index: len(sections[index].embedding_text))
+        self.todo = [(self.hashes[index], sections[index].embedding_text) for index in todo]
+        report.embedded = len(todo)
+        report.reused = len(sections) - len(missing)
+        report.changed_notes = sorted({sections[index].path for index in missing})
+        self.pending = model.embed_later([text for _, text in self.todo], "passage") if background else None
+
+    def get(self, cache: EmbeddingCache, progress: Progress | None = None) -> list:
+        """All vectors, in section order; the new ones are stored in ``cache``."""
+        todo, self.todo = self.todo, []
+        pending, self.pending = self.pending, None
+        vectors = pending.result() if pending is not None else None
+        if vectors is not None and len(vectors) == len(todo):
+            self._store(cache, [text_hash for text_hash, _ in todo], vectors)
+            todo = []
+        if progress and todo:
+            progress(0, len(todo))
+        for start in range(0, len(todo), EMBED_CHUNK):
+            chunk = todo[start : start + EMBED_CHUNK]
+            vectors = self.model.embed_batch([text for _, text in chunk], "passage")
+            self._store(cache, [text_hash for text_hash, _ in chunk], vectors)
+            if progress:
+                progress(min(start + EMBED_CHUNK, len(todo)), len(todo))
+        return [self.known[text_hash] for text_hash in self.hashes]
+
+    def _store(self, cache: EmbeddingCache, hashes: list[str], vectors: numpy.ndarray) -> None:
+        cache.put_many(self.model.model_id, hashes, vectors)
+        self.known.update(zip(hashes, vectors, strict=True))
+
+    def cancel(self) -> None:
+        """Stop embedding in the background, if it was started."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.cancel()
+
+
+@dataclass(slots=True)
+class PendingIndex:
+    """An index whose sections are known and whose new vectors may still be on their way (``start_index``)."""
+
+    settings: Settings
+    records: list[SectionRecord]
+    """One record per section, in index order."""
+    report: BuildReport
+    vectors: SectionVectors
+
+    def finish(self, progress: Progress | None = None) -> SectionIndex:
+        """Embed (or collect) the new vectors, write the index and return it."""
+        import numpy as np
+
+        cache = EmbeddingCache(self.settings.cache_path)
+        try:
+            vectors = self.vectors.get(cache, progress)
+        finally:
+            cache.close()
+        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32)
+        index = SectionIndex(self.vectors.model.model_id, self.records, np.ascontiguousarray(matrix))
+        write_index(index, self.settings.index_dir)
+        return index
+
+
+def start_index(
     settings: Settings,
     model: EmbeddingModel,
-    progress: Progress | None = None,
     files: NoteFiles | None = None,
-) -> tuple[SectionIndex, BuildReport]:
-    """Index the notes and write the index; return it with a report.
+    *,
+    background: bool = False,
+) -> PendingIndex:
+    """Read and split the notes, and find which sections need new vectors; ``finish`` does the rest.
 
     ``files`` are the notes to index (the pages MkDocs will build) as (site path,
-    file) pairs; by default every Markdown file below ``docs_dir``.
+    file) pairs; by default every Markdown file below ``docs_dir``. With
+    ``background``, a few new sections may be embedded in a separate process
+    meanwhile, so that the caller can go on with other work.
     """
-    import numpy as np
-
     report = BuildReport()
     cache = EmbeddingCache(settings.cache_path)
     try:
@@ -236,7 +304,7 @@ def build_index(
         report.front_matter = {note.path: note.meta for note in notes}
         report.notes, sections = collect_sections(settings, report.problems, cache=cache, notes=notes)
         report.sections = len(sections)
-        vectors = embed_sections(sections, model, cache, report, progress)
+        vectors = SectionVectors(sections, model, cache, report, background)
     finally:
         cache.close()
     records = [
@@ -252,7 +320,15 @@ def build_index(
         )
         for section in sections
     ]
-    matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32)
-    index = SectionIndex(model.model_id, records, np.ascontiguousarray(matrix))
-    write_index(index, settings.index_dir)
-    return index, report
+    return PendingIndex(settings, records, report, vectors)
+
+
+def build_index(
+    settings: Settings,
+    model: EmbeddingModel,
+    progress: Progress | None = None,
+    files: NoteFiles | None = None,
+) -> tuple[SectionIndex, BuildReport]:
+    """Index the notes and write the index; return it with a report (see ``start_index``)."""
+    pending = start_index(settings, model, files)
+    return pending.finish(progress), pending.report

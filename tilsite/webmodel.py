@@ -156,21 +156,21 @@ def ensure_web_model(
     if current and manifest and covered.issuperset(digests):
         return current
 
-    from tilsite.onnxengine import load_tokenizer
+    from tilsite.onnxengine import export_folder
 
     folder_for = model_folder if callable(model_folder) else lambda weights: model_folder
     folder = folder_for(False)
-    full = load_tokenizer(folder / "tokenizer.json")
+    tokenizer_file = folder / "tokenizer.json"
     if current and manifest:
         new = [text for digest, text in by_digest.items() if digest not in covered]
-        if _piece_ids(full, new) <= set(manifest.get("kept", ())):
+        if _piece_ids(tokenizer_file, new, export_folder(folder)) <= set(manifest.get("kept", ())):
             _write_state(state_file, model_id, current, covered | digests)
             return current
     tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
     if (tokenizer.get("model") or {}).get("type") != "Unigram":
         raise ModelError(f"{folder}: only Unigram (SentencePiece) tokenizers can be cut for the browser")
     vocab = [(str(piece), float(score)) for piece, score in tokenizer["model"]["vocab"]]
-    keep = kept_piece_ids(vocab, _piece_ids(full, texts))
+    keep = kept_piece_ids(vocab, _piece_ids(tokenizer_file, texts))
     key = hashlib.sha256(",".join(map(str, keep)).encode()).hexdigest()[:12]
     prefix = f"{folder.name}-web{WEB_MODEL_VERSION}-"
     target = folder.with_name(prefix + key)
@@ -204,8 +204,10 @@ def _export_web_model(model_folder: Path, tokenizer: dict[str, Any], keep: list[
         (staging / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
 
-def _piece_ids(tokenizer: Any, texts: list[str]) -> set[int]:
-    return {piece for encoding in tokenizer.encode_batch(texts) for piece in encoding.ids}
+def _piece_ids(tokenizer_file: Path, texts: list[str], export: Path | None = None) -> set[int]:
+    from tilsite.onnxengine import token_ids
+
+    return {piece for ids in token_ids(tokenizer_file, texts, export) for piece in ids}
 
 
 def _write_state(state_file: Path | None, model_id: str, folder: Path, covered: set[str]) -> None:

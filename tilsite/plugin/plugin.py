@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
-from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.files import File, Files, InclusionLevel, set_exclusions
 from mkdocs.structure.toc import AnchorLink
 
 from tilsite import embeddings
 from tilsite.archive import ArchiveEntry, archive_markdown
-from tilsite.builder import Progress, Settings, build_index
+from tilsite.builder import PendingIndex, Progress, Settings, start_index
 from tilsite.dates import git_first_commit_dates, note_date
 from tilsite.errors import TilsiteError
 from tilsite.notes import page_source
@@ -30,9 +30,12 @@ from tilsite.websearch import SEARCH_DIR, SiteFile, index_texts, search_files
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from jinja2 import Environment
     from mkdocs.config.defaults import MkDocsConfig
     from mkdocs.livereload import LiveReloadServer
+    from mkdocs.structure.nav import Navigation
     from mkdocs.structure.pages import Page
+    from mkdocs.utils.templates import TemplateContext
 
     from tilsite.index import SectionIndex, SectionRecord
 
@@ -58,6 +61,16 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.links = LinkFixer()
         self.progress: Progress = _log_progress
         """Called while sections are embedded; the CLI replaces it with a progress bar."""
+        self.pending: PendingIndex | None = None
+        self.files: Files | None = None
+        """The files of this build, for the links of related notes."""
+        """The index of this build from ``on_files`` until ``on_env`` finishes it."""
+        self.background = False
+        """Whether a few new sections are embedded in a separate process while MkDocs renders the
+        pages (one-off builds; ``serve`` keeps the model loaded in its own process instead)."""
+
+    def on_startup(self, /, *, command: str, dirty: bool) -> None:
+        self.background = command in ("build", "gh-deploy")
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -129,11 +142,12 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         pages = files.documentation_pages()
         settings = self.settings
         try:
-            index, report = build_index(
-                settings, embeddings.load_model(settings.model), self.progress, note_files(files)
+            pending = start_index(
+                settings, embeddings.load_model(settings.model), note_files(files), background=self.background
             )
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
+        report = pending.report
         for problem in report.problems:
             log.warning(str(problem))
         log.info(report.summary())
@@ -142,23 +156,46 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         for file in pages:
             if file.src_uri in report.skipped:
                 files.remove(file)
+        self.links.update(self.moved, pending.records)
+        self._note_dates(files, report.front_matter, settings.docs_dir)
+        self._add_archive(files, config, pending.records)
+        css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
+        files.append(File.generated(config, _CSS, content=css))
+        # The vectors are first needed in on_env: MkDocs reads and renders every page meanwhile.
+        self.pending = pending
+        self.related = {}
+        return files
+
+    def on_env(self, env: Environment, /, *, config: MkDocsConfig, files: Files) -> Environment | None:
+        pending, self.pending = self.pending, None
+        settings = self.settings
+        if pending is None or settings is None:
+            return None
+        self.files = files
+        try:
+            index = pending.finish(self.progress)
+        except TilsiteError as exc:
+            raise PluginError(str(exc)) from exc
         self.related = compute_related(
             index, settings.related_count, settings.related_threshold, settings.related_exclude
         )
-        self.links.update(self.moved, index.records)
-        self._note_dates(files, report.front_matter, settings.docs_dir)
-        self._add_archive(files, config, index.records)
-        css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
-        files.append(File.generated(config, _CSS, content=css))
         if self.config.site_search:
-            self._add_search(files, config, index)
-        return files
+            added = self._search_files(config, index)
+            set_exclusions(added, config)
+            for file in added:
+                files.append(file)
+        return None
 
-    def _add_search(self, files: Files, config: MkDocsConfig, index: SectionIndex) -> None:
-        """Publish the section vectors, the browser query model and the search scripts."""
+    def on_build_error(self, /, *, error: Exception) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.vectors.cancel()
+
+    def _search_files(self, config: MkDocsConfig, index: SectionIndex) -> list[File]:
+        """The section vectors, the browser query model and the search scripts."""
         settings = self.settings
         if settings is None:
-            return
+            return []
         browser_model = None
         model = embeddings.load_model(settings.model)
         source = model.browser_source()
@@ -179,8 +216,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 browser_model = (web_folder, prefix)
             except (TilsiteError, OSError, RuntimeError, ValueError) as exc:
                 log.warning(f"tilsite: search by meaning on the site is off ({exc}); it searches by keywords.")
-        for item in search_files(index, browser_model):
-            files.append(_generated(config, item))
+        return [_generated(config, item) for item in search_files(index, browser_model)]
 
     def _note_dates(self, files: Files, front_matter: dict[str, dict[str, object]], root: Path) -> None:
         self.dates = {}
@@ -253,13 +289,18 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:
             return None
-        related = self.related.get(page.file.src_uri)
-        if related:
-            html = f"{html}\n{self._related_block(related, page, files)}"
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
-        if when:
-            html = insert_date(html, when)
-        return html
+        return insert_date(html, when) if when else None
+
+    def on_page_context(
+        self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> TemplateContext | None:
+        # Related notes are known once every page is read (``on_env``); the block is added before
+        # the page is written, with the files of the build (MkDocs' anchor check runs after this).
+        related = self.related.get(page.file.src_uri) if self.config.enabled else None
+        if related and page.content is not None and self.files is not None:
+            page.content = f"{page.content}\n{self._related_block(related, page, self.files)}"
+        return None
 
     def _related_block(self, related: list[RelatedNote], page: Page, files: Files) -> str:
         """The related-notes aside of ``page``; its links are registered for MkDocs' anchor check
