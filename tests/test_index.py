@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -128,34 +127,3 @@ def test_recorded_hashes_are_reused_only_while_the_file_is_unchanged(tmp_path: P
     assert len(hashed) == 3
     records.write_text("not json", encoding="utf-8")
     assert converter.recorded_sha256(weights, records) == hashlib.sha256(b"b" * 4096).hexdigest()
-
-
-def test_a_failed_background_embedding_is_done_in_this_process(tmp_path: Path) -> None:
-    from tests.conftest import FakeEmbedder
-    from tilsite.builder import Settings, build_index, start_index
-    from tilsite.embeddings import PendingVectors
-
-    class Failing(FakeEmbedder):
-        def embed_later(self, texts, kind):  # type: ignore[no-untyped-def]
-            self.later = list(texts)
-            # A request the worker refuses: it exits with an error before loading any model.
-            return PendingVectors({"texts": texts, "kind": "neither", "cache_dir": None})
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "note.md").write_text("# 메모\n\n## 과적합\n\n드롭아웃으로 줄인다\n", encoding="utf-8")
-    model = Failing()
-    pending = start_index(Settings(docs_dir=docs, work_dir=tmp_path / ".tilsite"), model, background=True)
-    assert model.later and not model.calls  # nothing embedded here yet
-    messages: list[str] = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
-    logging.getLogger("tilsite").addHandler(handler)
-    try:
-        index = pending.finish()
-    finally:
-        logging.getLogger("tilsite").removeHandler(handler)
-    assert any("embedding in a separate process failed (tilsite.embedworker:" in text for text in messages)
-    assert model.embedded_texts == model.later
-    expected, _ = build_index(Settings(docs_dir=docs, work_dir=tmp_path / "other"), FakeEmbedder())
-    assert np.array_equal(index.vectors, expected.vectors)

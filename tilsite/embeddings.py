@@ -221,7 +221,11 @@ class BundledE5Model(EmbeddingModel):
         if self._encoder is not None or not texts or len(texts) > BACKGROUND_LIMIT or not self._ready():
             return None
         cache_dir = str(self._cache_dir) if self._cache_dir else None
-        return PendingVectors({"texts": texts, "kind": kind, "cache_dir": cache_dir})
+        try:
+            return PendingVectors({"texts": texts, "kind": kind, "cache_dir": cache_dir}, self.dimension)
+        except OSError as exc:
+            _log.info(f"tilsite: cannot start a process to embed in ({exc}); embedding here instead.")
+            return None
 
     def _ready(self) -> bool:
         from tilsite import onnxengine
@@ -239,18 +243,24 @@ class BundledE5Model(EmbeddingModel):
 class PendingVectors:
     """Vectors being computed by ``python -m tilsite.embedworker`` while the build goes on."""
 
-    def __init__(self, request: dict[str, Any]) -> None:
-        self._count = len(request["texts"])
+    def __init__(self, request: dict[str, Any], dimension: int) -> None:
+        """Start the process for ``request`` (see ``tilsite.embedworker``); ``OSError`` if it cannot start."""
+        self._shape = (len(request["texts"]), dimension)
         handle, name = tempfile.mkstemp(prefix="tilsite-embed-", suffix=".json")
         self._request = Path(name)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(request, stream, ensure_ascii=False)
-        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-m", "tilsite.embedworker", name],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        self._process: subprocess.Popen[bytes] | None = None
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(request, stream, ensure_ascii=False)
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "tilsite.embedworker", name],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError:
+            self._request.unlink(missing_ok=True)
+            raise
 
     def result(self) -> numpy.ndarray | None:
         """The vectors, one row per text; None (and the reason logged) if the process failed."""
@@ -267,11 +277,12 @@ class PendingVectors:
         finally:
             self._request.unlink(missing_ok=True)
         message = errors.decode("utf-8", "replace").strip().splitlines()
-        if process.returncode != 0 or not output or len(output) % (4 * self._count):
-            reason = message[-1] if message else f"exit status {process.returncode}"
+        rows, dimension = self._shape
+        if process.returncode != 0 or len(output) != 4 * rows * dimension:
+            reason = message[-1] if message else f"exit status {process.returncode}, {len(output)} bytes"
             _log.info(f"tilsite: embedding in a separate process failed ({reason}); embedding here instead.")
             return None
-        return np.frombuffer(output, dtype="<f4").reshape(self._count, -1).copy()
+        return np.frombuffer(output, dtype="<f4").reshape(rows, dimension).copy()
 
     def cancel(self) -> None:
         """Stop the process (the build failed before it needed the vectors)."""

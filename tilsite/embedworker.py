@@ -28,12 +28,14 @@ def main(argv: list[str] | None = None) -> int:
         if len(args) != 1:
             raise ValueError("usage: python -m tilsite.embedworker REQUEST.json")
         request = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+        if not isinstance(request, dict) or sorted(request) != ["cache_dir", "kind", "texts"]:
+            raise ValueError(f"{args[0]}: not a request for vectors (texts, kind, cache_dir)")
         texts, kind, cache_dir = request["texts"], request["kind"], request["cache_dir"]
         if kind not in ("passage", "query") or not all(isinstance(text, str) for text in texts):
-            raise ValueError(f"{args[0]}: not a request for vectors")
+            raise ValueError(f"{args[0]}: not a request for vectors (texts, kind, cache_dir)")
         model = BundledE5Model(cache_dir=Path(cache_dir) if cache_dir else None)
         vectors = model.embed_batch(list(texts), kind)
-    except (TilsiteError, OSError, ValueError, KeyError, TypeError) as exc:
+    except (TilsiteError, OSError, ValueError, TypeError) as exc:
         print(f"tilsite.embedworker: {exc}", file=sys.stderr)
         return 1
     sys.stdout.buffer.write(np.ascontiguousarray(vectors, dtype="<f4").tobytes())
