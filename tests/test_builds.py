@@ -207,3 +207,38 @@ def test_pages_mkdocs_excludes_are_not_indexed(site: Path, fake_model: FakeEmbed
     assert code == 0, output
     assert fake_model.embedded_texts and all("비밀" not in text for text in fake_model.embedded_texts)
     assert not (site / "site/drafts").exists()
+
+
+def test_search_never_indexes_the_related_block_whatever_the_plugin_order(site: Path, fake_model: FakeEmbedder) -> None:
+    import json
+
+    config = site / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert text.endswith("      related_threshold: 0.1\n")  # tilsite's options end the file
+    config.write_text(text.replace("plugins:\n  - search\n", "plugins:\n") + "  - search\n", encoding="utf-8")
+    code, output = _build(site)
+    assert code == 0, output
+    assert _related_links(site / "site")  # the pages have related notes ...
+    index = json.loads((site / "site/search/search_index.json").read_text(encoding="utf-8"))
+    assert not [doc for doc in index["docs"] if "Related notes" in doc["title"] + doc["text"]]  # ... search has none
+
+
+def test_core_messages_reach_mkdocs_log_under_plain_mkdocs() -> None:
+    import logging
+
+    from tilsite.plugin.plugin import TilsitePlugin
+
+    core = logging.getLogger("tilsite")
+    saved = (core.handlers[:], core.level, core.propagate)
+    core.handlers.clear()
+    received: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: received.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("mkdocs.plugins.tilsite").addHandler(handler)
+    try:
+        TilsitePlugin().on_startup(command="build", dirty=False)
+        core.info("Model ready in /somewhere")
+    finally:
+        logging.getLogger("mkdocs.plugins.tilsite").removeHandler(handler)
+        core.handlers[:], core.level, core.propagate = saved
+    assert received == ["Model ready in /somewhere"]

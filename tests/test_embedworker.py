@@ -43,11 +43,15 @@ def test_a_failed_background_embedding_is_done_in_this_process(tmp_path: Path) -
     messages: list[str] = []
     handler = logging.Handler(logging.INFO)
     handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
-    logging.getLogger("tilsite").addHandler(handler)
+    logger = logging.getLogger("tilsite")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
         index = pending.finish()
     finally:
-        logging.getLogger("tilsite").removeHandler(handler)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
     assert any("embedding in a separate process failed (tilsite.embedworker:" in text for text in messages)
     assert model.embedded_texts == model.later
     expected, _ = build_index(Settings(docs_dir=docs, work_dir=tmp_path / "other"), FakeEmbedder())
@@ -56,8 +60,8 @@ def test_a_failed_background_embedding_is_done_in_this_process(tmp_path: Path) -
 
 def test_a_cancelled_request_leaves_nothing_behind() -> None:
     pending = PendingVectors({"texts": ["메모"], "kind": "passage", "cache_dir": None}, 384)
-    request = pending._request
-    assert request.is_file()
+    folder = pending._folder
+    assert folder.is_dir()
     pending.cancel()
-    assert not request.exists()
+    assert not folder.exists()
     assert pending.result() is None

@@ -268,3 +268,23 @@ def test_a_fitted_tokenizer_gives_the_full_tokenizers_ids(model_folder: Path) ->
     special = ["빈칸 <mask> 채우기", "<s>취소선</s>"]
     assert fresh().token_ids(special) is None
     assert token_ids(model_folder / "tokenizer.json", special, ensure_onnx_model(model_folder)) == expected(special)
+
+
+def test_a_process_that_keeps_fitting_loads_the_full_tokenizer(model_folder: Path, monkeypatch) -> None:
+    from tilsite import onnxengine
+
+    export = onnxengine.ensure_onnx_model(model_folder)
+    vocabulary = onnxengine._load_vocabulary(export)
+    assert vocabulary is not None
+    monkeypatch.setattr(onnxengine, "_tokenizers", {})
+    monkeypatch.setattr(vocabulary, "seconds", 0.0)
+    tokenizer_file = model_folder / "tokenizer.json"
+    few = ["드롭아웃으로 과적합 줄이기"]
+    ids = onnxengine.token_ids(tokenizer_file, few, export)
+    assert tokenizer_file not in onnxengine._tokenizers and vocabulary.seconds > 0  # fitted
+    assert onnxengine.token_ids(tokenizer_file, ["x" * (onnxengine.FIT_LIMIT + 1)], export)
+    assert tokenizer_file in onnxengine._tokenizers  # long texts: the full tokenizer, kept from then on
+    onnxengine._tokenizers.clear()
+    vocabulary.seconds = onnxengine.FIT_BUDGET
+    assert onnxengine.token_ids(tokenizer_file, few, export) == ids
+    assert tokenizer_file in onnxengine._tokenizers  # fitting has cost enough: the full one

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,8 @@ DEFAULT_MODEL = "default"
 BACKGROUND_LIMIT = 32
 """Texts a model may embed in a separate process while the build goes on (see ``PendingVectors``)."""
 _WORKER_TIMEOUT = 600
+_EMBEDDING_FILES = ["tokenizer.json", "tokenizer_config.json", "config.json"]
+"""The files of the converted folder that embedding with its ONNX export reads."""
 
 _log = logging.getLogger("tilsite")
 _E5_PREFIXES = {"query": "query: ", "passage": "passage: "}
@@ -170,7 +173,7 @@ class BundledE5Model(EmbeddingModel):
         from tilsite.converter import default_model_folder, verify_files
 
         folder, source_sha256 = default_model_folder(self._cache_dir)
-        if verify_files(folder, source_sha256, ["tokenizer.json", "tokenizer_config.json", "config.json"]):
+        if verify_files(folder, source_sha256, _EMBEDDING_FILES):
             return folder
         return self.folder()
 
@@ -220,7 +223,10 @@ class BundledE5Model(EmbeddingModel):
         """
         if self._encoder is not None or not texts or len(texts) > BACKGROUND_LIMIT or not self._ready():
             return None
-        cache_dir = str(self._cache_dir) if self._cache_dir else None
+        from tilsite.converter import default_cache_dir
+
+        # Absolute: the process runs in another folder.
+        cache_dir = str((self._cache_dir or default_cache_dir()).resolve())
         try:
             return PendingVectors({"texts": texts, "kind": kind, "cache_dir": cache_dir}, self.dimension)
         except OSError as exc:
@@ -232,7 +238,7 @@ class BundledE5Model(EmbeddingModel):
         from tilsite.converter import default_model_folder, verify_files
 
         folder, source_sha256 = default_model_folder(self._cache_dir)
-        return verify_files(folder, source_sha256, ["tokenizer.json", "config.json"]) and onnxengine.is_intact(
+        return verify_files(folder, source_sha256, _EMBEDDING_FILES) and onnxengine.is_intact(
             onnxengine.export_folder(folder)
         )
 
@@ -244,22 +250,26 @@ class PendingVectors:
     """Vectors being computed by ``python -m tilsite.embedworker`` while the build goes on."""
 
     def __init__(self, request: dict[str, Any], dimension: int) -> None:
-        """Start the process for ``request`` (see ``tilsite.embedworker``); ``OSError`` if it cannot start."""
+        """Start the process for ``request`` (see ``tilsite.embedworker``); ``OSError`` if it cannot start.
+
+        The request goes to a private temporary folder, which is also the process's
+        working folder: ``python -m`` imports from there first, so a notes folder
+        holding, say, a ``json.py`` cannot break the process.
+        """
         self._shape = (len(request["texts"]), dimension)
-        handle, name = tempfile.mkstemp(prefix="tilsite-embed-", suffix=".json")
-        self._request = Path(name)
+        self._folder = Path(tempfile.mkdtemp(prefix="tilsite-embed-"))
         self._process: subprocess.Popen[bytes] | None = None
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(request, stream, ensure_ascii=False)
+            (self._folder / "request.json").write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "tilsite.embedworker", name],
+                [sys.executable, "-m", "tilsite.embedworker", "request.json"],
+                cwd=self._folder,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
         except OSError:
-            self._request.unlink(missing_ok=True)
+            shutil.rmtree(self._folder, ignore_errors=True)
             raise
 
     def result(self) -> numpy.ndarray | None:
@@ -269,17 +279,24 @@ class PendingVectors:
         process, self._process = self._process, None
         if process is None:
             return None
+        timed_out = False
         try:
             output, errors = process.communicate(timeout=_WORKER_TIMEOUT)
         except subprocess.TimeoutExpired:
+            timed_out = True
             process.kill()
             output, errors = process.communicate()
         finally:
-            self._request.unlink(missing_ok=True)
-        message = errors.decode("utf-8", "replace").strip().splitlines()
+            shutil.rmtree(self._folder, ignore_errors=True)
         rows, dimension = self._shape
-        if process.returncode != 0 or len(output) != 4 * rows * dimension:
-            reason = message[-1] if message else f"exit status {process.returncode}, {len(output)} bytes"
+        if timed_out or process.returncode != 0 or len(output) != 4 * rows * dimension:
+            lines = errors.decode("utf-8", "replace").strip().splitlines()
+            if timed_out:
+                reason = f"no answer in {_WORKER_TIMEOUT} s"
+            elif process.returncode != 0:
+                reason = lines[-1] if lines else f"exit status {process.returncode}"
+            else:
+                reason = f"{len(output)} bytes of vectors instead of {4 * rows * dimension}"
             _log.info(f"tilsite: embedding in a separate process failed ({reason}); embedding here instead.")
             return None
         return np.frombuffer(output, dtype="<f4").reshape(rows, dimension).copy()
@@ -290,7 +307,7 @@ class PendingVectors:
         if process is not None:
             process.kill()
             process.communicate()
-        self._request.unlink(missing_ok=True)
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 @lru_cache(maxsize=2)

@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if len(args) != 1:
             raise ValueError("usage: python -m tilsite.embedworker REQUEST.json")
-        request = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+        request_file = Path(args[0])
+        request = json.loads(request_file.read_text(encoding="utf-8"))
+        request_file.unlink()  # it holds note text; nothing should outlive an interrupted build
         if not isinstance(request, dict) or sorted(request) != ["cache_dir", "kind", "texts"]:
             raise ValueError(f"{args[0]}: not a request for vectors (texts, kind, cache_dir)")
         texts, kind, cache_dir = request["texts"], request["kind"], request["cache_dir"]

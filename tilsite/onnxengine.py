@@ -29,6 +29,7 @@ import json
 import shutil
 import struct
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,8 +51,10 @@ BASE_TOKENIZER = "tokenizer-base.json"
 """The tokenizer with its vocabulary cut to the unknown piece: normaliser, pre-tokeniser, special tokens."""
 _VOCABULARY_FILES = (PIECES_FILE, SCORES_FILE, BASE_TOKENIZER)
 _UNUSED = "\x01"  # a control character the normaliser deletes, so no text ever contains it
-FIT_LIMIT = 200_000
+FIT_LIMIT = 50_000
 """Texts longer than this in total (characters) get the full tokenizer: fitting one would take longer."""
+FIT_BUDGET = 0.5
+"""Seconds a process may spend fitting tokenizers; after that it loads the full one (it takes 0.6 s) and keeps it."""
 _SEEN_LIMIT = 2_000_000  # substrings a fitted tokenizer remembers before it starts again
 _MANIFEST = "tilsite-onnx.json"
 _TOKEN_TABLE = "bert.embeddings.word_embeddings.weight"
@@ -157,11 +160,13 @@ def token_ids(tokenizer_file: Path, texts: list[str], export: Path | None = None
     Loading the full multilingual tokenizer takes 0.6 s; so while it is not loaded
     and the texts are few, and ``export`` holds an intact export with the
     tokenizer's pieces, a tokenizer fitted to the texts gives the same ids (see
-    ``Vocabulary``) in a tenth of the time.
+    ``Vocabulary``) in a tenth of the time. A process that keeps meeting new text
+    (a first build, ``tilsite serve``) loads the full tokenizer once fitting has
+    cost ``FIT_BUDGET``.
     """
     if tokenizer_file not in _tokenizers and export is not None and sum(map(len, texts)) <= FIT_LIMIT:
         vocabulary = _load_vocabulary(export)
-        if vocabulary is not None:
+        if vocabulary is not None and vocabulary.seconds < FIT_BUDGET:
             ids = vocabulary.token_ids(texts)
             if ids is not None:
                 return ids
@@ -201,16 +206,21 @@ class Vocabulary:
         self._seen: set[str] = set()
         self._tokenizer: Any = None
         self._original: list[int] = []
+        self.seconds = 0.0
+        """Time spent fitting so far."""
 
     def token_ids(self, texts: list[str]) -> list[list[int]] | None:
         """The full tokenizer's ids for ``texts``, or None if one of them contains a special token."""
         if any(token in text for text in texts for token in self._added):
             return None
+        start = time.perf_counter()
         substrings = self._substrings(texts)
         if self._tokenizer is None or not substrings <= self._seen:
             # Keep extending it (``tilsite serve`` rebuilds many times), within bounds.
-            self._seen = self._seen | substrings if len(self._seen) < _SEEN_LIMIT else substrings
-            self._fit()
+            seen = self._seen | substrings if len(self._seen) < _SEEN_LIMIT else substrings
+            self._tokenizer, self._original = self._fit(seen)
+            self._seen = seen  # only once the tokenizer that covers them is in place
+        self.seconds += time.perf_counter() - start
         original = self._original
         return [
             [
@@ -220,11 +230,11 @@ class Vocabulary:
             for encoding in self._tokenizer.encode_batch(texts)
         ]
 
-    def _fit(self) -> None:
+    def _fit(self, seen: set[str]) -> tuple[Any, list[int]]:
+        """A tokenizer with the pieces in ``seen``, and the full vocabulary's id of each of its pieces."""
         from tokenizers import Tokenizer
         from tokenizers.models import Unigram
 
-        seen = self._seen
         kept = [position for position, piece in enumerate(self.pieces) if piece in seen]
         if self.unk_id not in kept:
             bisect.insort(kept, self.unk_id)
@@ -232,7 +242,7 @@ class Vocabulary:
         pieces.append((_UNUSED, self._lowest))
         tokenizer = Tokenizer.from_str(self.base)
         tokenizer.model = Unigram(pieces, kept.index(self.unk_id), False)
-        self._tokenizer, self._original = tokenizer, kept
+        return tokenizer, kept
 
     def _substrings(self, texts: list[str]) -> set[str]:
         """Every substring, up to the longest piece, of the words the texts are split into."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel, set_exclusions
 from mkdocs.structure.toc import AnchorLink
 
@@ -62,15 +63,20 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.progress: Progress = _log_progress
         """Called while sections are embedded; the CLI replaces it with a progress bar."""
         self.pending: PendingIndex | None = None
+        """The index of this build from ``on_files`` until ``on_env`` finishes it."""
         self.files: Files | None = None
         """The files of this build, for the links of related notes."""
-        """The index of this build from ``on_files`` until ``on_env`` finishes it."""
         self.background = False
         """Whether a few new sections are embedded in a separate process while MkDocs renders the
         pages (one-off builds; ``serve`` keeps the model loaded in its own process instead)."""
 
     def on_startup(self, /, *, command: str, dirty: bool) -> None:
         self.background = command in ("build", "gh-deploy")
+        core = logging.getLogger("tilsite")
+        if not core.handlers:  # under `mkdocs build`; the tilsite CLI prints them itself
+            core.addHandler(_ToMkDocsLog())
+            core.setLevel(logging.INFO)
+            core.propagate = False
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
@@ -147,6 +153,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             )
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
+        # The vectors are first needed in on_env: MkDocs reads and renders every page meanwhile.
+        self.pending = pending
+        self.related = {}
         report = pending.report
         for problem in report.problems:
             log.warning(str(problem))
@@ -161,9 +170,6 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self._add_archive(files, config, pending.records)
         css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
         files.append(File.generated(config, _CSS, content=css))
-        # The vectors are first needed in on_env: MkDocs reads and renders every page meanwhile.
-        self.pending = pending
-        self.related = {}
         return files
 
     def on_env(self, env: Environment, /, *, config: MkDocsConfig, files: Files) -> Environment | None:
@@ -257,6 +263,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                     files.append(File(relative, str(project_dir), config.site_dir, config.use_directory_urls))
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
+        # Rebuilds load the model once, here (`mkdocs serve --clean` announces itself as a build).
+        self.background = False
         if not self.config.enabled:
             return server
         project_dir = Path(config.config_file_path or ".").resolve().parent
@@ -292,6 +300,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
         return insert_date(html, when) if when else None
 
+    # After Material's search (priority 0) has read the page: the block is not part of the note.
+    @event_priority(-50)
     def on_page_context(
         self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> TemplateContext | None:
@@ -324,6 +334,13 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         else:
             top.append(entry)
         return related_html(links, self.config.related_heading, heading_id)
+
+
+class _ToMkDocsLog(logging.Handler):
+    """Passes the core's messages (model preparation, fallbacks) on to MkDocs' log."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger("mkdocs.plugins.tilsite").log(record.levelno, record.getMessage())
 
 
 def _unused_id(wanted: str, taken: set[str]) -> str:
