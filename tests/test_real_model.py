@@ -207,7 +207,7 @@ def test_browser_export_reads_exactly_the_kept_rows(model_folder: Path) -> None:
     keep = [0, 1, 2, 3, 250000, 17, 18, 19, 5, 120000, 120001]
     with safe_open(str(weights), framework="np") as stored:
         expected = stored.get_tensor("embeddings.word_embeddings.weight")[keep]
-    assert np.array_equal(_read_rows(weights, "embeddings.word_embeddings.weight", keep).numpy(), expected)
+    assert np.array_equal(_read_rows(weights, "embeddings.word_embeddings.weight", keep), expected)
 
 
 TRICKY_TEXTS = [
@@ -232,10 +232,10 @@ TRICKY_TEXTS = [
 
 def test_a_fitted_tokenizer_gives_the_full_tokenizers_ids(model_folder: Path) -> None:
     from tilsite.builder import Settings, collect_sections
-    from tilsite.onnxengine import Vocabulary, _load_vocabulary, ensure_onnx_model, load_tokenizer, token_ids
+    from tilsite.onnxengine import Vocabulary, ensure_onnx_model, load_tokenizer, load_vocabulary, token_ids
     from tilsite.slugs import SlugSettings
 
-    vocabulary = _load_vocabulary(ensure_onnx_model(model_folder))
+    vocabulary = load_vocabulary(ensure_onnx_model(model_folder))
     assert vocabulary is not None
 
     def fresh() -> Vocabulary:
@@ -274,7 +274,7 @@ def test_a_process_that_keeps_fitting_loads_the_full_tokenizer(model_folder: Pat
     from tilsite import onnxengine
 
     export = onnxengine.ensure_onnx_model(model_folder)
-    vocabulary = onnxengine._load_vocabulary(export)
+    vocabulary = onnxengine.load_vocabulary(export)
     assert vocabulary is not None
     monkeypatch.setattr(onnxengine, "_tokenizers", {})
     monkeypatch.setattr(vocabulary, "seconds", 0.0)
@@ -288,3 +288,47 @@ def test_a_process_that_keeps_fitting_loads_the_full_tokenizer(model_folder: Pat
     vocabulary.seconds = onnxengine.FIT_BUDGET
     assert onnxengine.token_ids(tokenizer_file, few, export) == ids
     assert tokenizer_file in onnxengine._tokenizers  # fitting has cost enough: the full one
+
+
+def test_a_browser_model_for_new_words_is_spliced_and_equals_a_fresh_export(model_folder: Path, tmp_path: Path) -> None:
+    from tilsite.webmodel import _export_web_model, _piece_ids, _splice_web_model, kept_piece_ids
+
+    tokenizer = json.loads((model_folder / "tokenizer.json").read_text(encoding="utf-8"))
+    vocab = [(str(piece), float(score)) for piece, score in tokenizer["model"]["vocab"]]
+    before = ["드롭아웃으로 과적합 줄이기"]
+    after = [*before, "Kubernetes pods, 8080 and 443, photosynthesis, chlorophyll and quokkas"]
+    keep_before = kept_piece_ids(vocab, _piece_ids(model_folder / "tokenizer.json", before))
+    keep_after = kept_piece_ids(vocab, _piece_ids(model_folder / "tokenizer.json", after))
+    assert set(keep_after) > set(keep_before)  # the new words bring pieces outside the first vocabulary
+    _export_web_model(model_folder, tokenizer, keep_before, tmp_path / "before")
+    _export_web_model(model_folder, tokenizer, keep_after, tmp_path / "exported")
+    _splice_web_model(tmp_path / "before", model_folder, tokenizer, keep_after, tmp_path / "spliced")
+    model = "onnx/model_quantized.onnx"
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json", model, "tilsite-web-model.json"):
+        assert (tmp_path / "spliced" / name).read_bytes() == (tmp_path / "exported" / name).read_bytes(), name
+
+
+def test_new_words_grow_the_browser_vocabulary_without_tokenising_everything_again(
+    model_folder: Path, tmp_path: Path
+) -> None:
+    from tokenizers import Tokenizer
+
+    from tilsite.webmodel import _verified_manifest, cut_tokenizer, ensure_web_model
+
+    state = tmp_path / "web-model.json"
+    texts = ["드롭아웃으로 과적합 줄이기", "query: "]
+    first = ensure_web_model(model_folder, texts, state_file=state, model_id="test")
+    new = "새로 본 낱말: axolotl zymurgy quokka, CrashLoopBackOff on port 8443"
+    second = ensure_web_model(model_folder, [*texts, new], state_file=state, model_id="test")
+    assert second != first
+    kept_before = set(_verified_manifest(first)["kept"])  # type: ignore[index]
+    kept_after = set(_verified_manifest(second)["kept"])  # type: ignore[index]
+    assert kept_after > kept_before
+    full, cut = (Tokenizer.from_file(str(folder / "tokenizer.json")) for folder in (model_folder, second))
+    for text in [*texts, new]:
+        assert cut.encode(text).tokens == full.encode(text).tokens, text
+    assert ensure_web_model(model_folder, [*texts, new], state_file=state, model_id="test") == second
+    # Its tokenizer, cut from the taken-apart copy next to the ONNX export, is the one a cut of the original gives.
+    original = json.loads((model_folder / "tokenizer.json").read_text(encoding="utf-8"))
+    expected = json.dumps(cut_tokenizer(original, sorted(kept_after)), ensure_ascii=False)
+    assert (second / "tokenizer.json").read_text(encoding="utf-8") == expected

@@ -433,7 +433,13 @@ def verify_folder(folder: Path, source_sha256: str) -> bool:
         return False
     if manifest.get("source_sha256") != source_sha256 or manifest.get("converter") != CONVERTER_VERSION:
         return False
-    return manifest.get("files") == _folder_hashes(folder)
+    files = manifest.get("files")
+    present = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
+    return (
+        isinstance(files, dict)
+        and present == sorted([*files, _MANIFEST])
+        and files_intact(folder, files)  # hashes are recorded, so the 470 MB of weights are not reread each time
+    )
 
 
 @contextlib.contextmanager
