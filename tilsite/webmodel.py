@@ -202,8 +202,13 @@ def ensure_web_model(
             # Another vocabulary of the same model: only the token table differs (about 1 s, no PyTorch).
             if echo:
                 echo(f"Updating the browser copy of the model for new words ({len(keep):,} pieces) ...")
-            _splice_web_model(source, folder_for(True), tokenizer, keep, target)
-        else:
+            try:
+                _splice_web_model(source, folder_for(True), tokenizer, keep, target)
+            except ModelError as exc:
+                if echo:
+                    echo(f"{exc}: exporting the browser model again instead")
+                source = None
+        if source is None:
             if before_export:
                 before_export()
             if echo:
@@ -264,12 +269,12 @@ def _splice_web_model(
     tensors = {tensor.name: tensor for tensor in graph.graph.initializer}
     names = [f"bert.{_TOKEN_TABLE}_{part}" for part in ("quantized", "scale", "zero_point")]
     if not all(name in tensors for name in names):
-        raise ModelError(f"{source / MODEL_FILE}: no quantised token table to replace; delete the folder")
+        raise ModelError(f"{source / MODEL_FILE}: no quantised token table to replace")
     rows = _read_rows(model_folder / "model.safetensors", _TOKEN_TABLE, keep)
     zero_point, scale, quantized = quantize_data(rows.reshape(-1), onnx.TensorProto.UINT8, False, False)
     table, scale_tensor, zero_tensor = (tensors[name] for name in names)
     if scale_tensor.HasField("raw_data") or zero_tensor.HasField("raw_data"):
-        raise ModelError(f"{source / MODEL_FILE}: its token table is not stored as tilsite expects; delete the folder")
+        raise ModelError(f"{source / MODEL_FILE}: its token table is not stored as tilsite expects")
     table.CopyFrom(numpy_helper.from_array(np.asarray(quantized, dtype=np.uint8).reshape(rows.shape), names[0]))
     # The quantiser stores the scale and zero point as plain values, not raw bytes; so does this.
     scale_tensor.float_data[:] = [float(np.asarray(scale).reshape(()))]
