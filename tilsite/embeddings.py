@@ -170,12 +170,14 @@ class BundledE5Model(EmbeddingModel):
         weights too when ``weights`` (they are 470 MB; only the one-time exports read them)."""
         if weights or self._folder is not None:
             return self.folder()
+        return self._embedding_files_intact() or self.folder()
+
+    def _embedding_files_intact(self) -> Path | None:
+        """The converted folder if the files embedding reads are there and intact, else None."""
         from tilsite.converter import default_model_folder, verify_files
 
         folder, source_sha256 = default_model_folder(self._cache_dir)
-        if verify_files(folder, source_sha256, _EMBEDDING_FILES):
-            return folder
-        return self.folder()
+        return folder if verify_files(folder, source_sha256, _EMBEDDING_FILES) else None
 
     def _load(self) -> Any:
         if self._encoder is None:
@@ -235,12 +237,9 @@ class BundledE5Model(EmbeddingModel):
 
     def _ready(self) -> bool:
         from tilsite import onnxengine
-        from tilsite.converter import default_model_folder, verify_files
 
-        folder, source_sha256 = default_model_folder(self._cache_dir)
-        return verify_files(folder, source_sha256, _EMBEDDING_FILES) and onnxengine.is_intact(
-            onnxengine.export_folder(folder)
-        )
+        folder = self._embedding_files_intact()
+        return folder is not None and onnxengine.is_intact(onnxengine.export_folder(folder))
 
     def browser_source(self) -> tuple[Callable[[bool], Path], str] | None:
         return self.verified_folder, _E5_PREFIXES["query"]

@@ -57,7 +57,6 @@ FIT_BUDGET = 0.5
 """Seconds a process may spend fitting tokenizers; after that it loads the full one (it takes 0.6 s) and keeps it."""
 _SEEN_LIMIT = 2_000_000  # substrings a fitted tokenizer remembers before it starts again
 _MANIFEST = "tilsite-onnx.json"
-_TOKEN_TABLE = "bert.embeddings.word_embeddings.weight"
 _EXTERNAL_BYTES = 1024  # smaller tensors stay in the graph file
 _ALIGN = 4096  # weights start on a page boundary, so that onnxruntime can map them
 
@@ -104,7 +103,7 @@ def _export(model_folder: Path, out: Path) -> None:
     from onnx.external_data_helper import set_external_data
     from safetensors import safe_open
 
-    from tilsite.webmodel import export_onnx
+    from tilsite.webmodel import GRAPH_TOKEN_TABLE, TOKEN_TABLE, export_onnx
 
     single = out / "single.onnx"
     export_onnx(model_folder, single, keep=list(range(256)))
@@ -112,9 +111,9 @@ def _export(model_folder: Path, out: Path) -> None:
     single.unlink()
     with (out / DATA_FILE).open("wb") as data:
         for tensor in graph.graph.initializer:
-            if tensor.name == _TOKEN_TABLE:
+            if tensor.name == GRAPH_TOKEN_TABLE:
                 with safe_open(str(model_folder / "model.safetensors"), framework="np") as weights:
-                    rows = np.ascontiguousarray(weights.get_tensor("embeddings.word_embeddings.weight"), dtype="<f4")
+                    rows = np.ascontiguousarray(weights.get_tensor(TOKEN_TABLE), dtype="<f4")
                 del tensor.dims[:]
                 tensor.dims.extend(rows.shape)
                 raw = rows.data.cast("B")

@@ -57,7 +57,10 @@ KEEP_FOLDERS = 2
 ONNX_OPSET = 17
 MODEL_FILE = "onnx/model_quantized.onnx"
 """Where transformers.js looks for a model loaded with ``dtype: "q8"``."""
-_TOKEN_TABLE = "embeddings.word_embeddings.weight"
+TOKEN_TABLE = "embeddings.word_embeddings.weight"
+"""The token embedding matrix in the weights file."""
+GRAPH_TOKEN_TABLE = f"bert.{TOKEN_TABLE}"
+"""Its name in graphs exported by ``export_onnx`` (the encoder is the wrapper's ``bert``)."""
 _SPECIAL = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 _META = "\u2581"
 _MANIFEST = "tilsite-web-model.json"
@@ -185,7 +188,7 @@ def ensure_web_model(
     if vocabulary is not None:
         tokenizer = vocabulary.tokenizer_json()
     else:
-        tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+        tokenizer = json.loads(tokenizer_file.read_text(encoding="utf-8"))
     if (tokenizer.get("model") or {}).get("type") != "Unigram":
         raise ModelError(f"{folder}: only Unigram (SentencePiece) tokenizers can be cut for the browser")
     if grown is not None:
@@ -218,7 +221,7 @@ def ensure_web_model(
         # Keep the newest browser models; older ones (and those of earlier versions) only take space.
         older = sorted(
             (path for path in folder.parent.glob(f"{folder.name}-web*") if path != target and path.is_dir()),
-            key=lambda path: path.stat().st_mtime,
+            key=_mtime,
             reverse=True,
         )
         for stale in older[KEEP_FOLDERS - 1 :]:
@@ -267,10 +270,10 @@ def _splice_web_model(
 
     graph = onnx.load(str(source / MODEL_FILE))
     tensors = {tensor.name: tensor for tensor in graph.graph.initializer}
-    names = [f"bert.{_TOKEN_TABLE}_{part}" for part in ("quantized", "scale", "zero_point")]
+    names = [f"{GRAPH_TOKEN_TABLE}_{part}" for part in ("quantized", "scale", "zero_point")]
     if not all(name in tensors for name in names):
         raise ModelError(f"{source / MODEL_FILE}: no quantised token table to replace")
-    rows = _read_rows(model_folder / "model.safetensors", _TOKEN_TABLE, keep)
+    rows = _read_rows(model_folder / "model.safetensors", TOKEN_TABLE, keep)
     zero_point, scale, quantized = quantize_data(rows.reshape(-1), onnx.TensorProto.UINT8, False, False)
     table, scale_tensor, zero_tensor = (tensors[name] for name in names)
     if scale_tensor.HasField("raw_data") or zero_tensor.HasField("raw_data"):
@@ -353,7 +356,7 @@ def export_onnx(model_folder: Path, path: Path, keep: list[int] | None = None) -
     state: dict[str, Any] = {}
     with safe_open(str(model_folder / "model.safetensors"), framework="pt") as weights:
         for name in weights.keys():  # noqa: SIM118 -- safe_open is not a mapping
-            if keep is not None and name == _TOKEN_TABLE:
+            if keep is not None and name == TOKEN_TABLE:
                 state[name] = torch.from_numpy(_read_rows(model_folder / "model.safetensors", name, keep))
             else:
                 state[name] = weights.get_tensor(name)
