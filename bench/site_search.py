@@ -184,11 +184,11 @@ def vocabulary_effect(project: Path, queries: list[str]) -> dict[str, float]:
     from tilsite.embeddings import load_model
     from tilsite.index import load_index
     from tilsite.webmodel import MODEL_FILE, _build, ensure_web_model
-    from tilsite.websearch import index_texts
+    from tilsite.websearch import record_texts
 
     index = load_index(project / ".tilsite" / "index")
     folder = ensure_default_model()
-    cut = ensure_web_model(folder, [*index_texts(index), "query: "])
+    cut = ensure_web_model(folder, [*record_texts(index.records), "query: "])
     full = Path(tempfile.mkdtemp()) / "uncut"
     full.mkdir()
     tokenizer_json = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))

@@ -88,7 +88,7 @@ def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(
 
     from tilsite.plugin import plugin as plugin_module
 
-    real = plugin_module.compute_related
+    real = plugin_module.related_notes
 
     def with_a_stale_anchor(*args: object, **kwargs: object) -> dict:
         related = real(*args, **kwargs)
@@ -96,12 +96,12 @@ def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(
         notes[0] = replace(notes[0], target=replace(notes[0].target, anchor="no-such-section"))
         return related
 
-    monkeypatch.setattr(plugin_module, "compute_related", with_a_stale_anchor)
+    monkeypatch.setattr(plugin_module, "related_notes", with_a_stale_anchor)
     code, output = _build(site, "--strict")
     assert code != 0
     assert "'ml/overfitting.md' contains a link" in output and "'#no-such-section'" in output, output
 
-    monkeypatch.setattr(plugin_module, "compute_related", real)
+    monkeypatch.setattr(plugin_module, "related_notes", real)
     assert _build(site, "--strict")[0] == 0
     html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
     assert 'href="#related-notes"' in html  # the table of contents

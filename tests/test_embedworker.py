@@ -1,45 +1,21 @@
-"""The helper process that embeds a few sections while the build goes on."""
+"""The helper process that loads the model as a build starts and embeds a few sections while it goes on."""
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from tests.conftest import FakeEmbedder
 from tilsite.builder import Settings, build_index, start_index
-from tilsite.embeddings import PendingVectors
+from tilsite.embedworker import Helper
 
 
-def test_a_bad_request_fails_with_one_line(tmp_path: Path) -> None:
-    request = tmp_path / "request.json"
-    request.write_text(json.dumps({"texts": ["x"], "kind": "passage"}), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "tilsite.embedworker", str(request)], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip().splitlines() == [
-        f"tilsite.embedworker: {request}: not a request for vectors (texts, kind, cache_dir)"
-    ]
-
-
-def test_a_failed_background_embedding_is_done_in_this_process(tmp_path: Path) -> None:
-    class Failing(FakeEmbedder):
-        def embed_later(self, texts, kind):  # type: ignore[no-untyped-def]
-            self.later = list(texts)
-            # A request the worker refuses: it exits with an error before loading any model.
-            return PendingVectors({"texts": texts, "kind": "neither", "cache_dir": None}, self.dimension)
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "note.md").write_text("# 메모\n\n## 과적합\n\n드롭아웃으로 줄인다\n", encoding="utf-8")
-    model = Failing()
-    pending = start_index(Settings(docs_dir=docs, work_dir=tmp_path / ".tilsite"), model, background=True)
-    assert model.later and not model.calls  # nothing embedded here yet
+@contextmanager
+def _messages() -> Iterator[list[str]]:
     messages: list[str] = []
     handler = logging.Handler(logging.INFO)
     handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
@@ -48,20 +24,59 @@ def test_a_failed_background_embedding_is_done_in_this_process(tmp_path: Path) -
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        index = pending.finish()
+        yield messages
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
-    assert any("embedding in a separate process failed (tilsite.embedworker:" in text for text in messages)
-    assert model.embedded_texts == model.later
+
+
+def _broken_helper(tmp_path: Path) -> Helper:
+    """A helper whose model cache is a file: it fails as it starts, with one line."""
+    cache = tmp_path / "not-a-folder"
+    cache.write_text("", encoding="utf-8")
+    return Helper(cache)
+
+
+def test_a_failed_helper_leaves_the_work_to_the_build(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.md").write_text("# 메모\n\n## 과적합\n\n드롭아웃으로 줄인다\n", encoding="utf-8")
+    model = FakeEmbedder()
+    helper = _broken_helper(tmp_path)
+    try:
+        pending = start_index(Settings(docs_dir=docs, work_dir=tmp_path / ".tilsite"), model, helper=helper)
+        assert pending.vectors.pending is not None and not model.calls  # handed to the helper
+        helper.close()
+        with _messages() as messages:
+            index = pending.finish()
+    finally:
+        helper.cancel()
+    (message,) = [text for text in messages if "separate process" in text]
+    assert message.startswith("tilsite: embedding in a separate process failed (tilsite.embedworker: ")
+    assert message.endswith(
+        "Not a directory: '" + str(tmp_path / "not-a-folder" / "models") + "'); doing it here instead."
+    )
+    assert model.embedded_texts and len(model.embedded_texts) == len(index.records)
     expected, _ = build_index(Settings(docs_dir=docs, work_dir=tmp_path / "other"), FakeEmbedder())
     assert np.array_equal(index.vectors, expected.vectors)
 
 
-def test_a_cancelled_request_leaves_nothing_behind() -> None:
-    pending = PendingVectors({"texts": ["메모"], "kind": "passage", "cache_dir": None}, 384)
-    folder = pending._folder
-    assert folder.is_dir()
-    pending.cancel()
+def test_a_helper_with_no_work_is_stopped_at_once_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    helper = Helper(cache)
+    folder = helper._folder
+    assert folder.is_dir() and helper.pid is not None
+    helper.close()  # no job was given
+    assert helper.pid is None and not folder.exists()
+
+
+def test_a_cancelled_job_has_no_answer_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    helper = _broken_helper(tmp_path)
+    job = helper.embed(["메모"], "passage")
+    folder = helper._folder
+    helper.cancel()
     assert not folder.exists()
-    assert pending.result() is None
+    with _messages() as messages:
+        assert job.answer() is None
+    assert len(messages) == 1 and "doing it here instead" in messages[0]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tokenizers import Tokenizer
 
 from tilsite.cli import cli
 from tilsite.converter import (
@@ -150,34 +151,91 @@ def test_default_engine_gives_the_sentence_transformers_vectors(model_folder: Pa
         assert float(np.min(np.sum(ours * expected, axis=1))) > 0.99999
 
 
-def test_rebuild_with_an_edited_note_embeds_it_in_another_process_without_pytorch(
-    sample_project: Path, model_folder: Path
+def _linked_cache(model_folder: Path, target: Path) -> Path:
+    """A model cache of its own (so that a browser model made by an earlier run cannot be reused) whose
+    files are hard links to the shared cache's files, or copies where links cannot be made."""
+
+    def link_or_copy(source: str, destination: str) -> None:
+        try:
+            os.link(source, destination)
+        except OSError:
+            shutil.copy2(source, destination)
+
+    for folder in model_folder.parent.glob(f"{model_folder.name}*"):
+        if folder.is_dir():
+            shutil.copytree(folder, target / "models" / folder.name, copy_function=link_or_copy)
+    return target
+
+
+def test_rebuild_with_an_edited_note_leaves_embedding_and_the_browser_model_to_the_helper(
+    sample_project: Path, model_folder: Path, tmp_path: Path
 ) -> None:
     from tilsite.index import load_index
+    from tilsite.webmodel import web_model_digest
 
+    env = dict(os.environ, TILSITE_CACHE_DIR=str(_linked_cache(model_folder, tmp_path / "cache")))
     config = str(sample_project / "mkdocs.yml")
-    _invoke("build", "-f", config)
-    note = sample_project / "docs" / "ml" / "overfitting.md"
-    note.write_text(
-        note.read_text(encoding="utf-8") + "\n\n## 새로 배운 것\n\n배치 정규화도 과적합을 줄인다\n", "utf-8"
-    )
     code = (
         "import sys\nfrom click.testing import CliRunner\nfrom tilsite.cli import cli\n"
         f"result = CliRunner().invoke(cli, ['build', '-f', {config!r}])\n"
         "assert result.exit_code == 0, result.output\n"
-        "print(sorted(name for name in ('torch', 'sentence_transformers', 'onnxruntime') if name in sys.modules))"
+        "print(result.output)\n"
+        "heavy = ('torch', 'sentence_transformers', 'onnxruntime', 'onnx', 'tokenizers')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True, timeout=600)
+    state_file = sample_project / ".tilsite" / "web-model.json"
+    before = json.loads(state_file.read_text(encoding="utf-8"))["folder"]
+    for folder in (tmp_path / "cache" / "models").glob("*-web*"):
+        if str(folder) != before:  # browser models of earlier runs, which may have the words below
+            shutil.rmtree(folder)
+    note = sample_project / "docs" / "ml" / "overfitting.md"
+    # Words whose pieces the browser model does not have yet: it gets a new vocabulary.
+    note.write_text(
+        note.read_text(encoding="utf-8") + "\n\n## 새로 배운 것\n\n배치 정규화, CrashLoopBackOff on port 8443\n", "utf-8"
     )
     lines = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=600
     ).stdout.splitlines()
-    # Neither PyTorch nor, in the build's own process, onnxruntime: the new section was embedded by
-    # ``python -m tilsite.embedworker`` while MkDocs rendered the pages.
+    # Neither PyTorch nor, in the build's own process, onnxruntime, onnx or even the tokenizer: the new
+    # section was embedded, and the browser model updated, by ``python -m tilsite.embedworker`` while
+    # MkDocs rendered the pages.
     assert lines[-1] == "[]", lines
+    assert any("Updating the browser copy of the model for new words" in line for line in lines), lines
     index = load_index(sample_project / ".tilsite" / "index")
     (position,) = [number for number, record in enumerate(index.records) if record.heading == "새로 배운 것"]
     record = index.records[position]
     expected = load_model().embed_batch([f"{record.title} > {record.heading}\n{record.text}"], "passage")[0]
     assert float(np.dot(index.vectors[position], expected)) > 0.99999
+    # The site publishes the new browser model, which keeps the new words' pieces.
+    after = Path(json.loads(state_file.read_text(encoding="utf-8"))["folder"])
+    assert str(after) != before and after.parent == tmp_path / "cache" / "models"
+    settings = json.loads((sample_project / "site/assets/tilsite/search/index.json").read_text(encoding="utf-8"))
+    assert settings["model"] == web_model_digest(after)[:16]
+    published = sample_project / "site/assets/tilsite/search/models" / settings["model"]
+    assert (published / "tokenizer.json").read_bytes() == (after / "tokenizer.json").read_bytes()
+    tokenizer = Tokenizer.from_file(str(published / "tokenizer.json"))
+    full = Tokenizer.from_file(str(model_folder / "tokenizer.json"))
+    words = "CrashLoopBackOff on port 8443"
+    assert tokenizer.encode(words).tokens == full.encode(words).tokens
+
+
+def test_the_helper_refuses_a_bad_job_with_one_line(model_folder: Path, tmp_path: Path) -> None:
+    from tilsite.converter import default_cache_dir
+
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"embed": "not a list", "kind": "passage"}), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "tilsite.embedworker", str(default_cache_dir())],
+        input=f"{job}\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [f"tilsite.embedworker: {job}: not a job for tilsite.embedworker"]
+    assert not job.exists()  # it may hold note text
 
 
 def test_a_damaged_onnx_export_is_made_again(model_folder: Path, tmp_path: Path) -> None:

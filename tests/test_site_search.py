@@ -226,10 +226,10 @@ def test_cut_vocabulary_tokenises_the_notes_exactly_and_javascript_agrees(built_
     from tilsite.converter import ensure_default_model
     from tilsite.index import load_index
     from tilsite.webmodel import ensure_web_model
-    from tilsite.websearch import index_texts
+    from tilsite.websearch import record_texts
 
     folder = ensure_default_model()
-    texts = [*index_texts(load_index(built_sample / ".tilsite" / "index")), "query: "]
+    texts = [*record_texts(load_index(built_sample / ".tilsite" / "index").records), "query: "]
     web = ensure_web_model(folder, texts)
     full, cut = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(web / "tokenizer.json"))
     assert cut.get_vocab_size() < full.get_vocab_size() // 8

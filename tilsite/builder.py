@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from tilsite.cache import EmbeddingCache
-from tilsite.embeddings import DEFAULT_MODEL, EmbeddingModel
+from tilsite.embeddings import BACKGROUND_LIMIT, DEFAULT_MODEL, EmbeddingModel
+from tilsite.embedworker import Helper, Job, vectors_of
 from tilsite.index import SectionIndex, SectionRecord, write_index
 from tilsite.notes import Note, NoteProblem, iter_note_paths, read_note
 from tilsite.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD
@@ -203,8 +204,9 @@ def embed_sections(
 class SectionVectors:
     """The vectors of some sections: cached ones at once, new ones embedded on ``get``.
 
-    With ``background``, the model may start embedding the new ones in a separate
-    process right away (``EmbeddingModel.embed_later``); ``get`` then collects them.
+    With a ``helper`` process (``EmbeddingModel.start_helper``), up to
+    ``BACKGROUND_LIMIT`` new ones are embedded there right away; ``get`` then
+    collects them (or embeds them here if the helper failed).
     """
 
     def __init__(
@@ -213,11 +215,12 @@ class SectionVectors:
         model: EmbeddingModel,
         cache: EmbeddingCache,
         report: BuildReport,
-        background: bool = False,
+        helper: Helper | None = None,
     ) -> None:
         self.model = model
         self.hashes = [section.content_hash for section in sections]
-        self.known = cache.get_many(model.model_id, self.hashes)
+        # As bytes: numpy is first needed in ``get``, when the helper process has done its work.
+        self.known: dict[str, bytes | numpy.ndarray] = dict(cache.get_raw(model.model_id, self.hashes))
         missing = [index for index, text_hash in enumerate(self.hashes) if text_hash not in self.known]
         # Each distinct text is embedded once, even if several sections share it.
         todo = list({self.hashes[index]: index for index in missing}.values())
@@ -227,14 +230,16 @@ class SectionVectors:
         report.embedded = len(todo)
         report.reused = len(sections) - len(missing)
         report.changed_notes = sorted({sections[index].path for index in missing})
-        self.pending = model.embed_later([text for _, text in self.todo], "passage") if background else None
+        self.pending: Job | None = None
+        if helper is not None and 0 < len(self.todo) <= BACKGROUND_LIMIT:
+            self.pending = helper.embed([text for _, text in self.todo], "passage")
 
     def get(self, cache: EmbeddingCache, progress: Progress | None = None) -> list:
         """All vectors, in section order; the new ones are stored in ``cache``."""
         todo, self.todo = self.todo, []
         pending, self.pending = self.pending, None
-        vectors = pending.result() if pending is not None else None
-        if vectors is not None and len(vectors) == len(todo):
+        vectors = vectors_of(pending.answer(), len(todo)) if pending is not None else None
+        if vectors is not None:
             self._store(cache, [text_hash for text_hash, _ in todo], vectors)
             todo = []
         if progress and todo:
@@ -245,17 +250,16 @@ class SectionVectors:
             self._store(cache, [text_hash for text_hash, _ in chunk], vectors)
             if progress:
                 progress(min(start + EMBED_CHUNK, len(todo)), len(todo))
-        return [self.known[text_hash] for text_hash in self.hashes]
+        import numpy as np
+
+        return [
+            np.frombuffer(vector, dtype="<f4") if isinstance(vector, bytes) else vector
+            for vector in (self.known[text_hash] for text_hash in self.hashes)
+        ]
 
     def _store(self, cache: EmbeddingCache, hashes: list[str], vectors: numpy.ndarray) -> None:
         cache.put_many(self.model.model_id, hashes, vectors)
         self.known.update(zip(hashes, vectors, strict=True))
-
-    def cancel(self) -> None:
-        """Stop embedding in the background, if it was started."""
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.cancel()
 
 
 @dataclass(slots=True)
@@ -288,14 +292,14 @@ def start_index(
     model: EmbeddingModel,
     files: NoteFiles | None = None,
     *,
-    background: bool = False,
+    helper: Helper | None = None,
 ) -> PendingIndex:
     """Read and split the notes, and find which sections need new vectors; ``finish`` does the rest.
 
     ``files`` are the notes to index (the pages MkDocs will build) as (site path,
-    file) pairs; by default every Markdown file below ``docs_dir``. With
-    ``background``, a few new sections may be embedded in a separate process
-    meanwhile, so that the caller can go on with other work.
+    file) pairs; by default every Markdown file below ``docs_dir``. With a
+    ``helper`` process, a few new sections are embedded there meanwhile, so that
+    the caller can go on with other work.
     """
     report = BuildReport()
     cache = EmbeddingCache(settings.cache_path)
@@ -304,7 +308,7 @@ def start_index(
         report.front_matter = {note.path: note.meta for note in notes}
         report.notes, sections = collect_sections(settings, report.problems, cache=cache, notes=notes)
         report.sections = len(sections)
-        vectors = SectionVectors(sections, model, cache, report, background)
+        vectors = SectionVectors(sections, model, cache, report, helper)
     finally:
         cache.close()
     records = [

@@ -51,7 +51,13 @@ class EmbeddingCache:
         """Return the cached vectors among ``hashes`` for ``model_id``."""
         import numpy as np
 
-        found: dict[str, numpy.ndarray] = {}
+        return {
+            text_hash: np.frombuffer(blob, dtype="<f4") for text_hash, blob in self.get_raw(model_id, hashes).items()
+        }
+
+    def get_raw(self, model_id: str, hashes: list[str]) -> dict[str, bytes]:
+        """Like ``get_many``, with each vector as its little-endian float32 bytes (no numpy needed)."""
+        found: dict[str, bytes] = {}
         wanted = list(dict.fromkeys(hashes))
         try:
             for start in range(0, len(wanted), 500):
@@ -62,9 +68,8 @@ class EmbeddingCache:
                     [model_id, *chunk],
                 )
                 for text_hash, dimension, blob in rows:
-                    vector = np.frombuffer(blob, dtype="<f4")
-                    if vector.shape[0] == dimension:
-                        found[text_hash] = vector
+                    if len(blob) == 4 * dimension:
+                        found[text_hash] = blob
         except sqlite3.DatabaseError as exc:
             raise CacheError(
                 f"{self.path}: cannot read the embedding cache ({exc}); delete it and build again."

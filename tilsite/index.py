@@ -67,6 +67,9 @@ class SectionIndex:
     """One record per vector."""
     vectors: numpy.ndarray
     """``(len(records), dimension)`` float32 unit vectors."""
+    content: str = ""
+    """A hash of the model id and the records, which identify the vectors too; set when the index is
+    written or loaded (results derived from the index are cached under it)."""
 
     @property
     def dimension(self) -> int:
@@ -85,16 +88,17 @@ class SectionIndex:
 
 def write_index(index: SectionIndex, index_dir: Path) -> Path:
     """Write ``index`` as a new generation and make it current; return the generation folder."""
-    import faiss
-
     records_json = json.dumps([asdict(record) for record in index.records], ensure_ascii=False)
     # Vectors come from the cache keyed by each record's text hash, so model + records identify the index.
     content = hashlib.sha256(f"{index.model_id}\n{records_json}".encode()).hexdigest()
+    index.content = content
     current = _current_generation(index_dir)
     if current is not None:
         manifest = _read_manifest(current)
         if manifest.get("content") == content and _intact(current, manifest):
             return current
+    import faiss
+
     index_dir.mkdir(parents=True, exist_ok=True)
     generation = Path(tempfile.mkdtemp(prefix="gen-", dir=index_dir))
     try:
@@ -182,4 +186,4 @@ def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
         or (len(records) and vectors.shape[1] != manifest.get("dimension"))
     ):
         raise IndexLoadError(f"{generation}: records, vectors and manifest disagree; {_REBUILD}.")
-    return SectionIndex(manifest["model_id"], records, vectors)
+    return SectionIndex(manifest["model_id"], records, vectors, str(manifest.get("content", "")))

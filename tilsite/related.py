@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tilsite.converter import read_json_object, write_json
+
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy
 
     from tilsite.index import SectionIndex, SectionRecord
@@ -15,6 +21,8 @@ DEFAULT_COUNT = 5
 DEFAULT_THRESHOLD = 0.25
 """On centred vectors (see ``centred``), unrelated sections score near or below 0 and related ones above ~0.3."""
 NEIGHBOURS = 32
+RELATED_VERSION = 1
+"""Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
 DEFAULT_EXCLUDE = ("index.md", "README.md")
 """Home pages list every note, so they resemble everything without being about anything."""
 
@@ -107,4 +115,38 @@ def compute_related(
         related.setdefault(paths[int(source_of_key[key])], []).append(
             RelatedNote(records[int(targets[pair])], records[int(sources[pair])].anchor, float(scores[pair]))
         )
+    return related
+
+
+def related_notes(
+    index: SectionIndex,
+    count: int = DEFAULT_COUNT,
+    threshold: float = DEFAULT_THRESHOLD,
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
+    *,
+    cache_file: Path | None = None,
+) -> dict[str, list[RelatedNote]]:
+    """``compute_related``, kept in ``cache_file`` for the index's content and these settings, so that a
+    build whose notes did not change does not compute it again (0.9 s at 2,000 notes)."""
+    if cache_file is None or not index.content:
+        return compute_related(index, count, threshold, exclude)
+    settings = [RELATED_VERSION, index.content, count, threshold, sorted(exclude)]
+    key = hashlib.sha256(json.dumps(settings).encode("utf-8")).hexdigest()
+    cached = read_json_object(cache_file)
+    if cached.get("key") == key and isinstance(cached.get("related"), dict):
+        try:
+            records = index.records
+            return {
+                path: [RelatedNote(records[target], anchor, float(score)) for target, anchor, score in items]
+                for path, items in cached["related"].items()
+            }
+        except (TypeError, ValueError, IndexError):
+            pass  # not what this function writes: compute it again
+    related = compute_related(index, count, threshold, exclude)
+    position = {id(record): number for number, record in enumerate(index.records)}
+    stored = {
+        path: [[position[id(item.target)], item.source_anchor, item.score] for item in items]
+        for path, items in related.items()
+    }
+    write_json(cache_file, {"key": key, "related": stored})
     return related

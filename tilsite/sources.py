@@ -8,6 +8,7 @@ pages, notebooks (published as pages) and assets such as images.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections import Counter
 from dataclasses import dataclass, field
@@ -120,6 +121,33 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
         taken.add(uri)
         scan.files.append(SourceFile(uri, path, "notebook"))
     return scan
+
+
+def changed_since(root: Path, when_ns: int, skip: tuple[Path, ...] = ()) -> bool:
+    """Whether a file or folder that ``scan_notes`` would walk was modified after ``when_ns``
+    (nanoseconds since the epoch): a quick guess, before reading anything, at whether a build has new text."""
+    skipped = {str(path.resolve()) for path in skip}
+    folders = [root.resolve()]  # then every path below it is resolved too: symlinked folders are not followed
+    while folders:
+        folder = folders.pop()
+        try:
+            if folder.stat().st_mtime_ns > when_ns:
+                return True
+            entries = list(os.scandir(folder))
+        except OSError:
+            return True
+        for entry in entries:
+            if entry.name.startswith(".") or entry.path in skipped:
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIPPED_DIRS:
+                        folders.append(Path(entry.path))
+                elif entry.stat().st_mtime_ns > when_ns:
+                    return True
+            except OSError:
+                return True
+    return False
 
 
 def _walk(root: Path, skipped_dirs: set[Path]) -> list[Path]:

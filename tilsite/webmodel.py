@@ -157,14 +157,9 @@ def ensure_web_model(
     (for the model ``model_id``), so that a build with no new text tokenises
     nothing. ``before_export`` is called before an export (to free memory).
     """
-    by_digest = {hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]: text for text in texts}
+    by_digest = _by_digest(texts)
     digests = set(by_digest)
-    state = read_json_object(state_file) if state_file else {}
-    if state.get("model") != model_id:
-        state = {}
-    current = Path(state["folder"]) if isinstance(state.get("folder"), str) else None
-    covered = set(state.get("covered", ()))
-    manifest = _verified_manifest(current) if current else None
+    current, manifest, covered = _current(state_file, model_id)
     if current and manifest and covered.issuperset(digests):
         return current
 
@@ -228,6 +223,27 @@ def ensure_web_model(
             shutil.rmtree(stale, ignore_errors=True)
     _write_state(state_file, model_id, target, digests)
     return target
+
+
+def needs_new_words(texts: list[str], state_file: Path, model_id: str) -> bool:
+    """Whether ``ensure_web_model`` would add new pieces to the current browser model (rather than return it
+    as it is, or export a first one)."""
+    current, manifest, covered = _current(state_file, model_id)
+    return bool(current and manifest) and not covered.issuperset(_by_digest(texts))
+
+
+def _by_digest(texts: list[str]) -> dict[str, str]:
+    return {hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]: text for text in texts}
+
+
+def _current(state_file: Path | None, model_id: str) -> tuple[Path | None, dict[str, Any] | None, set[str]]:
+    """The browser model of the last build (if it is intact), its manifest, and the texts it covers."""
+    state = read_json_object(state_file) if state_file else {}
+    if state.get("model") != model_id:
+        state = {}
+    current = Path(state["folder"]) if isinstance(state.get("folder"), str) else None
+    manifest = _verified_manifest(current) if current else None
+    return current, manifest, set(state.get("covered", ()))
 
 
 def _export_web_model(model_folder: Path, tokenizer: dict[str, Any], keep: list[int], target: Path) -> None:

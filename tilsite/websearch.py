@@ -27,7 +27,7 @@ from tilsite.search import CANDIDATES, KEYWORD_WEIGHT, RRF_K
 if TYPE_CHECKING:
     import numpy
 
-    from tilsite.index import SectionIndex
+    from tilsite.index import SectionIndex, SectionRecord
 
 SEARCH_DIR = "assets/tilsite/search"
 FORMAT_VERSION = 1
@@ -56,9 +56,9 @@ def quantize_rows(vectors: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]
     return codes, scales
 
 
-def index_texts(index: SectionIndex) -> list[str]:
+def record_texts(records: list[SectionRecord]) -> list[str]:
     """The section texts whose tokenizer pieces the browser model must keep."""
-    return [part for record in index.records for part in (record.title, record.heading, record.text) if part]
+    return [part for record in records for part in (record.title, record.heading, record.text) if part]
 
 
 def search_files(index: SectionIndex, model: tuple[Path, str] | None) -> list[SiteFile]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from mkdocs.config.config_options import ExtraScriptValue
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
-from mkdocs.structure.files import File, Files, InclusionLevel, set_exclusions
+from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.toc import AnchorLink
 
 from tilsite import embeddings
@@ -22,11 +23,11 @@ from tilsite.errors import TilsiteError
 from tilsite.notes import page_source
 from tilsite.plugin.config import TilsiteConfig, notes_root, settings_from_config
 from tilsite.plugin.links import LinkFixer
-from tilsite.related import RelatedNote, compute_related
+from tilsite.related import RelatedNote, related_notes
 from tilsite.render import fragment, insert_date, related_html
-from tilsite.sources import page_uri, scan_notes
-from tilsite.webmodel import ensure_web_model
-from tilsite.websearch import SEARCH_DIR, SiteFile, index_texts, search_files
+from tilsite.sources import changed_since, page_uri, scan_notes
+from tilsite.webmodel import ensure_web_model, needs_new_words
+from tilsite.websearch import SEARCH_DIR, SiteFile, record_texts, search_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,11 +39,15 @@ if TYPE_CHECKING:
     from mkdocs.structure.pages import Page
     from mkdocs.utils.templates import TemplateContext
 
+    from tilsite.embedworker import Helper, Job
     from tilsite.index import SectionIndex, SectionRecord
 
 log = get_plugin_logger(__name__)
 
 _CSS = "assets/tilsite/related.css"
+WEB_MODEL_STATE = "web-model.json"
+BUILD_STAMP = "last-build"
+"""Touched at the end of every build (see ``_changed_since_last_build``)."""
 _SAME_PAGE = "another note is published at the same page path; skipped. Rename one of them."
 
 
@@ -64,11 +69,16 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """Called while sections are embedded; the CLI replaces it with a progress bar."""
         self.pending: PendingIndex | None = None
         """The index of this build from ``on_files`` until ``on_env`` finishes it."""
+        self.index: SectionIndex | None = None
+        """The index of this build from ``on_env`` until ``on_post_build`` publishes it for the search box."""
+        self.helper: Helper | None = None
+        """A process that loads the model as the build starts, then embeds the new sections and updates
+        the browser model while MkDocs reads and renders the pages (``EmbeddingModel.start_helper``)."""
+        self.web_update: Job | None = None
         self.files: Files | None = None
         """The files of this build, for the links of related notes."""
         self.background = False
-        """Whether a few new sections are embedded in a separate process while MkDocs renders the
-        pages (one-off builds; ``serve`` keeps the model loaded in its own process instead)."""
+        """Whether to start ``helper`` (one-off builds; ``serve`` keeps the model loaded in its own process)."""
 
     def on_startup(self, /, *, command: str, dirty: bool) -> None:
         self.background = command in ("build", "gh-deploy")
@@ -93,7 +103,24 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             config.extra_css.append(f"{SEARCH_DIR}/search.css")
         if self.links not in config.markdown_extensions:
             config.markdown_extensions.append(self.links)
+        self._stop_helper()
+        if self.background and self._changed_since_last_build(config):
+            self.helper = embeddings.load_model(self.settings.model).start_helper()
         return config
+
+    def _changed_since_last_build(self, config: MkDocsConfig) -> bool:
+        """Whether a note (or mkdocs.yml) was modified after the last build: a guess, made before anything
+        is read, at whether the helper will have work (starting it for nothing costs the build time)."""
+        settings = self.settings
+        if settings is None:
+            return False
+        try:
+            built = (settings.work_dir / BUILD_STAMP).stat().st_mtime_ns
+            if config.config_file_path and Path(config.config_file_path).stat().st_mtime_ns > built:
+                return True
+        except OSError:
+            return True
+        return changed_since(settings.docs_dir, built, (Path(config.site_dir), settings.work_dir))
 
     def site_files(self, files: Files, config: MkDocsConfig) -> Files:
         """The files the site is built from: ``notes_dir`` when set, notebooks and ``.MD`` notes as pages."""
@@ -148,13 +175,17 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         pages = files.documentation_pages()
         settings = self.settings
         try:
-            pending = start_index(
-                settings, embeddings.load_model(settings.model), note_files(files), background=self.background
-            )
+            model = embeddings.load_model(settings.model)
+            pending = start_index(settings, model, note_files(files), helper=self.helper)
         except TilsiteError as exc:
+            self._stop_helper()
             raise PluginError(str(exc)) from exc
-        # The vectors are first needed in on_env: MkDocs reads and renders every page meanwhile.
+        # The vectors are first needed in on_env, the browser model in on_post_build: MkDocs reads and
+        # renders every page meanwhile.
         self.pending = pending
+        self.web_update = self._start_web_update(model, pending.records)
+        if self.helper is not None:
+            self.helper.close()
         self.related = {}
         report = pending.report
         for problem in report.problems:
@@ -182,26 +213,62 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             index = pending.finish(self.progress)
         except TilsiteError as exc:
             raise PluginError(str(exc)) from exc
-        self.related = compute_related(
-            index, settings.related_count, settings.related_threshold, settings.related_exclude
+        self.related = related_notes(
+            index,
+            settings.related_count,
+            settings.related_threshold,
+            settings.related_exclude,
+            cache_file=settings.work_dir / "related.json",
         )
-        if self.config.site_search:
-            added = self._search_files(config, index)
-            set_exclusions(added, config)
-            for file in added:
-                files.append(file)
+        self.index = index
         return None
 
-    def on_build_error(self, /, *, error: Exception) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.vectors.cancel()
+    def on_post_build(self, /, *, config: MkDocsConfig) -> None:
+        index, self.index = self.index, None
+        try:
+            if index is not None and self.config.site_search:
+                site_dir = Path(config.site_dir)
+                for item in self._search_files(index):
+                    _publish(site_dir, item)
+        finally:
+            self._stop_helper()
+        if index is not None and self.settings is not None:
+            (self.settings.work_dir / BUILD_STAMP).touch()
 
-    def _search_files(self, config: MkDocsConfig, index: SectionIndex) -> list[File]:
+    def on_build_error(self, /, *, error: Exception) -> None:
+        self.pending = self.index = None
+        self._stop_helper()
+
+    def on_shutdown(self) -> None:
+        self._stop_helper()
+
+    def _stop_helper(self) -> None:
+        helper, self.helper = self.helper, None
+        self.web_update = None
+        if helper is not None:
+            helper.cancel()
+
+    def _start_web_update(self, model: embeddings.EmbeddingModel, records: list[SectionRecord]) -> Job | None:
+        """Have the helper add the pieces of new words to the browser model (the build checks its work,
+        or does it itself, in ``_search_files``)."""
+        source = model.browser_source()
+        if self.helper is None or self.settings is None or not self.config.site_search or source is None:
+            return None
+        texts = [*record_texts(records), source[1]]
+        state_file = self.settings.work_dir / WEB_MODEL_STATE
+        if not needs_new_words(texts, state_file, model.model_id):
+            return None
+        return self.helper.update_web_model(texts, state_file, model.model_id)
+
+    def _search_files(self, index: SectionIndex) -> list[SiteFile]:
         """The section vectors, the browser query model and the search scripts."""
         settings = self.settings
         if settings is None:
             return []
+        update, self.web_update = self.web_update, None
+        answer = update.answer() if update is not None else None
+        for message in answer[0].get("messages", []) if answer else []:
+            log.info(str(message))
         browser_model = None
         model = embeddings.load_model(settings.model)
         source = model.browser_source()
@@ -210,10 +277,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         else:
             folder, prefix = source
             try:
+                # Returns at once what the helper made; does the work if it failed.
                 web_folder = ensure_web_model(
                     folder,
-                    [*index_texts(index), prefix],
-                    state_file=settings.work_dir / "web-model.json",
+                    [*record_texts(index.records), prefix],
+                    state_file=settings.work_dir / WEB_MODEL_STATE,
                     model_id=index.model_id,
                     echo=log.info,
                     # The export loads the model again in PyTorch; free the build's copy first.
@@ -222,7 +290,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 browser_model = (web_folder, prefix)
             except (TilsiteError, OSError, RuntimeError, ValueError) as exc:
                 log.warning(f"tilsite: search by meaning on the site is off ({exc}); it searches by keywords.")
-        return [_generated(config, item) for item in search_files(index, browser_model)]
+        return search_files(index, browser_model)
 
     def _note_dates(self, files: Files, front_matter: dict[str, dict[str, object]], root: Path) -> None:
         self.dates = {}
@@ -364,10 +432,14 @@ def _moved_file(uri: str, path: Path, config: MkDocsConfig) -> File:
     return file
 
 
-def _generated(config: MkDocsConfig, item: SiteFile) -> File:
+def _publish(site_dir: Path, item: SiteFile) -> None:
+    """Write ``item`` into the site (after MkDocs has written its own files)."""
+    target = site_dir.joinpath(*item.uri.split("/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
     if item.content is not None:
-        return File.generated(config, item.uri, content=item.content)
-    return File.generated(config, item.uri, abs_src_path=str(item.source))
+        target.write_bytes(item.content)
+    elif item.source is not None:
+        shutil.copyfile(item.source, target)
 
 
 def _log_progress(done: int, total: int) -> None:
