@@ -127,3 +127,19 @@ def test_recorded_hashes_are_reused_only_while_the_file_is_unchanged(tmp_path: P
     assert len(hashed) == 3
     records.write_text("not json", encoding="utf-8")
     assert converter.recorded_sha256(weights, records) == hashlib.sha256(b"b" * 4096).hexdigest()
+
+
+def test_vectors_given_as_a_function_are_made_only_when_used(tmp_path: Path) -> None:
+    made: list[int] = []
+    vectors = _index().vectors
+
+    def make() -> np.ndarray:
+        made.append(1)
+        return vectors
+
+    written = _index()
+    write_index(written, tmp_path)
+    lazy = SectionIndex("m", written.records, make)
+    write_index(lazy, tmp_path)  # the same records and model: the index on disk stays as it is
+    assert not made and lazy.content == written.content == load_index(tmp_path).content != ""
+    assert lazy.vectors is vectors and lazy.vectors is vectors and made == [1]

@@ -192,7 +192,8 @@ def test_rebuild_with_an_edited_note_leaves_embedding_and_the_browser_model_to_t
     note = sample_project / "docs" / "ml" / "overfitting.md"
     # Words whose pieces the browser model does not have yet: it gets a new vocabulary.
     note.write_text(
-        note.read_text(encoding="utf-8") + "\n\n## 새로 배운 것\n\n배치 정규화, CrashLoopBackOff on port 8443\n", "utf-8"
+        note.read_text(encoding="utf-8") + "\n\n## 새로 배운 것\n\n배치 정규화, CrashLoopBackOff on port 8443\n",
+        "utf-8",
     )
     lines = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=600

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from tilsite.index import SectionIndex, SectionRecord
-from tilsite.related import compute_related
+from tilsite.related import compute_related, related_notes
 
 
 def _record(path: str, anchor: str) -> SectionRecord:
@@ -43,3 +46,37 @@ def test_never_itself_threshold_and_count() -> None:
 
 def test_empty_index() -> None:
     assert compute_related(SectionIndex("m", [], np.zeros((0, 0), np.float32))) == {}
+
+
+def test_related_notes_are_cached_for_the_index_content_and_settings(tmp_path: Path, monkeypatch) -> None:
+    from tilsite import related as related_module
+
+    index = _index([("a.md", "x", [1, 0]), ("b.md", "y", [1, 0.1]), ("c.md", "z", [0.2, 1])])
+    index.content = "content-1"
+    cache_file = tmp_path / "related.json"
+    computed: list[tuple] = []
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        computed.append(args[1:])
+        return compute_related(*args)
+
+    monkeypatch.setattr(related_module, "compute_related", counting)
+    first = related_notes(index, 2, 0.1, cache_file=cache_file)
+    assert first == compute_related(index, 2, 0.1) and len(computed) == 1
+    assert related_notes(index, 2, 0.1, cache_file=cache_file) == first and len(computed) == 1  # from the file
+    assert related_notes(index, 1, 0.1, cache_file=cache_file) == compute_related(index, 1, 0.1)
+    assert len(computed) == 2  # other settings
+    index.content = "content-2"
+    related_notes(index, 1, 0.1, cache_file=cache_file)
+    assert len(computed) == 3  # another index
+    # A file that does not fit the index is not trusted.
+    stored = json.loads(cache_file.read_text(encoding="utf-8"))
+    stored["related"] = {"a.md": [[99, "x", 1.0]]}
+    cache_file.write_text(json.dumps(stored), encoding="utf-8")
+    assert related_notes(index, 1, 0.1, cache_file=cache_file) == compute_related(index, 1, 0.1)
+    assert len(computed) == 4
+    # Without a content hash (an index never written), nothing is cached.
+    index.content = ""
+    related_notes(index, 1, 0.1, cache_file=cache_file)
+    related_notes(index, 1, 0.1, cache_file=cache_file)
+    assert len(computed) == 6

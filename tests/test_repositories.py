@@ -20,7 +20,7 @@ from tilsite.cli import cli
 from tilsite.dates import date_from_front_matter, date_from_name, git_first_commit_dates
 from tilsite.notebooks import NotebookError, notebook_to_markdown
 from tilsite.scaffold import github_urls, init_repository, pages_workflow
-from tilsite.sources import scan_notes
+from tilsite.sources import changed_since, scan_notes
 
 from .conftest import FakeEmbedder
 from .messy_repo import IMAGES, NOTEBOOK, make_repo
@@ -285,3 +285,33 @@ def test_own_workflow_is_the_generated_one() -> None:
     for needed in ("fetch-depth: 0", "actions/upload-pages-artifact", "actions/deploy-pages", "whl/cpu", ".tilsite"):
         assert needed in own
     assert posixpath.basename("~/.cache/tilsite") in own
+
+
+def test_a_quick_look_tells_whether_notes_changed_since_a_time(tmp_path: Path) -> None:
+    import os
+    import time
+
+    root = tmp_path / "notes"
+    (root / "ml").mkdir(parents=True)
+    (root / "site").mkdir()
+    (root / ".git").mkdir()
+    (root / "ml" / "a.md").write_text("# A\n", encoding="utf-8")
+    (root / "b.md").write_text("# B\n", encoding="utf-8")
+    work = root / "work"
+    work.mkdir()
+    past = time.time_ns() - 10**9
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, ns=(past, past))
+    since = past + 1
+    assert not changed_since(root, since, (work,))
+    (root / "site" / "page.html").write_text("built", encoding="utf-8")
+    (root / ".git" / "index").write_text("git", encoding="utf-8")
+    (work / "cache").write_text("cache", encoding="utf-8")
+    assert not changed_since(root, since, (work,))  # the site, hidden and work folders do not count
+    (root / "ml" / "a.md").write_text("# A\n\nmore\n", encoding="utf-8")
+    assert changed_since(root, since, (work,))
+    os.utime(root / "ml" / "a.md", ns=(past, past))
+    os.utime(root / "ml", ns=(past, past))
+    assert not changed_since(root, since, (work,))
+    (root / "ml" / "a.md").unlink()  # a deleted note changes its folder
+    assert changed_since(root, since, (work,))

@@ -87,6 +87,34 @@ def test_quantized_rows_keep_cosine_order() -> None:
     assert int(np.argmax(restored @ query)) == 7
 
 
+def test_published_vectors_are_kept_for_the_index_content(tmp_path: Path) -> None:
+    from tilsite.index import SectionIndex, SectionRecord
+    from tilsite.websearch import search_files
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(4, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    records = [SectionRecord(f"n{i}.md", "T", "H", "h", f"n{i}/#h", "s", "t", str(i)) for i in range(4)]
+
+    def published(index: SectionIndex) -> dict[str, bytes | None]:
+        files = search_files(index, None, cache_dir=tmp_path)
+        return {item.uri.rsplit("/", 1)[1]: item.content for item in files if item.content is not None}
+
+    def never() -> np.ndarray:
+        raise AssertionError("the vectors were not needed")
+
+    expected = published(SectionIndex("m", records, vectors))  # no content hash: nothing kept
+    assert not list(tmp_path.iterdir())
+    first = published(SectionIndex("m", records, vectors, "c" * 64))
+    assert first == expected
+    (kept,) = tmp_path.glob("site-vectors-*.bin")
+    assert published(SectionIndex("m", records, never, "c" * 64)) == expected
+    kept.write_bytes(b"\0" * len(kept.read_bytes()))  # damaged: its name no longer matches its hash
+    assert published(SectionIndex("m", records, vectors, "c" * 64)) == expected
+    published(SectionIndex("m", records[:3], vectors[:3], "d" * 64))
+    assert [path.name[:29] for path in tmp_path.glob("site-vectors-*.bin")] == ["site-vectors-dddddddddddddddd"]
+
+
 def test_site_gets_keyword_search_files_with_content_hashed_names(site: Path, fake_model: FakeEmbedder) -> None:
     _build(site)
     folder = site / "site" / SEARCH_DIR

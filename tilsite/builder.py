@@ -198,7 +198,13 @@ def embed_sections(
     progress: Progress | None = None,
 ) -> list:
     """Vectors for ``sections``, from the cache where the embedded text is unchanged."""
-    return SectionVectors(sections, model, cache, report).get(cache, progress)
+    return _arrays(SectionVectors(sections, model, cache, report).get(cache, progress))
+
+
+def _arrays(vectors: list[bytes | numpy.ndarray]) -> list[numpy.ndarray]:
+    import numpy as np
+
+    return [np.frombuffer(vector, dtype="<f4") if isinstance(vector, bytes) else vector for vector in vectors]
 
 
 class SectionVectors:
@@ -234,8 +240,8 @@ class SectionVectors:
         if helper is not None and 0 < len(self.todo) <= BACKGROUND_LIMIT:
             self.pending = helper.embed([text for _, text in self.todo], "passage")
 
-    def get(self, cache: EmbeddingCache, progress: Progress | None = None) -> list:
-        """All vectors, in section order; the new ones are stored in ``cache``."""
+    def get(self, cache: EmbeddingCache, progress: Progress | None = None) -> list[bytes | numpy.ndarray]:
+        """All vectors, in section order (cached ones as float32 bytes); the new ones are stored in ``cache``."""
         todo, self.todo = self.todo, []
         pending, self.pending = self.pending, None
         vectors = vectors_of(pending.answer(), len(todo)) if pending is not None else None
@@ -250,12 +256,7 @@ class SectionVectors:
             self._store(cache, [text_hash for text_hash, _ in chunk], vectors)
             if progress:
                 progress(min(start + EMBED_CHUNK, len(todo)), len(todo))
-        import numpy as np
-
-        return [
-            np.frombuffer(vector, dtype="<f4") if isinstance(vector, bytes) else vector
-            for vector in (self.known[text_hash] for text_hash in self.hashes)
-        ]
+        return [self.known[text_hash] for text_hash in self.hashes]
 
     def _store(self, cache: EmbeddingCache, hashes: list[str], vectors: numpy.ndarray) -> None:
         cache.put_many(self.model.model_id, hashes, vectors)
@@ -273,16 +274,24 @@ class PendingIndex:
     vectors: SectionVectors
 
     def finish(self, progress: Progress | None = None) -> SectionIndex:
-        """Embed (or collect) the new vectors, write the index and return it."""
-        import numpy as np
+        """Embed (or collect) the new vectors, write the index and return it.
 
+        The vector matrix is made when first used: writing an unchanged index, and
+        results cached for it, do not need it."""
         cache = EmbeddingCache(self.settings.cache_path)
         try:
             vectors = self.vectors.get(cache, progress)
         finally:
             cache.close()
-        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32)
-        index = SectionIndex(self.vectors.model.model_id, self.records, np.ascontiguousarray(matrix))
+
+        def matrix() -> numpy.ndarray:
+            import numpy as np
+
+            rows = _arrays(vectors)
+            stacked = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 0), np.float32)
+            return np.ascontiguousarray(stacked)
+
+        index = SectionIndex(self.vectors.model.model_id, self.records, matrix)
         write_index(index, self.settings.index_dir)
         return index
 

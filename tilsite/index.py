@@ -28,6 +28,8 @@ from tilsite.converter import file_sha256
 from tilsite.errors import IndexLoadError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy
 
 FORMAT_VERSION = 1
@@ -57,19 +59,37 @@ class SectionRecord:
     """SHA-256 of the embedded text."""
 
 
-@dataclass(slots=True)
 class SectionIndex:
     """Vectors and their records, in the same order."""
 
-    model_id: str
-    """The model that produced the vectors."""
-    records: list[SectionRecord]
-    """One record per vector."""
-    vectors: numpy.ndarray
-    """``(len(records), dimension)`` float32 unit vectors."""
-    content: str = ""
-    """A hash of the model id and the records, which identify the vectors too; set when the index is
-    written or loaded (results derived from the index are cached under it)."""
+    __slots__ = ("_vectors", "content", "model_id", "records")
+
+    def __init__(
+        self,
+        model_id: str,
+        records: list[SectionRecord],
+        vectors: numpy.ndarray | Callable[[], numpy.ndarray],
+        content: str = "",
+    ) -> None:
+        self.model_id = model_id
+        """The model that produced the vectors."""
+        self.records = records
+        """One record per vector."""
+        self.content = content
+        """A hash of the model id and the records, which identify the vectors too; set when the index is
+        written or loaded (results derived from the index are cached under it)."""
+        self._vectors = vectors
+
+    @property
+    def vectors(self) -> numpy.ndarray:
+        """``(len(records), dimension)`` float32 unit vectors (made on first use when given as a function:
+        a build whose results are all cached never needs them, nor numpy)."""
+        if callable(self._vectors):
+            self._vectors = self._vectors()
+        return self._vectors
+
+    def __repr__(self) -> str:
+        return f"SectionIndex({self.model_id!r}, {len(self.records)} records, content={self.content[:12]!r})"
 
     @property
     def dimension(self) -> int:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tilsite.converter import write_bytes
 from tilsite.search import CANDIDATES, KEYWORD_WEIGHT, RRF_K
 
 if TYPE_CHECKING:
@@ -61,14 +62,13 @@ def record_texts(records: list[SectionRecord]) -> list[str]:
     return [part for record in records for part in (record.title, record.heading, record.text) if part]
 
 
-def search_files(index: SectionIndex, model: tuple[Path, str] | None) -> list[SiteFile]:
+def search_files(index: SectionIndex, model: tuple[Path, str] | None, cache_dir: Path | None = None) -> list[SiteFile]:
     """The files of search on the site for ``index``.
 
     ``model`` is the browser model folder and its query prefix, or None when
-    the site searches by keywords only (the model has no browser copy).
+    the site searches by keywords only (the model has no browser copy). The
+    int8 vectors are kept in ``cache_dir`` for the index's content.
     """
-    import numpy as np
-
     records = [
         {
             "path": record.path,
@@ -82,8 +82,7 @@ def search_files(index: SectionIndex, model: tuple[Path, str] | None) -> list[Si
         for record in index.records
     ]
     sections = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    codes, scales = quantize_rows(index.vectors if len(index.records) else np.zeros((0, 0), np.float32))
-    vectors = codes.tobytes() + scales.astype("<f4").tobytes()
+    vectors, dimension = _site_vectors(index, cache_dir)
     files = [
         SiteFile(f"{SEARCH_DIR}/sections-{_short_hash(sections)}.json", content=sections),
         SiteFile(f"{SEARCH_DIR}/vectors-{_short_hash(vectors)}.bin", content=vectors),
@@ -92,7 +91,7 @@ def search_files(index: SectionIndex, model: tuple[Path, str] | None) -> list[Si
         "version": FORMAT_VERSION,
         "model_id": index.model_id,
         "count": len(records),
-        "dimension": index.dimension,
+        "dimension": dimension,
         "sections": files[0].uri.rsplit("/", 1)[1],
         "vectors": files[1].uri.rsplit("/", 1)[1],
         "candidates": CANDIDATES,
@@ -112,6 +111,29 @@ def search_files(index: SectionIndex, model: tuple[Path, str] | None) -> list[Si
     files += [SiteFile(f"{SEARCH_DIR}/{name}", source=ASSETS / name) for name in SCRIPTS]
     files += [SiteFile(f"{SEARCH_DIR}/vendor/{name}", source=ASSETS / "vendor" / name) for name in VENDOR]
     return files
+
+
+def _site_vectors(index: SectionIndex, cache_dir: Path | None) -> tuple[bytes, int]:
+    """The published vectors file (int8 rows, then the scales) and the dimension, from ``cache_dir`` when it
+    holds them for this index (named after the index's content and their own hash, checked on reading)."""
+    key, count = index.content[:16], len(index.records)
+    if cache_dir is not None and key and count:
+        for path in cache_dir.glob(f"site-vectors-{key}-*.bin"):
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if path.stem.rsplit("-", 1)[1] == _short_hash(data) and len(data) % count == 0:
+                return data, len(data) // count - 4
+    import numpy as np
+
+    codes, scales = quantize_rows(index.vectors if count else np.zeros((0, 0), np.float32))
+    data = codes.tobytes() + scales.astype("<f4").tobytes()
+    if cache_dir is not None and key and count:
+        for stale in cache_dir.glob("site-vectors-*.bin"):
+            stale.unlink(missing_ok=True)
+        write_bytes(cache_dir / f"site-vectors-{key}-{_short_hash(data)}.bin", data)
+    return data, index.dimension
 
 
 def _short_hash(data: bytes) -> str:

@@ -290,7 +290,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 browser_model = (web_folder, prefix)
             except (TilsiteError, OSError, RuntimeError, ValueError) as exc:
                 log.warning(f"tilsite: search by meaning on the site is off ({exc}); it searches by keywords.")
-        return search_files(index, browser_model)
+        return search_files(index, browser_model, cache_dir=settings.work_dir)
 
     def _note_dates(self, files: Files, front_matter: dict[str, dict[str, object]], root: Path) -> None:
         self.dates = {}
