@@ -88,24 +88,30 @@ def _high_water_kb(pid: int) -> int:
     return 0
 
 
-def measure_builds(project: Path, notes: list[Path]) -> dict[str, float]:
+def repeats(size: int) -> int:
+    """Runs of each rebuild, of which the fastest counts: small builds vary by ±10% from run to run."""
+    return 3 if size <= 500 else 2
+
+
+def measure_builds(project: Path, notes: list[Path], times: int) -> dict[str, float]:
     tilsite = [sys.executable, "-m", "tilsite", "build"]
     mkdocs = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", "plain.yml"]
     results: dict[str, float] = {}
-    run(mkdocs, project)  # warm the OS file cache and Python bytecode once
-    results["plain_mkdocs_s"], results["plain_mkdocs_mb"] = min(run(mkdocs, project) for _ in range(2))
+    run(mkdocs, project)  # warm the OS file cache once
+    results["plain_mkdocs_s"], results["plain_mkdocs_mb"] = min(run(mkdocs, project) for _ in range(times))
     shutil.rmtree(project / ".tilsite", ignore_errors=True)
     results["cold_s"], results["cold_mb"] = run(tilsite, project)
-    results["warm_s"], results["warm_mb"] = min(run(tilsite, project) for _ in range(2))
-    # Like the other rows, the best of two runs: each edits a different note, then rebuilds.
+    results["warm_s"], results["warm_mb"] = min(run(tilsite, project) for _ in range(times))
+    # Like the other rows, the best of several runs: each edits a different note, then rebuilds.
     one_changed = []
-    for edited in notes[len(notes) // 2 : len(notes) // 2 + 2]:
+    middle = len(notes) // 2
+    for edited in notes[middle : middle + times]:
         edited.write_text(edited.read_text(encoding="utf-8") + "\n* 벤치마크용으로 추가한 한 줄\n", encoding="utf-8")
         one_changed.append(run(tilsite, project))
     results["one_changed_s"] = min(seconds for seconds, _ in one_changed)
     results["one_changed_mb"] = max(megabytes for _, megabytes in one_changed)
     # An edit with words whose pieces the site's browser model does not have yet: it gets a new vocabulary.
-    edited = notes[len(notes) // 2 + 2]
+    edited = notes[middle + times]
     edited.write_text(edited.read_text(encoding="utf-8") + f"\n* {NEW_WORDS}\n", encoding="utf-8")
     results["new_words_s"], results["new_words_mb"] = run(tilsite, project)
     return results
@@ -166,6 +172,9 @@ def main() -> None:
     parser.add_argument("--throughput-sections", type=int, default=600)
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
+    # As `pip install` does (this machine sets PYTHONDONTWRITEBYTECODE, so an editable install would
+    # compile tilsite's modules again in every build); MkDocs' own modules are compiled already.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "tilsite")], check=True)
 
     rows = []
     for size in args.sizes:
@@ -176,7 +185,7 @@ def main() -> None:
             (project / "mkdocs.yml").write_text(CONFIG.format(extra="  - tilsite\n"), encoding="utf-8")
             print(f"N={size}: building ...", file=sys.stderr, flush=True)
             row: dict[str, float] = {"notes": size}
-            row.update(measure_builds(project, notes))
+            row.update(measure_builds(project, notes, repeats(size)))
             row.update(measure_throughput(project, args.throughput_sections))
             row["warm_ratio"] = row["warm_s"] / row["plain_mkdocs_s"]
             row["one_changed_ratio"] = row["one_changed_s"] / row["plain_mkdocs_s"]
@@ -194,10 +203,11 @@ def write_report(rows: list[dict[str, float]], out: Path) -> None:
         "",
         f"Measured by `python bench/run.py` on {platform.machine()}, {os.cpu_count()} cores,"
         f" Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. All numbers of a row come from one run.",
-        "Plain and warm builds: the best of two; one note changed: the best of two rebuilds, each after"
-        " adding a Korean line to a different note; new words: one rebuild after adding"
+        "Plain and warm builds: the best of three (two at 2,000 notes); one note changed: the best of three"
+        " (two) rebuilds, each after adding a Korean line to a different note; new words: one rebuild after adding"
         f" `{NEW_WORDS}` to a third note, whose pieces the browser model does not have yet (it is updated);"
-        " cold: one build with an empty `.tilsite/` (the model cache stays).",
+        " cold: one build with an empty `.tilsite/` (the model cache stays). tilsite's modules are"
+        " byte-compiled first, as `pip install` does.",
         "",
         "| notes | sections | plain mkdocs | cold | warm (ratio, target ≤ 1.3)"
         " | one note changed (ratio, target ≤ 1.5) | one note changed, new words (ratio)"

@@ -288,7 +288,6 @@ def test_own_workflow_is_the_generated_one() -> None:
 
 
 def test_a_quick_look_tells_whether_notes_changed_since_a_time(tmp_path: Path) -> None:
-    import os
     import time
 
     root = tmp_path / "notes"
@@ -299,19 +298,35 @@ def test_a_quick_look_tells_whether_notes_changed_since_a_time(tmp_path: Path) -
     (root / "b.md").write_text("# B\n", encoding="utf-8")
     work = root / "work"
     work.mkdir()
-    past = time.time_ns() - 10**9
-    for path in [root, *root.rglob("*")]:
-        os.utime(path, ns=(past, past))
-    since = past + 1
+    since = time.time_ns()
+    while time.time_ns() <= since + 10_000_000:  # a clear step past the files' times
+        time.sleep(0.005)
     assert not changed_since(root, since, (work,))
     (root / "site" / "page.html").write_text("built", encoding="utf-8")
     (root / ".git" / "index").write_text("git", encoding="utf-8")
+    (root / ".site-staging").mkdir()
     (work / "cache").write_text("cache", encoding="utf-8")
-    assert not changed_since(root, since, (work,))  # the site, hidden and work folders do not count
-    (root / "ml" / "a.md").write_text("# A\n\nmore\n", encoding="utf-8")
+    (root / "ml" / "a.md").unlink()  # a deleted note brings no new text
+    assert not changed_since(root, since, (work,))  # nor do the site, hidden and work folders
+    (root / "b.md").rename(root / "ml" / "c.md")  # renamed: its status changes, and its title may
     assert changed_since(root, since, (work,))
-    os.utime(root / "ml" / "a.md", ns=(past, past))
-    os.utime(root / "ml", ns=(past, past))
-    assert not changed_since(root, since, (work,))
-    (root / "ml" / "a.md").unlink()  # a deleted note changes its folder
+    assert not changed_since(root, time.time_ns(), (work,))
+    (root / "ml" / "c.md").write_text("# C\n\nmore\n", encoding="utf-8")
     assert changed_since(root, since, (work,))
+
+
+def test_a_helper_process_is_started_only_when_a_note_changed(
+    messy: Path, fake_model: FakeEmbedder, monkeypatch
+) -> None:
+    starts: list[int] = []
+    monkeypatch.setattr(FakeEmbedder, "start_helper", lambda self: starts.append(1), raising=False)
+    init_repository(messy)  # the notes folder is the repository, with the site and work folders inside
+    config = str(messy / "mkdocs.yml")
+    assert _invoke("build", "-f", config)[0] == 0
+    assert len(starts) == 1  # no build before
+    assert _invoke("build", "-f", config)[0] == 0
+    assert len(starts) == 1  # nothing changed, though the site was replaced inside the notes folder
+    note = messy / "ml/250526_TIL.md"
+    note.write_text(note.read_text(encoding="utf-8") + "\n더 배운 것\n", encoding="utf-8")
+    assert _invoke("build", "-f", config)[0] == 0
+    assert len(starts) == 2

@@ -58,6 +58,11 @@ class Settings:
         return self.work_dir / "index"
 
     @property
+    def build_stamp(self) -> Path:
+        """Touched when a build is complete: a note modified after it has changed since."""
+        return self.work_dir / "last-build"
+
+    @property
     def cache_path(self) -> Path:
         """The SQLite embedding cache."""
         return self.work_dir / "embeddings.sqlite"

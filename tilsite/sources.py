@@ -124,15 +124,15 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
 
 
 def changed_since(root: Path, when_ns: int, skip: tuple[Path, ...] = ()) -> bool:
-    """Whether a file or folder that ``scan_notes`` would walk was modified after ``when_ns``
-    (nanoseconds since the epoch): a quick guess, before reading anything, at whether a build has new text."""
+    """Whether a file that ``scan_notes`` would walk was written, created or renamed after ``when_ns``
+    (nanoseconds since the epoch; its modification or status-change time): a quick guess, before
+    anything is read, at whether a build has new text. Folders do not count: a build adds and removes
+    its own folders beside the notes, and a deleted note brings no new text."""
     skipped = {str(path.resolve()) for path in skip}
     folders = [root.resolve()]  # then every path below it is resolved too: symlinked folders are not followed
     while folders:
         folder = folders.pop()
         try:
-            if folder.stat().st_mtime_ns > when_ns:
-                return True
             entries = list(os.scandir(folder))
         except OSError:
             return True
@@ -143,9 +143,11 @@ def changed_since(root: Path, when_ns: int, skip: tuple[Path, ...] = ()) -> bool
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name not in SKIPPED_DIRS:
                         folders.append(Path(entry.path))
-                elif entry.stat().st_mtime_ns > when_ns:
-                    return True
+                    continue
+                status = entry.stat()
             except OSError:
+                return True
+            if max(status.st_mtime_ns, status.st_ctime_ns) > when_ns:
                 return True
     return False
 

@@ -46,8 +46,6 @@ log = get_plugin_logger(__name__)
 
 _CSS = "assets/tilsite/related.css"
 WEB_MODEL_STATE = "web-model.json"
-BUILD_STAMP = "last-build"
-"""Touched at the end of every build (see ``_changed_since_last_build``)."""
 _SAME_PAGE = "another note is published at the same page path; skipped. Rename one of them."
 
 
@@ -115,7 +113,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if settings is None:
             return False
         try:
-            built = (settings.work_dir / BUILD_STAMP).stat().st_mtime_ns
+            built = settings.build_stamp.stat().st_mtime_ns
             if config.config_file_path and Path(config.config_file_path).stat().st_mtime_ns > built:
                 return True
         except OSError:
@@ -233,7 +231,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         finally:
             self._stop_helper()
         if index is not None and self.settings is not None:
-            (self.settings.work_dir / BUILD_STAMP).touch()
+            self.settings.build_stamp.touch()
 
     def on_build_error(self, /, *, error: Exception) -> None:
         self.pending = self.index = None
