@@ -330,3 +330,17 @@ def test_a_helper_process_is_started_only_when_a_note_changed(
     note.write_text(note.read_text(encoding="utf-8") + "\n더 배운 것\n", encoding="utf-8")
     assert _invoke("build", "-f", config)[0] == 0
     assert len(starts) == 2
+
+
+def test_a_site_folder_inside_the_notes_folder_is_never_read_as_notes(messy: Path, fake_model: FakeEmbedder) -> None:
+    init_repository(messy)
+    config = messy / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "\nsite_dir: site\n" in text
+    config.write_text(text.replace("\nsite_dir: site\n", "\nsite_dir: public\n"), encoding="utf-8")
+    for _ in range(2):
+        assert _invoke("build", "-f", str(config))[0] == 0
+    public = messy / "public"
+    assert (public / "index.html").is_file()
+    assert not (public / "public").exists()
+    assert not [path for path in public.rglob("*") if "public" in path.relative_to(public).parts]

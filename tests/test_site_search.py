@@ -112,7 +112,7 @@ def test_published_vectors_are_kept_for_the_index_content(tmp_path: Path) -> Non
     kept.write_bytes(b"\0" * len(kept.read_bytes()))  # damaged: its name no longer matches its hash
     assert published(SectionIndex("m", records, vectors, "c" * 64)) == expected
     published(SectionIndex("m", records[:3], vectors[:3], "d" * 64))
-    assert [path.name[:29] for path in tmp_path.glob("site-vectors-*.bin")] == ["site-vectors-dddddddddddddddd"]
+    assert [path.name[:31] for path in tmp_path.glob("site-vectors-*.bin")] == ["site-vectors-1-dddddddddddddddd"]
 
 
 def test_site_gets_keyword_search_files_with_content_hashed_names(site: Path, fake_model: FakeEmbedder) -> None:

@@ -160,7 +160,7 @@ def build(config_file: Path, strict: bool) -> None:
     from mkdocs.exceptions import MkDocsException
 
     with user_errors():
-        config, settings = load_site(config_file, strict=strict)
+        config, _ = load_site(config_file, strict=strict)
         site_dir = Path(config.site_dir)
         site_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-", dir=site_dir.parent))
@@ -171,6 +171,7 @@ def build(config_file: Path, strict: bool) -> None:
                 # The plugin indexes the notes during the build; it draws our progress bar.
                 plugin: Any = config.plugins["tilsite"]
                 plugin.progress = progress
+                plugin.final_site_dir = site_dir
                 mkdocs_build(config)
         except MkDocsException as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -181,9 +182,6 @@ def build(config_file: Path, strict: bool) -> None:
         finally:
             config.plugins.on_shutdown()
         _replace_dir(staging, site_dir)
-        if settings.build_stamp.exists():
-            # Again: moving the site changed the folder it is in, which may be the notes folder.
-            settings.build_stamp.touch()
         click.echo(f"Site written to {site_dir}", err=True)
 
 

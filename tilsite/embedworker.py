@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,11 +37,18 @@ if TYPE_CHECKING:
 
 TIMEOUT = 600
 """Seconds the build waits for one answer before it does the job itself."""
+_GRACE = 5
+"""Seconds a stopped helper has to clean up before it is killed."""
 _log = logging.getLogger("tilsite")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the jobs of one build; return the exit status."""
+    # The answers get stdout to themselves: anything a library prints goes to stderr.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    # Stopped by the build: clean up as on any error (a browser model half written is removed).
+    signal.signal(signal.SIGTERM, _stop)
     from tilsite.embeddings import BundledE5Model
 
     args = sys.argv[1:] if argv is None else argv
@@ -53,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     except (TilsiteError, OSError) as exc:
         print(f"tilsite.embedworker: {exc}", file=sys.stderr)
         return 1
-    out = sys.stdout.buffer
     for line in sys.stdin:
         try:
             job = _read_job(Path(line.strip()))
@@ -64,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         out.write(json.dumps(header).encode("utf-8") + b"\n" + payload)
         out.flush()
     return 0
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(1)
 
 
 def _read_job(path: Path) -> dict[str, Any]:
@@ -110,7 +121,7 @@ def _run(model: Any, job: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
 
 
 class Job:
-    """One answer of a ``Helper``, collected by ``result``."""
+    """One answer of a ``Helper``, collected by ``answer``."""
 
     def __init__(self, helper: Helper | None, number: int, what: str) -> None:
         self._helper = helper
@@ -148,6 +159,7 @@ class Helper:
         self._jobs = 0
         self._answers: list[tuple[dict[str, Any], bytes]] = []
         self._ended = False
+        self._reason: str | None = None
         self._changed = threading.Condition()
         try:
             # Its working folder is private: ``python -m`` imports from there first, so a notes folder
@@ -191,8 +203,10 @@ class Helper:
             os.replace(staging, self._folder / name)
             process.stdin.write(f"{name}\n".encode())
             process.stdin.flush()
-        except OSError:  # the process has ended; its answer will say why
-            pass
+        except OSError as exc:  # later answers would no longer match their jobs: do without the helper
+            _log.info(f"tilsite: cannot hand work to the separate process ({exc}); doing it here instead.")
+            self.cancel()
+            return Job(None, 0, what)
         self._jobs += 1
         return Job(self, self._jobs - 1, what)
 
@@ -215,16 +229,17 @@ class Helper:
             if len(self._answers) > number:
                 return self._answers[number], ""
             ended = self._ended
-        if not ended:
-            self.cancel()
-            return None, f"no answer in {TIMEOUT} s"
-        return None, self._failure()
+        # Whatever happened, it must not go on with work the build now does itself.
+        if self._reason is None:
+            self._reason = self._failure() if ended else f"no answer in {TIMEOUT} s"
+        self.cancel()
+        return None, self._reason
 
     def _failure(self) -> str:
         process = self._process
         if process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
+                process.wait(timeout=2)
         try:
             self._errors.seek(0)
             lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
@@ -233,7 +248,7 @@ class Helper:
         if lines:
             return lines[-1]
         status = process.returncode if process is not None else None
-        return f"exit status {status}" if status else "it stopped without answering"
+        return f"exit status {status}" if status else "it stopped answering"
 
     def _read(self, stream: IO[bytes] | None) -> None:
         try:
@@ -249,7 +264,7 @@ class Helper:
                 with self._changed:
                     self._answers.append((header, payload))
                     self._changed.notify_all()
-        except (OSError, ValueError):
+        except Exception:  # any unreadable answer ends the helper's work; the build does it
             pass
         finally:
             with self._changed:
@@ -257,14 +272,26 @@ class Helper:
                 self._changed.notify_all()
 
     def cancel(self) -> None:
-        """Stop the process (if it still runs) and remove its folder."""
+        """Stop the process (if it still runs) and remove its folder.
+
+        It is asked to stop first, so that it removes what it was writing (a
+        browser model is written to a temporary folder); after a few seconds it is
+        killed."""
         process, self._process = self._process, None
         if process is not None:
-            process.kill()
-            process.wait()
             if process.stdin is not None:
                 with contextlib.suppress(OSError):
                     process.stdin.close()
+            if not self._jobs:  # it was only loading the model
+                process.kill()
+                process.wait()
+            elif process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=_GRACE)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
             self._reader.join(timeout=10)
             if process.stdout is not None:
                 process.stdout.close()

@@ -118,7 +118,7 @@ def _site_vectors(index: SectionIndex, cache_dir: Path | None) -> tuple[bytes, i
     holds them for this index (named after the index's content and their own hash, checked on reading)."""
     key, count = index.content[:16], len(index.records)
     if cache_dir is not None and key and count:
-        for path in cache_dir.glob(f"site-vectors-{key}-*.bin"):
+        for path in cache_dir.glob(f"site-vectors-{FORMAT_VERSION}-{key}-*.bin"):
             try:
                 data = path.read_bytes()
             except OSError:
@@ -132,7 +132,7 @@ def _site_vectors(index: SectionIndex, cache_dir: Path | None) -> tuple[bytes, i
     if cache_dir is not None and key and count:
         for stale in cache_dir.glob("site-vectors-*.bin"):
             stale.unlink(missing_ok=True)
-        write_bytes(cache_dir / f"site-vectors-{key}-{_short_hash(data)}.bin", data)
+        write_bytes(cache_dir / f"site-vectors-{FORMAT_VERSION}-{key}-{_short_hash(data)}.bin", data)
     return data, index.dimension
 
 

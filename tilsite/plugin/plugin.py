@@ -73,6 +73,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """A process that loads the model as the build starts, then embeds the new sections and updates
         the browser model while MkDocs reads and renders the pages (``EmbeddingModel.start_helper``)."""
         self.web_update: Job | None = None
+        self.final_site_dir: Path | None = None
+        """Where the site goes once built, when MkDocs writes it to a temporary folder (``tilsite build``):
+        like ``site_dir``, it is never read as notes."""
         self.files: Files | None = None
         """The files of this build, for the links of related notes."""
         self.background = False
@@ -118,7 +121,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 return True
         except OSError:
             return True
-        return changed_since(settings.docs_dir, built, (Path(config.site_dir), settings.work_dir))
+        return changed_since(settings.docs_dir, built, (*self._site_dirs(config), settings.work_dir))
+
+    def _site_dirs(self, config: MkDocsConfig) -> tuple[Path, ...]:
+        site_dir = Path(config.site_dir)
+        return (site_dir, self.final_site_dir) if self.final_site_dir else (site_dir,)
 
     def site_files(self, files: Files, config: MkDocsConfig) -> Files:
         """The files the site is built from: ``notes_dir`` when set, notebooks and ``.MD`` notes as pages."""
@@ -145,7 +152,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
 
     def _files_from_notes(self, root: Path, config: MkDocsConfig) -> Files:
         project_dir = Path(config.config_file_path or ".").resolve().parent
-        skip: tuple[Path, ...] = (Path(config.site_dir), Path(config.docs_dir), project_dir / self.config.work_dir)
+        skip: tuple[Path, ...] = (*self._site_dirs(config), Path(config.docs_dir), project_dir / self.config.work_dir)
         skip += (Path(config.config_file_path),) if config.config_file_path else ()
         scan = scan_notes(root, skip)
         if scan.skipped:
