@@ -434,7 +434,8 @@ def _read_rows(path: Path, name: str, keep: list[int]) -> numpy.ndarray:
         for end in range(1, len(keep) + 1):
             if end == len(keep) or keep[end] != keep[end - 1] + 1:
                 handle.seek(base + keep[start] * width * 4)
-                rows[start:end] = np.frombuffer(handle.read((end - start) * width * 4), dtype="<f4").reshape(-1, width)
+                if handle.readinto(rows[start:end].data.cast("B")) != (end - start) * width * 4:
+                    raise ModelError(f"{path}: {name} is shorter than its header says")
                 start = end
     return rows
 
