@@ -28,7 +28,7 @@ no note brings a piece that is not kept yet: a returning visitor's browser does
 not download it again. Most new notes do bring one (17 of the 23 sample notes
 have a piece that neither the base vocabulary nor the other notes have). The
 first export takes about ten seconds with PyTorch; after that, a new
-vocabulary is spliced from the previous browser model in about a second,
+vocabulary is spliced from the previous browser model in about half a second,
 without PyTorch: only the token table depends on the vocabulary, so it alone is
 cut and quantised again, exactly as the quantiser does it (``_splice_web_model``).
 """
@@ -197,7 +197,7 @@ def ensure_web_model(
     if _verified_manifest(target) is None:
         source = current if current and manifest else _any_verified(folder)
         if source is not None:
-            # Another vocabulary of the same model: only the token table differs (about 1 s, no PyTorch).
+            # Another vocabulary of the same model: only the token table differs (about 0.5 s, no PyTorch).
             if echo:
                 echo(f"Updating the browser copy of the model for new words ({len(keep):,} pieces) ...")
             try:

@@ -73,6 +73,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """A process that loads the model as the build starts, then embeds the new sections and updates
         the browser model while MkDocs reads and renders the pages (``EmbeddingModel.start_helper``)."""
         self.web_update: Job | None = None
+        """The helper's update of the browser model for new words, from ``on_files`` until ``on_post_build``."""
         self.final_site_dir: Path | None = None
         """Where the site goes once built, when MkDocs writes it to a temporary folder (``tilsite build``):
         like ``site_dir``, it is never read as notes."""
