@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from pathlib import Path
@@ -97,9 +98,13 @@ def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(
         return related
 
     monkeypatch.setattr(plugin_module, "related_notes", with_a_stale_anchor)
-    code, output = _build(site, "--strict")
+    code, output = _build(site, "--strict", "--verbose")
     assert code != 0
     assert "'ml/overfitting.md' contains a link" in output and "'#no-such-section'" in output, output
+    code, output = _build(site, "--strict")  # grouped by kind, naming the note and the link
+    assert code != 0
+    assert "1 link to a heading that does not exist, in 1 note: ml/overfitting.md (" in output, output
+    assert "#no-such-section" in output
 
     monkeypatch.setattr(plugin_module, "related_notes", real)
     assert _build(site, "--strict")[0] == 0
@@ -242,3 +247,22 @@ def test_core_messages_reach_mkdocs_log_under_plain_mkdocs() -> None:
         logging.getLogger("mkdocs.plugins.tilsite").removeHandler(handler)
         core.handlers[:], core.level, core.propagate = saved
     assert received == ["Model ready in /somewhere"]
+
+
+def test_sections_are_linked_only_at_ids_their_page_renders(site: Path, fake_model: FakeEmbedder) -> None:
+    # Python-Markdown keeps this whole <div> as raw HTML (its heading gets no id), where CommonMark,
+    # and so tilsite's parser, reads a heading after the blank line.
+    hidden = "\n<div>\n\n## 숨은 과적합 정리\n\n과적합 dropout 정규화 검증 손실 early stopping\n\n</div>\n"
+    note = site / "docs/ml/regularization.md"
+    note.write_text(note.read_text(encoding="utf-8") + hidden, encoding="utf-8")
+    code, output = _build(site, "--strict")
+    assert code == 0, output
+    site_dir = site / "site"
+    assert 'id="숨은-과적합-정리"' not in (site_dir / "ml/regularization/index.html").read_text(encoding="utf-8")
+    for page, targets in _related_links(site_dir).items():
+        assert not [target for target in targets if "숨은" in unquote(target)], page
+    search = next((site_dir / "assets/tilsite/search").glob("sections-*.json")).read_text(encoding="utf-8")
+    records = [record for record in json.loads(search) if record["path"] == "ml/regularization.md"]
+    hidden_record = next(record for record in records if record["heading"] == "숨은 과적합 정리")
+    assert hidden_record["anchor"] != "숨은-과적합-정리"
+    assert hidden_record["anchor"] in {record["anchor"] for record in records if record is not hidden_record}

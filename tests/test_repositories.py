@@ -176,7 +176,7 @@ def test_init_and_build_a_messy_repository(messy: Path, fake_model: FakeEmbedder
 
     # Problems are one line each, naming the file; none stops the build.
     assert "sparta/DAY30_인코딩.md: is not UTF-8; read it as cp949" in output
-    assert "Doc file 'ml/250526_TIL.md' contains a link 'missing-note.md'" in output
+    assert "1 link to a file that is not in the repository, in 1 note: ml/250526_TIL.md (missing-note.md)" in output
     assert "left out 4 files that are neither notes nor images" in output
     reported = {("ml/250526_TIL/index.html", "missing-note.md")}
 
@@ -344,3 +344,127 @@ def test_a_site_folder_inside_the_notes_folder_is_never_read_as_notes(messy: Pat
     assert (public / "index.html").is_file()
     assert not (public / "public").exists()
     assert not [path for path in public.rglob("*") if "public" in path.relative_to(public).parts]
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader sees in a page's article (code, scripts and the related-notes block left out)."""
+
+    SKIPPED = frozenset({"pre", "code", "script", "style", "aside"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.paragraphs: list[str] = []
+        self.stylesheets: list[str] = []
+        self.scripts: list[str] = []
+        self._article = 0
+        self._skipped = 0
+        self._paragraph = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "link" and values.get("rel") == "stylesheet" and values.get("href"):
+            self.stylesheets.append(str(values["href"]))
+        if tag == "script" and values.get("src"):
+            self.scripts.append(str(values["src"]))
+        if tag == "article":
+            self._article += 1
+        elif tag in self.SKIPPED and self._article:
+            self._skipped += 1
+        elif tag == "p" and self._article:
+            self.paragraphs.append("")
+            self._paragraph = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self._paragraph = False
+        if tag == "article":
+            self._article -= 1
+        elif tag in self.SKIPPED and self._article and self._skipped:
+            self._skipped -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._article and not self._skipped:
+            self.parts.append(data)
+            if self._paragraph:
+                self.paragraphs[-1] += data
+
+
+RAW_MARKDOWN = re.compile(r"(?m)^\s*#{1,6} |\*\*\S|```|\[!NOTE\]|<div|<details|</?summary")
+LIST_IN_PARAGRAPH = re.compile(r"\n\s*(?:[-*+]|\d+[.)]) \S")
+
+
+def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model: FakeEmbedder) -> None:
+    from .shapes_repo import MOVED_NOTE, make_shapes_repo
+
+    repo = make_shapes_repo(tmp_path / "TIL")
+    assert _invoke("init", str(repo))[0] == 0
+    assert "github_markdown: true" in (repo / "mkdocs.yml").read_text(encoding="utf-8")
+    code, output = _invoke("build", "-f", str(repo / "mkdocs.yml"))
+    assert code == 0, output
+    assert "WARNING" not in output and "warning" not in output, output
+    assert "4 links in 3 notes point where their files are not" in output
+    site_dir = repo / "site"
+
+    # The theme's stylesheets, scripts and icons are published with the notes (notes_dir replaces docs_dir).
+    assert list((site_dir / "assets/stylesheets").glob("main.*.min.css"))
+    assert list((site_dir / "assets/javascripts").glob("bundle.*.min.js"))
+    pages = _content_pages(site_dir)
+    for page in pages:
+        text = _VisibleText()
+        text.feed(page.read_text(encoding="utf-8"))
+        for url in text.stylesheets + text.scripts:
+            assert _target(site_dir, page, url)[0].is_file(), f"{page}: {url}"
+        # Nothing shows as raw Markdown or HTML: headings, lists, fences and HTML blocks all rendered.
+        visible = "".join(text.parts)
+        assert not RAW_MARKDOWN.search(visible), f"{page}: {RAW_MARKDOWN.search(visible)!r} in {visible!r}"
+        assert not [text for text in text.paragraphs if LIST_IN_PARAGRAPH.search(text)], page
+        links = _parse(page)
+        for src in links.images:  # Markdown and raw HTML images, from the moved folders too
+            assert _target(site_dir, page, src)[0].is_file(), f"{page}: image {src}"
+        for href in links.links:
+            if urlsplit(href).scheme:
+                continue
+            target, fragment = _target(site_dir, page, href)
+            assert target.is_file(), f"{page}: link {href}"
+            if fragment and target.suffix == ".html":
+                assert fragment in _parse(target).ids, f"{page}: link {href} has no such anchor"
+
+    assert (site_dir / "FE/input.html").is_file()  # linked from a note
+    assert not (site_dir / "FE/unlinked.html").exists()  # linked from none
+    day22 = (site_dir / "sparta/DAY22_241031/index.html").read_text(encoding="utf-8")
+    assert 'src="../img/venv.png"' in day22 and 'src="../img/pip.png" width="300"' in day22
+    day56 = (site_dir / "sparta/DAY56_241124/index.html").read_text(encoding="utf-8")
+    assert 'id="1-urlspy"' in day56 and "<summary>urls.py 정리</summary>" in day56
+    layout = (site_dir / "FE/layout/index.html").read_text(encoding="utf-8")
+    assert layout.count("<div align=") == 1 and 'id="flex-정리"' in layout
+    assert "</ul></div>" in layout  # the note's unclosed <div> ends with the note
+    commands = (site_dir / "git/commands/index.html").read_text(encoding="utf-8")
+    assert '<div class="admonition note">' in commands and "<del>틀린 내용</del>" in commands
+    assert 'href="https://git-scm.com"' in commands and 'class="footnote-ref"' in commands
+    assert "task-list-item" in commands and "<p>#해시태그 처럼" in commands
+
+    moved = (site_dir / MOVED_NOTE[1].replace(".md", "/index.html")).read_text(encoding="utf-8")
+    assert '<time datetime="2024-09-03">' in moved  # written then, moved into git/ in December
+    named = (site_dir / "TIL_Git_n_Github_241016/index.html").read_text(encoding="utf-8")
+    assert '<time datetime="2024-10-16">' in named
+    config = (repo / "mkdocs.yml").read_text(encoding="utf-8")
+    assert 'site_name: "TIL"' in config
+
+
+def test_an_inited_repository_is_styled_in_a_browser(tmp_path: Path, fake_model: FakeEmbedder) -> None:
+    from .helpers import browse, serving
+    from .shapes_repo import make_shapes_repo
+
+    repo = make_shapes_repo(tmp_path / "TIL")
+    init_repository(repo)
+    assert _invoke("build", "-f", str(repo / "mkdocs.yml"))[0] == 0
+    with serving(repo / "site", "/TIL/") as url:  # as on https://user.github.io/TIL/
+        output = browse("styles.mjs", {"urls": [url, f"{url}sparta/DAY22_241031/", f"{url}FE/layout/"]})
+    for page in output["pages"]:
+        # Material's stylesheet applied: a sticky coloured header (unstyled, a <header> is static and clear).
+        assert page["headerPosition"] == "sticky", page
+        assert page["headerBackground"] not in ("rgba(0, 0, 0, 0)", "transparent"), page
+        assert page["images"] == page["imagesLoaded"], page
+        assert not page["failed"], page
+    assert output["pages"][1]["images"] == 2

@@ -114,3 +114,42 @@ def test_the_seed_note_splits_into_its_sections() -> None:
     sections = split_sections(note, SlugSettings(slugify_unicode))
     assert sections[0].note_title == "내일배움캠프 22일차 TIL"
     assert "다양한-언어-모델-실습" in [section.anchor for section in sections]
+
+
+INLINE_FORMS = {
+    "javascript link": "Click me [closures](javascript:alert(8)) now",
+    "file link": "File [link](file:///etc/passwd) x",
+    "data link": "Data [img](data:text/html,hi) y",
+    "vbscript link": "VB [x](vbscript:msgbox) z",
+    "link": "Read [the docs](other.md#x) first",
+    "link with code and emphasis": "Nested [**bold** `code`](x.md) link",
+    "reference link": "Ref [link][r] here",
+    "image": "Image ![alt text](a.png) here",
+    "autolink": "Autolink <https://example.com/a?b=c> a",
+    "email autolink": "Mail <me@example.com> b",
+    "bare url": "Bare https://example.com url",
+    "inline html": 'Html <b>bold</b> and <span class="x">span</span>',
+    "raw img with handler": "Raw <img src=x onerror=alert(1)> img",
+    "emphasis": "Emph *a* **b** _c_ ***d***",
+    "code": "Code `x<y>` and `` a`b ``",
+    "strikethrough": "Strike ~~gone~~ now",
+    "escapes": "Escaped \\*star\\* and \\# hash \\[x\\]",
+    "entities": "Entity &amp; &lt;tag&gt; &#x41; &copy;",
+    "closing hashes": "Trailing hashes ##",
+    "footnote reference": "Footnote[^1] here",
+    "undefined footnote": "Not a footnote [^nope] here",
+    "emoji and korean": "이모지 🎉 파티 Party",
+    "angle bracket": "Angle <not a tag",
+    "attribute list": "Custom {: #my-id }",
+}
+
+
+@pytest.mark.parametrize("form", INLINE_FORMS)
+def test_every_inline_form_gets_the_id_mkdocs_renders(form: str) -> None:
+    """Each heading next to a plain one, as in a note; the ids are compared with Python-Markdown's own."""
+    text = f"# Note\n\n## {INLINE_FORMS[form]}\n\nbody\n\n## Plain\n\n[r]: x.md\n[^1]: a footnote\n"
+    extensions = ["toc", "attr_list", "footnotes", "pymdownx.tilde", "pymdownx.magiclink"]
+    renderer = markdown.Markdown(extensions=extensions, extension_configs={"toc": {"slugify": slugify_unicode}})
+    rendered = [anchor for _level, anchor in HEADING_ID.findall(renderer.convert(text))]
+    slugs = SlugSettings.from_markdown_config(extensions, {"toc": {"slugify": slugify_unicode}})
+    assert [heading.anchor for heading in parse_headings(_note(text), slugs)[2]] == rendered

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
-import http.server
 import json
 import shutil
-import subprocess
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -25,9 +19,8 @@ from tilsite.webmodel import kept_piece_ids
 from tilsite.websearch import ASSETS, SEARCH_DIR, VENDOR, quantize_rows
 
 from .conftest import FakeEmbedder
+from .helpers import ROOT, browse, node, serving
 
-ROOT = Path(__file__).parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 QUERIES = [
     "과적합 막는 법",
     "모델이 학습 데이터를 외워버릴 때",
@@ -40,36 +33,10 @@ QUERIES = [
 ]
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".wasm": "application/wasm",
-    }
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def _build(project: Path) -> str:
     result = CliRunner().invoke(cli, ["build", "-f", str(project / "mkdocs.yml")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _node(script: str, *args: str, stdin: str | None = None, timeout: float = 600) -> str:
-    node = shutil.which("node")
-    assert node, "Node.js is needed (see the README's test command)"
-    result = subprocess.run(
-        [node, str(ROOT / "tests" / script), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 # -- compact files, with the fake model ---------------------------------------------------------------------------
@@ -154,7 +121,7 @@ def test_javascript_keyword_ranking_matches_python() -> None:
         "과적합 과적합 과적합 early-stopping",
     ]
     queries = ["과적합이 뭐야", "git merge", "state_dict", "venv 가상환경", "404", "없는 단어"]
-    ranked = json.loads(_node("keywords.mjs", stdin=json.dumps({"documents": documents, "queries": queries})))
+    ranked = json.loads(node("keywords.mjs", stdin=json.dumps({"documents": documents, "queries": queries})))
     ranker = KeywordRanker(documents)
     for query, in_js in zip(queries, ranked, strict=True):
         in_python = ranker.rank(query, 10)
@@ -189,8 +156,7 @@ def test_keyword_search_in_the_browser_shows_note_text_as_text(site: Path, fake_
     note = f"# 마크업 노트\n\n## `{markup}` 태그\n\nzebra 얼룩말 `<script>window.tilsiteInjected=2</script>`\n"
     (site / "docs" / "markup.md").write_text(note, encoding="utf-8")
     _build(site)
-    handler = functools.partial(_Handler, directory=str(site / "site"))
-    with _serving(handler) as url:
+    with serving(site / "site") as url:
         output = _browse(url, ["zebra 얼룩말"], expect="keyword")
     result = output["results"][0]
     # The fake model has no browser copy: keyword results, and the box says why there are no others.
@@ -215,31 +181,14 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-@contextlib.contextmanager
-def _serving(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def served(built_sample: Path) -> Iterator[str]:
-    with _serving(functools.partial(_Handler, directory=str(built_sample / "site"))) as url:
+    with serving(built_sample / "site") as url:
         yield url
 
 
 def _browse(url: str, queries: list[str], **options: object) -> dict:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (see the README's test command)"
-    config = {"url": url, "queries": queries, "wait_ms": 120_000, "chromium": CHROMIUM, **options}
-    output = json.loads(_node("browser/search.mjs", json.dumps(config)))
-    assert "error" not in output, output
-    return output
+    return browse("search.mjs", {"url": url, "queries": queries, "wait_ms": 120_000, **options})
 
 
 def _site_path(url: str) -> str:
@@ -269,7 +218,7 @@ def test_cut_vocabulary_tokenises_the_notes_exactly_and_javascript_agrees(built_
     # Words the notes never use still become pieces of Hangul or ASCII, never <unk>.
     unseen = ["query: 쥐며느리와 공룡의 관계", "query: zymurgy quokka"]
     assert all("<unk>" not in cut.encode(text).tokens for text in unseen)
-    in_js = json.loads(_node("tokenize.mjs", str(web), stdin=json.dumps(texts + unseen)))
+    in_js = json.loads(node("tokenize.mjs", str(web), stdin=json.dumps(texts + unseen)))
     assert in_js == [cut.encode(text).ids for text in texts + unseen]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import posixpath
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -14,20 +15,24 @@ from urllib.parse import quote
 from tilsite.cache import EmbeddingCache
 from tilsite.embeddings import BACKGROUND_LIMIT, DEFAULT_MODEL, EmbeddingModel
 from tilsite.embedworker import Helper, Job, vectors_of
-from tilsite.index import SectionIndex, SectionRecord, write_index
+from tilsite.errors import ModelError
+from tilsite.index import SectionIndex, SectionRecord, damaged_rows, write_index
 from tilsite.notes import Note, NoteProblem, iter_note_paths, read_note
 from tilsite.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD
 from tilsite.sections import Section, split_sections
 from tilsite.slugs import SlugSettings
+from tilsite.targets import link_targets
 
 if TYPE_CHECKING:
     import numpy
+
+_log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while sections are embedded."""
 
 EMBED_CHUNK = 64
-SECTIONS_VERSION = 1
+SECTIONS_VERSION = 2
 """Bump when the way notes split into sections changes, so cached splits are redone."""
 
 
@@ -86,6 +91,8 @@ class BuildReport:
     """Files skipped or read with a caveat."""
     front_matter: dict[str, dict[str, object]] = field(default_factory=dict)
     """Front matter of each note read, by path on the site."""
+    links: dict[str, list[str]] = field(default_factory=dict)
+    """The URLs each note read links to or shows, by path on the site."""
 
     @property
     def skipped(self) -> set[str]:
@@ -187,7 +194,8 @@ def _slug_fingerprint(slugs: SlugSettings) -> str:
     kind = function if hasattr(function, "__qualname__") else type(function)
     name = f"{kind.__module__}.{kind.__qualname__}"
     options = f"{getattr(function, 'args', '')}{getattr(function, 'keywords', '')}{getattr(function, '__dict__', '')}"
-    return f"{name}|{options}|{slugs.separator}|{slugs.attr_list}|{SECTIONS_VERSION}"
+    flags = f"{slugs.attr_list}|{slugs.footnotes}|{slugs.hash_without_space}"
+    return f"{name}|{options}|{slugs.separator}|{flags}|{SECTIONS_VERSION}"
 
 
 def _note_key(note: Note, fingerprint: str) -> str:
@@ -229,6 +237,7 @@ class SectionVectors:
         helper: Helper | None = None,
     ) -> None:
         self.model = model
+        self.sections = sections
         self.hashes = [section.content_hash for section in sections]
         # As bytes: numpy is first needed in ``get``, when the helper process has done its work.
         self.known: dict[str, bytes | numpy.ndarray] = dict(cache.get_raw(model.model_id, self.hashes))
@@ -264,8 +273,44 @@ class SectionVectors:
         return [self.known[text_hash] for text_hash in self.hashes]
 
     def _store(self, cache: EmbeddingCache, hashes: list[str], vectors: numpy.ndarray) -> None:
+        damaged = damaged_rows(list(vectors))
+        if damaged:
+            text_hash = hashes[damaged[0]]
+            where = next(section.path for section in self.sections if section.content_hash == text_hash)
+            raise ModelError(
+                f"{where}: the model {self.model.model_id!r} gave {len(damaged)} vector(s) that are not finite unit"
+                " vectors; nothing was stored. Check the model (`model:` in mkdocs.yml)."
+            )
         cache.put_many(self.model.model_id, hashes, vectors)
         self.known.update(zip(hashes, vectors, strict=True))
+
+    def matrix(self, cache_path: Path) -> numpy.ndarray:
+        """All vectors (after ``get``) as one float32 matrix. Cached vectors that are damaged (not finite, not of
+        unit length, or of another length than the others) are embedded again and replaced in the cache."""
+        import numpy as np
+
+        rows = _arrays([self.known[text_hash] for text_hash in self.hashes])
+        if not rows:
+            return np.zeros((0, 0), np.float32)
+        damaged = damaged_rows(rows)
+        if damaged:
+            wanted = {self.hashes[index]: self.sections[index].embedding_text for index in damaged}
+            _log.warning(
+                f"{len(wanted)} cached vector{'s were' if len(wanted) != 1 else ' was'} damaged (not finite, not of"
+                f" unit length or of the wrong size; in {self.sections[damaged[0]].path} and others):"
+                " embedded again."
+            )
+            cache = EmbeddingCache(cache_path)
+            try:
+                hashes = list(wanted)
+                for start in range(0, len(hashes), EMBED_CHUNK):
+                    chunk = hashes[start : start + EMBED_CHUNK]
+                    texts = [wanted[text_hash] for text_hash in chunk]
+                    self._store(cache, chunk, self.model.embed_batch(texts, "passage"))
+            finally:
+                cache.close()
+            rows = _arrays([self.known[text_hash] for text_hash in self.hashes])
+        return np.ascontiguousarray(np.vstack(rows), dtype=np.float32)
 
 
 @dataclass(slots=True)
@@ -278,27 +323,46 @@ class PendingIndex:
     report: BuildReport
     vectors: SectionVectors
 
-    def finish(self, progress: Progress | None = None) -> SectionIndex:
+    def finish(
+        self, progress: Progress | None = None, rendered_anchors: dict[str, set[str]] | None = None
+    ) -> SectionIndex:
         """Embed (or collect) the new vectors, write the index and return it.
 
+        ``rendered_anchors`` are the heading ids each page has once rendered: a section whose
+        heading the page does not show (inside raw HTML, say) is linked at the section before it.
         The vector matrix is made when first used: writing an unchanged index, and
         results cached for it, do not need it."""
         cache = EmbeddingCache(self.settings.cache_path)
         try:
-            vectors = self.vectors.get(cache, progress)
+            self.vectors.get(cache, progress)
         finally:
             cache.close()
 
         def matrix() -> numpy.ndarray:
-            import numpy as np
+            return self.vectors.matrix(self.settings.cache_path)
 
-            rows = _arrays(vectors)
-            stacked = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 0), np.float32)
-            return np.ascontiguousarray(stacked)
-
+        if rendered_anchors is not None:
+            self.records = rendered_only(self.records, rendered_anchors)
         index = SectionIndex(self.vectors.model.model_id, self.records, matrix)
         write_index(index, self.settings.index_dir)
         return index
+
+
+def rendered_only(records: list[SectionRecord], rendered_anchors: dict[str, set[str]]) -> list[SectionRecord]:
+    """``records`` with each anchor the page does not render replaced by the last one before it that it does
+    (or the top of the page), so that no link points at an id that is not there."""
+    fixed: list[SectionRecord] = []
+    last: dict[str, str] = {}
+    for record in records:
+        present = rendered_anchors.get(record.path)
+        if present is None or not record.anchor or record.anchor in present:
+            last[record.path] = record.anchor
+            fixed.append(record)
+            continue
+        anchor = last.get(record.path, "")
+        page = record.url.split("#", 1)[0]
+        fixed.append(replace(record, anchor=anchor, url=f"{page}#{anchor}" if anchor else page))
+    return fixed
 
 
 def start_index(
@@ -320,6 +384,7 @@ def start_index(
     try:
         notes = read_notes(settings, report.problems, files)
         report.front_matter = {note.path: note.meta for note in notes}
+        report.links = {note.path: link_targets(note.text) for note in notes}
         report.notes, sections = collect_sections(settings, report.problems, cache=cache, notes=notes)
         report.sections = len(sections)
         vectors = SectionVectors(sections, model, cache, report, helper)

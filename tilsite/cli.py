@@ -6,7 +6,7 @@ import json
 import logging
 import shutil
 import sys
-import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tilsite.errors import ConfigError, TilsiteError
+from tilsite.errors import ConfigError, TilsiteError, os_error_message
+from tilsite.messages import WarningGroups
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -38,11 +39,25 @@ def config_option(function: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn tilsite's own errors into one-line CLI errors."""
+    """Turn tilsite's own errors, and the file system's, into one-line CLI errors."""
     try:
         yield
     except TilsiteError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(os_error_message(exc)) from exc
+
+
+def utf8_text(context: click.Context, parameter: click.Parameter, value: str) -> str:
+    """Refuse text that is not UTF-8 (a terminal in another encoding), with one line saying so."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        name = (parameter.name or "text").upper()
+        raise click.ClickException(
+            f"{name} is not UTF-8 text; set your terminal to UTF-8 (for example LANG=C.UTF-8) and try again."
+        ) from None
+    return value
 
 
 def load_site(config_file: Path, **overrides: Any) -> tuple[MkDocsConfig, Settings]:
@@ -85,14 +100,42 @@ def _make_placeholder_docs_dir(config_file: Path) -> None:
         (config_file.parent / raw["docs_dir"]).mkdir(parents=True, exist_ok=True)
 
 
+class _Output:
+    """What the CLI prints on stderr besides log lines: the embedding progress, and warnings held back
+    to be printed grouped by kind (``--verbose`` prints each one as it comes)."""
+
+    def __init__(self) -> None:
+        self.groups: WarningGroups | None = None
+        self.progress_open = False
+        """A progress bar is drawn on the current terminal line (a log line must start a new one)."""
+        self.build_errors: list[str] | None = None
+        """While ``tilsite build`` runs MkDocs: the errors MkDocs logs before it aborts, held back to be
+        the build's one-line error instead of ``Aborted with a BuildError!``."""
+
+    def end_progress_line(self) -> None:
+        if self.progress_open:
+            click.echo(err=True)
+            self.progress_open = False
+
+
+_OUTPUT = _Output()
+
+
 class _EchoHandler(logging.Handler):
     """Writes records to whatever stderr click sees now (not the one present at setup)."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        groups = _OUTPUT.groups
+        if record.levelno == logging.WARNING and groups is not None and groups.add(record.getMessage()):
+            return
+        if record.levelno >= logging.ERROR and _OUTPUT.build_errors is not None:
+            _OUTPUT.build_errors.append(record.getMessage())
+            return
+        _OUTPUT.end_progress_line()
         click.echo(self.format(record), err=True)
 
 
-def _setup_logging() -> None:
+def _setup_logging(verbose: bool = False) -> None:
     """Print tilsite's messages plainly and MkDocs' with their level, as `mkdocs` itself does."""
     for name, pattern in (("tilsite", "%(message)s"), ("mkdocs", "%(levelname)-7s -  %(message)s")):
         logger = logging.getLogger(name)
@@ -102,31 +145,66 @@ def _setup_logging() -> None:
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+    level = logging.DEBUG if verbose else logging.INFO
+    for name in ("tilsite", "mkdocs.plugins.tilsite"):
+        logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def grouped_warnings(verbose: bool) -> Iterator[None]:
+    """Hold back warnings of known kinds and print them grouped at the end (unless ``verbose``)."""
+    if verbose:
+        yield
+        return
+    groups = _OUTPUT.groups = WarningGroups()
+    try:
+        yield
+    finally:
+        _OUTPUT.groups = None
+        _OUTPUT.end_progress_line()
+        for line in groups.lines():
+            click.echo(f"{'WARNING':<7} -  {line}", err=True)
+        if len(groups):
+            click.echo("Run with --verbose to see each warning.", err=True)
 
 
 @contextmanager
 def progress_bar() -> Iterator[Callable[[int, int], None]]:
-    """A ``progress(done, total)`` callback drawing a bar on stderr once there is work to show."""
-    bar: Any = None
+    """A ``progress(done, total)`` callback: a bar redrawn in place on a terminal, a line every 10% in a log."""
+    started: float | None = None
+    shown = -1
 
     def progress(done: int, total: int) -> None:
-        nonlocal bar
+        nonlocal started, shown
         if not total:
             return
-        if bar is None:
-            click.echo(f"Embedding {total} new or changed section(s) ...", err=True)
-            bar = click.progressbar(length=total, label="Embedding", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
+        now = time.monotonic()
+        if started is None:
+            started = now
+        share = done / total
+        left = f", about {_duration((now - started) * (1 - share) / share)} left" if 0 < share < 1 else ""
+        if sys.stderr.isatty():
+            filled = int(share * 30)
+            bar = "#" * filled + "-" * (30 - filled)
+            click.echo(f"\rEmbedding sections [{bar}] {done}/{total}{left}\x1b[K", err=True, nl=False)
+            _OUTPUT.progress_open = done < total
+            if done == total:
+                click.echo(err=True)
+        elif int(share * 10) > shown:
+            shown = int(share * 10)
+            click.echo(f"Embedding sections: {done}/{total} ({share:.0%}){left}", err=True)
 
     try:
         yield progress
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        _OUTPUT.end_progress_line()
 
 
-def run_index(config: MkDocsConfig, settings: Settings) -> tuple[SectionIndex, BuildReport]:
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def run_index(config: MkDocsConfig, settings: Settings, verbose: bool = False) -> tuple[SectionIndex, BuildReport]:
     """Index the pages MkDocs would build, with a progress bar, and print what was done."""
     from mkdocs.structure.files import get_files
 
@@ -138,8 +216,12 @@ def run_index(config: MkDocsConfig, settings: Settings) -> tuple[SectionIndex, B
     files = plugin.site_files(get_files(config), config)
     with progress_bar() as progress:
         index, report = build_index(settings, load_model(settings.model), progress, note_files(files))
+    groups = WarningGroups()
     for problem in report.problems:
-        click.secho(f"warning: {problem}", fg="yellow", err=True)
+        if verbose or not groups.add(str(problem)):
+            click.secho(f"warning: {problem}", fg="yellow", err=True)
+    for line in groups.lines():
+        click.secho(f"warning: {line}", fg="yellow", err=True)
     click.echo(report.summary(), err=True)
     return index, report
 
@@ -151,23 +233,35 @@ def cli() -> None:
     _setup_logging()
 
 
+def verbose_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``-v/--verbose`` option: every warning on its own line, and what tilsite found for each link."""
+    return click.option(
+        "-v", "--verbose", is_flag=True, help="Print each warning on its own line instead of grouped by kind."
+    )(function)
+
+
 @cli.command()
 @config_option
 @click.option("--strict", is_flag=True, help="Fail on MkDocs warnings (broken links or anchors).")
-def build(config_file: Path, strict: bool) -> None:
+@verbose_option
+def build(config_file: Path, strict: bool, verbose: bool) -> None:
     """Index the notes and build the site into site_dir (the old site stays until the new one is complete)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.exceptions import MkDocsException
+
+    from tilsite.converter import process_folder
 
     with user_errors():
         config, _ = load_site(config_file, strict=strict)
         site_dir = Path(config.site_dir)
         site_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-", dir=site_dir.parent))
+        staging = process_folder(site_dir.parent, f".{site_dir.name}-building-")
         config.site_dir = str(staging)
         config.plugins.on_startup(command="build", dirty=False)
+        _setup_logging(verbose)
+        _OUTPUT.build_errors = []
         try:
-            with progress_bar() as progress:
+            with grouped_warnings(verbose), progress_bar() as progress:
                 # The plugin indexes the notes during the build; it draws our progress bar.
                 plugin: Any = config.plugins["tilsite"]
                 plugin.progress = progress
@@ -175,11 +269,14 @@ def build(config_file: Path, strict: bool) -> None:
                 mkdocs_build(config)
         except MkDocsException as exc:
             shutil.rmtree(staging, ignore_errors=True)
-            raise click.ClickException(f"{config_file}: site build failed: {exc}") from exc
+            errors = _OUTPUT.build_errors or []
+            reason = "; ".join(error.removeprefix("tilsite: ") for error in errors) or str(exc)
+            raise click.ClickException(f"{config_file}: site build failed: {reason}") from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         finally:
+            _OUTPUT.build_errors = None
             config.plugins.on_shutdown()
         _replace_dir(staging, site_dir)
         click.echo(f"Site written to {site_dir}", err=True)
@@ -204,6 +301,7 @@ def _replace_dir(new: Path, target: Path) -> None:
 @click.option(
     "--install",
     default="tilsite",
+    callback=utf8_text,
     show_default=True,
     help="What the workflow passes to `pip install` for tilsite (a version, a Git URL, ...).",
 )
@@ -225,7 +323,13 @@ def init(path: Path, force: bool, install: str) -> None:
         found += f" in {len(result.folders)} folders ({shown})"
     click.echo(f"{found}, {result.assets} images and other files to publish.")
     if result.skipped:
-        click.echo(f"They stay as they are; the site {result.skipped}.")
+        click.echo(f"They stay as they are; the site {result.skipped}, except those that notes link to.")
+    if result.outside:
+        shown = ", ".join(result.outside[:5]) + (" ..." if len(result.outside) > 5 else "")
+        click.echo(
+            f"Left out {len(result.outside)} symbolic link(s) that lead outside the repository or round in a loop"
+            f" ({shown}): what they point at is never read or published."
+        )
     click.echo(f"Korean notes: {'yes, search and theme set up for Korean' if result.korean else 'none found'}.")
     for name in result.written:
         click.echo(f"Wrote {path / name}")
@@ -237,10 +341,11 @@ def init(path: Path, force: bool, install: str) -> None:
 
 @cli.command()
 @config_option
-def index(config_file: Path) -> None:
+@verbose_option
+def index(config_file: Path, verbose: bool) -> None:
     """Index the notes (embedding only new or changed sections) without building the site."""
     with user_errors():
-        run_index(*load_site(config_file))
+        run_index(*load_site(config_file), verbose=verbose)
 
 
 def _load_index(settings: Settings) -> tuple[SectionIndex, Any]:
@@ -253,7 +358,7 @@ def _load_index(settings: Settings) -> tuple[SectionIndex, Any]:
 
 @cli.command()
 @config_option
-@click.argument("query")
+@click.argument("query", callback=utf8_text)
 @click.option("-n", "--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Number of results.")
 @click.option("--notes", is_flag=True, help="Show only the best section of each note.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")

@@ -19,6 +19,7 @@ a cache folder named after the source file's hash, so a later run only loads the
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from tilsite.errors import ModelError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import numpy
 
@@ -447,6 +448,35 @@ def verify_folder(folder: Path, source_sha256: str) -> bool:
     )
 
 
+def process_folder(parent: Path, prefix: str, is_ours: Callable[[Path], bool] | None = None) -> Path:
+    """A new folder ``parent/<prefix><pid>-XXXX`` for this process's work in progress, after removing those
+    that processes no longer running left behind (see ``remove_abandoned``)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(parent, prefix, is_ours)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+
+
+def remove_abandoned(parent: Path, prefix: str, is_ours: Callable[[Path], bool] | None = None) -> None:
+    """Remove the ``parent/<prefix><pid>-*`` folders of processes that no longer run (a build killed with
+    ``kill -9`` cannot remove its own); only those ``is_ours`` accepts, when given."""
+    for path in parent.glob(f"{glob.escape(prefix)}*"):
+        owner = path.name[len(prefix) :].split("-", 1)[0]
+        if not owner.isdigit() or _running(int(owner)) or path.is_symlink() or not path.is_dir():
+            continue
+        if is_ours is None or is_ours(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process, or not ours to tell
+    return True
+
+
 @contextlib.contextmanager
 def staged_folder(target: Path) -> Iterator[Path]:
     """A new temporary folder beside ``target`` that replaces it when the block succeeds.
@@ -454,7 +484,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
     If the block fails, the temporary folder is removed and ``target`` is left as it
     was, so an interrupted write never leaves a half-written folder in its place.
     """
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging = process_folder(target.parent, f".{target.name}-staging-")
     try:
         yield staging
         if target.exists():

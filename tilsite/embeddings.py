@@ -260,4 +260,11 @@ def load_model(spec: str = DEFAULT_MODEL) -> EmbeddingModel:
     """
     if spec in ("", DEFAULT_MODEL):
         return BundledE5Model(echo=_log.info)
+    if spec.startswith(("/", "./", "../", "~", ".\\", "..\\")) or (len(spec) > 1 and spec[1] == ":"):
+        folder = Path(spec).expanduser()
+        if not folder.is_dir():
+            raise ModelError(
+                f"model {spec!r}: no such folder. Give the path of a sentence-transformers model folder, or remove"
+                " `model:` from mkdocs.yml to use the bundled default."
+            )
     return SentenceTransformerModel(spec)

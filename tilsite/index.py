@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tilsite.converter import file_sha256
+from tilsite.converter import file_sha256, process_folder, remove_abandoned
 from tilsite.errors import IndexLoadError
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
     import numpy
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the vectors are checked (finite, unit length) before they are written."""
 _CURRENT = "CURRENT"
 _REBUILD = "run `tilsite index` (or `tilsite build`) to rebuild it"
 
@@ -106,6 +107,29 @@ class SectionIndex:
         return index
 
 
+UNIT_TOLERANCE = 1e-3
+"""How far from 1 the squared length of a stored vector may be (float32 rounding is far below it)."""
+
+
+def damaged_rows(rows: list[numpy.ndarray], dimension: int | None = None) -> list[int]:
+    """Positions of the vectors that are not finite unit vectors of ``dimension`` (default: the most common one)."""
+    import numpy as np
+
+    if dimension is None:
+        sizes = np.array([len(row) for row in rows])
+        values, counts = np.unique(sizes, return_counts=True)
+        dimension = int(values[np.argmax(counts)])
+    damaged = [index for index, row in enumerate(rows) if len(row) != dimension]
+    sized = [index for index, row in enumerate(rows) if len(row) == dimension]
+    if sized:
+        stacked = np.vstack([rows[index] for index in sized]).astype(np.float64)
+        with np.errstate(all="ignore"):
+            squared = np.einsum("ij,ij->i", stacked, stacked)
+        bad = ~np.isfinite(squared) | (np.abs(squared - 1.0) > UNIT_TOLERANCE)
+        damaged += [sized[position] for position in np.flatnonzero(bad).tolist()]
+    return sorted(damaged)
+
+
 def write_index(index: SectionIndex, index_dir: Path) -> Path:
     """Write ``index`` as a new generation and make it current; return the generation folder."""
     records_json = json.dumps([asdict(record) for record in index.records], ensure_ascii=False)
@@ -115,12 +139,15 @@ def write_index(index: SectionIndex, index_dir: Path) -> Path:
     current = _current_generation(index_dir)
     if current is not None:
         manifest = _read_manifest(current)
-        if manifest.get("content") == content and _intact(current, manifest):
+        # Reused only if a load would accept it: whatever ``load_index`` rejects, a build writes again.
+        problem = _problem(current, manifest, index.model_id, len(index.records))
+        if manifest.get("content") == content and problem is None:
+            remove_abandoned(index_dir, "gen-", _is_generation)
             return current
     import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
-    generation = Path(tempfile.mkdtemp(prefix="gen-", dir=index_dir))
+    generation = process_folder(index_dir, "gen-", _is_generation)
     try:
         faiss.write_index(index.faiss_index(), str(generation / "sections.faiss"))
         (generation / "sections.json").write_text(records_json, encoding="utf-8")
@@ -141,9 +168,24 @@ def write_index(index: SectionIndex, index_dir: Path) -> Path:
         shutil.rmtree(generation, ignore_errors=True)
         raise
     for old in index_dir.glob("gen-*"):
-        if old != generation:
+        if old != generation and _is_generation(old):
             shutil.rmtree(old, ignore_errors=True)
     return generation
+
+
+_GENERATION_NAME = re.compile(r"gen-(?:\d+-)?[a-z0-9_]{8}")
+_GENERATION_FILES = frozenset({"manifest.json", "sections.json", "sections.faiss"})
+
+
+def _is_generation(folder: Path) -> bool:
+    """Whether ``folder`` is an index generation tilsite wrote (named so, holding only its files): in a
+    ``work_dir`` shared with other things, nothing else is ever removed."""
+    if folder.is_symlink() or not folder.is_dir() or not _GENERATION_NAME.fullmatch(folder.name):
+        return False
+    try:
+        return {entry.name for entry in folder.iterdir()} <= _GENERATION_FILES
+    except OSError:
+        return False
 
 
 def _current_generation(index_dir: Path) -> Path | None:
@@ -160,6 +202,41 @@ def _read_manifest(generation: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return manifest if isinstance(manifest, dict) else {}
+
+
+def _problem(generation: Path, manifest: dict[str, Any], model_id: str | None, count: int | None) -> str | None:
+    """What is wrong with a stored generation for ``model_id`` and ``count`` records, or None."""
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}"
+    if model_id is not None and manifest.get("model_id") != model_id:
+        return f"index was built with model {manifest.get('model_id')!r}, not {model_id!r}"
+    if not _intact(generation, manifest):
+        return "index files missing or corrupt (checksum mismatch)"
+    header = _faiss_header(generation / "sections.faiss")
+    stored_count = manifest.get("count")
+    dimension = manifest.get("dimension")
+    if (
+        header is None
+        or not isinstance(stored_count, int)
+        or not isinstance(dimension, int)
+        or header[1] != stored_count
+        or (stored_count and header[0] != dimension)
+        or (count is not None and stored_count != count)
+    ):
+        return "records, vectors and manifest disagree"
+    return None
+
+
+def _faiss_header(path: Path) -> tuple[int, int] | None:
+    """(dimension, count) from the header of a FAISS flat index file, without loading FAISS."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(16)
+    except OSError:
+        return None
+    if len(head) < 16 or head[:4] != b"IxFI":
+        return None
+    return int.from_bytes(head[4:8], "little", signed=True), int.from_bytes(head[8:16], "little", signed=True)
 
 
 def _intact(generation: Path, manifest: dict[str, Any]) -> bool:
@@ -183,16 +260,11 @@ def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexLoadError(f"{manifest_path}: unreadable index manifest; {_REBUILD}.") from exc
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexLoadError(
-            f"{manifest_path}: index format {manifest.get('format_version')} is not {FORMAT_VERSION}; {_REBUILD}."
-        )
-    if model_id is not None and manifest.get("model_id") != model_id:
-        raise IndexLoadError(
-            f"{manifest_path}: index was built with model {manifest.get('model_id')!r}, not {model_id!r}; {_REBUILD}."
-        )
-    if not _intact(generation, manifest):
-        raise IndexLoadError(f"{generation}: index files missing or corrupt (checksum mismatch); {_REBUILD}.")
+    if not isinstance(manifest, dict):
+        raise IndexLoadError(f"{manifest_path}: unreadable index manifest; {_REBUILD}.")
+    problem = _problem(generation, manifest, model_id, None)
+    if problem is not None:
+        raise IndexLoadError(f"{generation}: {problem}; {_REBUILD}.")
     try:
         records = [SectionRecord(**item) for item in json.loads((generation / "sections.json").read_text("utf-8"))]
         stored = faiss.read_index(str(generation / "sections.faiss"))
@@ -206,4 +278,6 @@ def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
         or (len(records) and vectors.shape[1] != manifest.get("dimension"))
     ):
         raise IndexLoadError(f"{generation}: records, vectors and manifest disagree; {_REBUILD}.")
+    if len(records) and damaged_rows(list(vectors)):
+        raise IndexLoadError(f"{generation}: the index holds vectors that are not finite unit vectors; {_REBUILD}.")
     return SectionIndex(manifest["model_id"], records, vectors, str(manifest.get("content", "")))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tilsite.notebooks import NotebookError, notebook_to_markdown
-from tilsite.sources import MARKDOWN_SUFFIXES, NOTEBOOK_SUFFIX
+from tilsite.sources import MARKDOWN_SUFFIXES, NOTEBOOK_SUFFIX, walk_files
 
 MAX_NOTE_BYTES = 2_000_000
 """Notes larger than this are indexed only up to this many bytes (the page still renders whole)."""
@@ -42,38 +42,48 @@ class NoteProblem:
     skipped: bool = False
     """The file is not a readable note and was left out."""
     legacy_encoding: str | None = None
-    """The encoding the note was decoded with, when it is not UTF-8."""
+    """The encoding the note was decoded with, when it is not plain UTF-8 (MkDocs cannot read it as it is)."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
 
 
 def iter_note_paths(docs_dir: Path) -> Iterator[Path]:
-    """Yield the Markdown files below ``docs_dir`` in a stable order, skipping hidden folders."""
-    for path in sorted(docs_dir.rglob("*")):
-        relative = path.relative_to(docs_dir)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.is_file() and path.suffix.lower() in MARKDOWN_SUFFIXES:
+    """Yield the Markdown files below ``docs_dir`` in a stable order, skipping hidden folders and symbolic
+    links that lead out of ``docs_dir``."""
+    for _, path in walk_files(docs_dir):
+        if path.suffix.lower() in MARKDOWN_SUFFIXES:
             yield path
 
 
-def decode_note(data: bytes) -> tuple[str, str | None]:
-    """Decode note bytes as UTF-8, else as Korean cp949; return (text, encoding used if not UTF-8).
+REPLACED = "utf-8 with replacement characters"
+"""What ``decode_note`` reports for UTF-8 text with a few bytes that are not UTF-8."""
 
-    Raises ``UnicodeDecodeError`` when the bytes are neither, or look binary.
+
+def decode_note(data: bytes) -> tuple[str, str | None]:
+    """Decode note bytes as UTF-8, else as Korean cp949; return (text, encoding used if not plain UTF-8).
+
+    UTF-8 text with a few stray bytes (most of its non-ASCII text valid UTF-8) is decoded with
+    U+FFFD for those bytes (``REPLACED``): read as cp949, the rest would turn to nonsense.
+    Raises ``UnicodeDecodeError`` when the bytes look binary.
     """
     if b"\x00" in data[:8192]:
         raise UnicodeDecodeError("utf-8", data[:1], 0, 1, "contains NUL bytes (binary file)")
     try:
         return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError as first_error:
-        for encoding in _LEGACY_ENCODINGS:
-            try:
-                return data.decode(encoding), encoding
-            except UnicodeDecodeError:
-                continue
-        raise first_error
+    except UnicodeDecodeError:
+        pass
+    replaced = data.decode("utf-8-sig", errors="replace")
+    invalid = replaced.count("\ufffd") - data.count("\ufffd".encode())
+    valid = sum(1 for character in replaced if ord(character) > 127 and character != "\ufffd")
+    if valid >= invalid:
+        return replaced, REPLACED
+    for encoding in _LEGACY_ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return replaced, REPLACED
 
 
 def split_front_matter(text: str) -> tuple[dict[str, object], str, int]:
@@ -117,13 +127,18 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem], uri: str 
     try:
         text, encoding = decode_note(data)
     except UnicodeDecodeError:
+        problems.append(NoteProblem(relative, "is not text (it holds NUL bytes); skipped.", skipped=True))
+        return None
+    if encoding == REPLACED:
+        line = text[: text.index("\ufffd")].count("\n") + 1 if "\ufffd" in text else 1
         problems.append(
             NoteProblem(
-                relative, "is not text (neither UTF-8 nor cp949/euc-kr); skipped. Save it as UTF-8.", skipped=True
+                relative,
+                f"has bytes that are not UTF-8 (first on line {line}); they show as \ufffd. Save it as UTF-8.",
+                legacy_encoding=encoding,
             )
         )
-        return None
-    if encoding:
+    elif encoding:
         problems.append(
             NoteProblem(
                 relative,

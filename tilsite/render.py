@@ -63,6 +63,76 @@ def related_html(related: list[tuple[RelatedNote, str]], heading: str, heading_i
 
 
 _FIRST_H1_END = re.compile(r"</h1>", re.IGNORECASE)
+_TAG = re.compile(
+    r"<!--.*?-->"
+    r"|<(?P<end>/?)(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)"
+    r"(?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*\s*(?P<empty>/?)>",
+    re.DOTALL,
+)
+_RAW_TEXT = re.compile(r"</(script|style|textarea)\s*>", re.IGNORECASE)
+_CONTAINERS = frozenset(
+    {
+        "a",
+        "abbr",
+        "article",
+        "aside",
+        "audio",
+        "b",
+        "blockquote",
+        "button",
+        "center",
+        "cite",
+        "code",
+        "del",
+        "details",
+        "dfn",
+        "div",
+        "dl",
+        "em",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "font",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "i",
+        "iframe",
+        "ins",
+        "kbd",
+        "label",
+        "main",
+        "mark",
+        "nav",
+        "ol",
+        "picture",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "section",
+        "select",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "u",
+        "ul",
+        "var",
+        "video",
+    }
+)
+"""Elements that, left open, take in the rest of the page (or, closed twice, close the theme's own)."""
 
 
 def insert_date(html: str, when: dt.date) -> str:
@@ -73,3 +143,43 @@ def insert_date(html: str, when: dt.date) -> str:
     if match is None:
         return f"{tag}\n{html}"
     return f"{html[: match.end()]}\n{tag}{html[match.end() :]}"
+
+
+def balance_html(html: str) -> str:
+    """``html`` with the elements a note leaves open closed at its end, and end tags that close nothing removed.
+
+    Raw HTML in a note may open a ``<div>`` it never closes, or close one it never opened: on GitHub
+    that stays inside the note, on a site page it would swallow the related notes or close the
+    theme's layout. Markup Python-Markdown generates is balanced, so only raw HTML changes.
+    """
+    open_elements: list[str] = []
+    removed: list[tuple[int, int]] = []
+    position = 0
+    while True:
+        match = _TAG.search(html, position)
+        if match is None:
+            break
+        position = match.end()
+        name = (match.group("name") or "").lower()
+        if name in ("script", "style", "textarea") and not match.group("end"):
+            closing = _RAW_TEXT.search(html, position)
+            position = closing.end() if closing else len(html)
+            continue
+        if name not in _CONTAINERS or match.group("empty"):
+            continue
+        if not match.group("end"):
+            open_elements.append(name)
+        elif name in open_elements:
+            while open_elements.pop() != name:
+                pass  # elements opened inside it end with it, as in a browser
+        else:
+            removed.append(match.span())
+    if not removed and not open_elements:
+        return html
+    pieces, start = [], 0
+    for begin, end in removed:
+        pieces.append(html[start:begin])
+        start = end
+    pieces.append(html[start:])
+    pieces.extend(f"</{name}>" for name in reversed(open_elements))
+    return "".join(pieces)

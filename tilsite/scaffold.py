@@ -36,6 +36,8 @@ class InitResult:
     korean: bool = False
     site_url: str | None = None
     skipped: str = ""
+    outside: list[str] = field(default_factory=list)
+    """Symbolic links that lead out of the repository (or round in a loop): never read."""
 
 
 def github_urls(remote: str) -> tuple[str, str] | None:
@@ -79,7 +81,12 @@ def mkdocs_yml(
     if site_url:
         lines.append(f"site_url: {site_url}")
     if repo_url:
-        lines += [f"repo_url: {repo_url}", f"edit_uri: edit/{branch}/"]
+        lines += [
+            "# Material links to the repository and shows its stars and forks, which the visitor's browser asks",
+            "# api.github.com for. Without these two lines the site loads nothing from other origins.",
+            f"repo_url: {repo_url}",
+            f"edit_uri: edit/{branch}/",
+        ]
     lines += [
         "# MkDocs cannot build from the repository root itself: this empty folder stands in for docs_dir",
         "# (tilsite creates it) and the notes come from notes_dir.",
@@ -89,9 +96,12 @@ def mkdocs_yml(
         "theme:",
         "  name: material",
         f"  language: {'ko' if korean else 'en'}",
-        "  font: false  # no Google Fonts: the site loads nothing from other origins",
+        "  font: false  # the system's fonts, not Google Fonts",
         "  features:",
         "    - navigation.sections",
+        "    # Each page holds only the part of the navigation it shows: with every note in every page,",
+        "    # a site of 2,000 notes takes gigabytes.",
+        "    - navigation.prune",
         "    - navigation.top",
         "    - search.highlight",
         "  palette:",
@@ -106,16 +116,25 @@ def mkdocs_yml(
         "        icon: material/brightness-4",
         "        name: Light mode",
         "",
+        "# Notes render as on GitHub: tables, footnotes, task lists, ~~strikethrough~~, bare URLs as links,",
+        "# and (tilsite's github_markdown below) lists nested by 2 spaces, lists right under a paragraph,",
+        "# Markdown between HTML blocks such as <details>, and alerts (> [!NOTE]) as admonitions.",
         "markdown_extensions:",
         "  - toc:",
         "      permalink: true",
         "      # Keep Korean in heading ids, so GitHub-style links such as DAY56.md#project-생성하기 resolve.",
         "      slugify: !!python/name:markdown.extensions.toc.slugify_unicode",
         "  - admonition",
-        "  - attr_list",
         "  - tables",
+        "  - footnotes",
+        "  - sane_lists",
         "  - pymdownx.highlight",
         "  - pymdownx.superfences",
+        "  - pymdownx.tasklist:",
+        "      custom_checkbox: true",
+        "  - pymdownx.tilde:",
+        "      subscript: false",
+        "  - pymdownx.magiclink",
         "",
         "validation:",
         "  links:",
@@ -130,6 +149,7 @@ def mkdocs_yml(
         "  - tilsite:",
         "      notes_dir: .",
         f"      work_dir: {WORK_DIR}",
+        "      github_markdown: true",
         "",
     ]
     return "\n".join(lines)
@@ -238,12 +258,13 @@ def init_repository(root: Path, install: str = DEFAULT_INSTALL, force: bool = Fa
         assets=len(scan.files) - len(pages) - len(notebooks),
         folders=sorted({file.uri.split("/", 1)[0] for file in scan.pages if "/" in file.uri}),
         skipped=scan.skipped_summary(),
+        outside=scan.outside,
     )
     result.korean = any(_HANGUL.search(file.path.read_text("utf-8", errors="ignore")[:20_000]) for file in pages[:200])
     urls = github_urls(_git(root, "remote", "get-url", "origin"))
     result.site_url = urls[0] if urls else None
     branch = _git(root, "symbolic-ref", "--short", "HEAD") or "main"
-    site_name = f"{root.resolve().name} TIL"
+    site_name = _site_name(root.resolve().name, urls[1] if urls else None)
     config_path.write_text(
         mkdocs_yml(site_name, result.korean, result.site_url, urls[1] if urls else None, branch), encoding="utf-8"
     )
@@ -255,6 +276,17 @@ def init_repository(root: Path, install: str = DEFAULT_INSTALL, force: bool = Fa
         result.written.append(".gitignore")
     (root / PLACEHOLDER_DOCS_DIR).mkdir(parents=True, exist_ok=True)
     return result
+
+
+def _site_name(folder: str, repo_url: str | None) -> str:
+    """``TIL`` for a repository named ``TIL`` (``kim TIL`` when its GitHub owner is known), the name as it is
+    when it says TIL already (``my-til``), else the name followed by ``TIL``."""
+    if folder.lower() == "til":
+        owner = repo_url.rstrip("/").split("/")[-2] if repo_url else ""
+        return f"{owner} TIL" if owner else "TIL"
+    if re.search(r"(?i)(?<![a-z])til(?![a-z])", folder):
+        return folder
+    return f"{folder} TIL"
 
 
 def _ensure_ignored(path: Path, patterns: list[str]) -> bool:

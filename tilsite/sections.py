@@ -22,6 +22,7 @@ _TIGHT_HASH_HEADING = re.compile(r"^(#{1,6})(?=[^#\s])")
 _ATTR_LIST = re.compile(r"\s*\{:?\s*([^}]*)\}\s*$")
 _ATTR_ID = re.compile(r"(?:^|\s)#([^\s}]+)")
 _WHITESPACE = re.compile(r"\s+")
+_FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.MULTILINE)
 SNIPPET_CHARS = 160
 
 
@@ -69,7 +70,11 @@ class Section:
 def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    # markdown-it-py leaves `[x](javascript:...)` (and file:, data:, vbscript:) unparsed, as text with its
+    # URL; Python-Markdown makes it a link, whose heading id holds the link's text only.
+    parser.validateLink = lambda url: True  # type: ignore[method-assign]
+    return parser
 
 
 def _inline_text(token: Token) -> str:
@@ -112,10 +117,12 @@ def _inline_body(token: Token) -> str:
     return " ".join("".join(parts).split())
 
 
-def _parse_tightened(source: str) -> list[Token]:
-    """Parse ``source``, first giving `#Title` lines the space Python-Markdown does not require."""
+def _parse_tightened(source: str, tighten: bool = True) -> list[Token]:
+    """Parse ``source``, first giving `#Title` lines the space Python-Markdown does not require (``tighten``)."""
     parser = _parser()
     tokens = parser.parse(source)
+    if not tighten:
+        return tokens
     lines = source.split("\n")
     changed = False
     for token in tokens:
@@ -167,11 +174,15 @@ class Heading:
 def parse_headings(note: Note, slugs: SlugSettings | None = None) -> tuple[list[Token], str, list[Heading]]:
     """Parse ``note``; return its tokens, its title and every heading with its MkDocs id."""
     slugs = slugs or SlugSettings()
-    tokens = _parse_tightened(note.text)
+    tokens = _parse_tightened(note.text, slugs.hash_without_space)
     found: list[tuple[int, int, str, str | None]] = []
+    # A footnote reference (`[^1]`, with its definition in the note) shows as a number beside the heading.
+    footnotes = set(_FOOTNOTE_DEFINITION.findall(note.text)) if slugs.footnotes else set()
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             text = _inline_text(tokens[index + 1])
+            for label in footnotes:
+                text = text.replace(f"[^{label}]", "")
             explicit = None
             if slugs.attr_list:
                 text, explicit = _split_attr_list(text)

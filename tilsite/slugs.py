@@ -47,20 +47,34 @@ class SlugSettings:
     """The configured ``toc.separator``."""
     attr_list: bool = False
     """Whether ``attr_list`` is enabled, so ``## Title {#id}`` sets the id explicitly."""
+    footnotes: bool = False
+    """Whether the ``footnotes`` extension is enabled, so ``[^1]`` in a heading is a reference, not text."""
+    hash_without_space: bool = True
+    """Whether ``#Title`` (no space) is a heading, as in Python-Markdown; GitHub, and so a site with
+    ``github_markdown``, shows it as text."""
 
     def slug(self, text: str) -> str:
         """Slugify heading text with the configured function and separator."""
         return self.slugify(text, self.separator)
 
     @classmethod
-    def from_markdown_config(cls, extensions: list[str], extension_configs: dict[str, dict]) -> SlugSettings:
-        """Build settings from MkDocs' ``markdown_extensions`` and ``mdx_configs``."""
+    def from_markdown_config(
+        cls, extensions: list[str], extension_configs: dict[str, dict], github_markdown: bool = False
+    ) -> SlugSettings:
+        """Build settings from MkDocs' ``markdown_extensions`` and ``mdx_configs`` (and the plugin's
+        ``github_markdown``)."""
         toc = extension_configs.get("toc", {}) or {}
         slugify = toc.get("slugify") or default_slugify()
         separator = toc.get("separator", "-")
         # Plugins may append Extension instances (tilsite's own link fixer); only names matter here.
         names = {name.rsplit(".", 1)[-1] for name in extensions if isinstance(name, str)}
-        return cls(slugify, separator, "attr_list" in names)
+        return cls(
+            slugify,
+            separator,
+            "attr_list" in names,
+            footnotes="footnotes" in names,
+            hash_without_space=not github_markdown,
+        )
 
 
 _NOT_IN_GITHUB_SLUG = re.compile(r"[^\w\- ]")

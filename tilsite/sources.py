@@ -25,7 +25,8 @@ ASSET_SUFFIXES = frozenset(
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site", "venv", "env", "_site"})
 """Folders never read as notes (hidden folders such as ``.git`` are skipped too)."""
 
-Kind = Literal["page", "notebook", "asset"]
+Kind = Literal["page", "notebook", "asset", "other"]
+"""``other`` files (code, HTML exports, data) are published only when a note links to them."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -51,6 +52,10 @@ class Scan:
     files: list[SourceFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     """Files left out, counted by suffix (``.py``, ``.csv``, ...)."""
+    others: list[SourceFile] = field(default_factory=list)
+    """The files left out, published only if a note links to them."""
+    outside: list[str] = field(default_factory=list)
+    """Symbolic links that lead out of the folder (or round in a loop): never read."""
     conflicts: list[str] = field(default_factory=list)
     """Notes left out because another note is published at the same path (``a.md`` and ``a.MD``)."""
 
@@ -93,8 +98,7 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
     skipped = {path.resolve() for path in skip}
     markdown: list[tuple[str, Path]] = []
     notebooks: list[tuple[str, Path]] = []
-    for path in _walk(root, skipped):
-        relative = path.relative_to(root).as_posix()
+    for relative, path in walk_files(root, skipped, scan.outside):
         suffix = path.suffix.lower()
         if suffix in MARKDOWN_SUFFIXES:
             markdown.append((relative, path))
@@ -104,6 +108,7 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
             scan.files.append(SourceFile(relative, path, "asset"))
         else:
             scan.skipped[suffix or path.name] += 1
+            scan.others.append(SourceFile(relative, path, "other"))
     taken: set[str] = set()
     # Notes already named as published (`a.md`) keep their path over `a.MD`; notebooks come last.
     markdown.sort(key=lambda item: page_uri(item[0]) != item[0])
@@ -152,15 +157,59 @@ def changed_since(root: Path, when_ns: int, skip: tuple[Path, ...] = ()) -> bool
     return False
 
 
-def _walk(root: Path, skipped_dirs: set[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in sorted(root.iterdir(), key=lambda item: item.name):
-        if path.name.startswith("."):
+def walk_files(
+    root: Path, skipped: set[Path] | None = None, outside: list[str] | None = None
+) -> list[tuple[str, Path]]:
+    """Every file below ``root`` as (path relative to root, path), hidden files and ``skipped`` ones left out.
+
+    A symbolic link is followed only when its target lies inside ``root`` (a link to ``/etc/passwd`` or to a
+    folder of another project is never read); links that lead outside or round in a loop go to ``outside``.
+    """
+    found: list[tuple[str, Path]] = []
+    skipped = skipped if skipped is not None else set()
+    outside = outside if outside is not None else []
+    top = root.resolve()
+    folders: list[tuple[str, Path, frozenset[Path]]] = [("", root, frozenset({top}))]
+    while folders:
+        prefix, folder, ancestors = folders.pop()
+        try:
+            entries = sorted(folder.iterdir(), key=lambda item: item.name)
+        except OSError:
             continue
-        if path.is_dir():
-            if path.name in SKIPPED_DIRS or path.resolve() in skipped_dirs or path.is_symlink():
+        subfolders: list[tuple[str, Path, frozenset[Path]]] = []
+        for path in entries:
+            relative = f"{prefix}{path.name}"
+            if path.name.startswith("."):
                 continue
-            found.extend(_walk(path, skipped_dirs))
-        elif path.is_file() and path.resolve() not in skipped_dirs:
-            found.append(path)
+            target = path.resolve() if path.is_symlink() else None
+            if target is not None and (not target.is_relative_to(top) or target in ancestors):
+                outside.append(relative)
+                continue
+            if path.is_dir():
+                real = target or path.resolve()
+                if path.name in SKIPPED_DIRS or real in skipped:
+                    continue
+                subfolders.append((f"{relative}/", path, ancestors | {real}))
+            elif path.is_file() and (target or path.resolve()) not in skipped:
+                found.append((relative, path))
+        folders.extend(reversed(subfolders))
+    found.sort(key=lambda item: item[0].split("/"))
     return found
+
+
+def link_leaving(path: Path, root: Path) -> Path | None:
+    """The symbolic link on the way from ``root`` to ``path`` that points out of ``root`` or back to a folder
+    the way already went through (a loop), or None when ``path`` leads to a file inside ``root``."""
+    top = root.resolve()
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return path
+    current, ancestors = root, {top}
+    for part in parts:
+        current = current / part
+        real = current.resolve()
+        if current.is_symlink() and (not real.is_relative_to(top) or real in ancestors):
+            return current
+        ancestors.add(real)
+    return None

@@ -35,11 +35,14 @@ cut and quantised again, exactly as the quantiser does it (``_splice_web_model``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import struct
+import time
 import unicodedata
 import warnings
 from collections.abc import Callable
@@ -53,6 +56,10 @@ WEB_MODEL_VERSION = 3
 KEEP_PIECES = 24_000
 """Vocabulary size of the browser model, unless the notes need more pieces (they are always kept)."""
 KEEP_FOLDERS = 2
+"""Browser models always kept in the shared model cache (the newest used); other projects' ones are kept
+as long as a build used them in the last ``KEEP_DAYS`` days, up to ``KEEP_AT_MOST`` in all."""
+KEEP_DAYS = 30
+KEEP_AT_MOST = 8
 """Browser models kept in the cache per converted model (the newest ones)."""
 ONNX_OPSET = 17
 MODEL_FILE = "onnx/model_quantized.onnx"
@@ -161,6 +168,7 @@ def ensure_web_model(
     digests = set(by_digest)
     current, manifest, covered = _current(state_file, model_id)
     if current and manifest and covered.issuperset(digests):
+        _mark_used(current)
         return current
 
     from tilsite.onnxengine import export_folder, load_vocabulary
@@ -213,16 +221,30 @@ def ensure_web_model(
                 pieces = len(tokenizer["model"]["vocab"])
                 echo(f"Preparing the browser copy of the model ({len(keep):,} of {pieces:,} pieces) ...")
             _export_web_model(folder_for(True), tokenizer, keep, target)
-        # Keep the newest browser models; older ones (and those of earlier versions) only take space.
-        older = sorted(
-            (path for path in folder.parent.glob(f"{folder.name}-web*") if path != target and path.is_dir()),
-            key=_mtime,
-            reverse=True,
-        )
-        for stale in older[KEEP_FOLDERS - 1 :]:
-            shutil.rmtree(stale, ignore_errors=True)
+        prune_browser_models(folder, target)
     _write_state(state_file, model_id, target, digests)
+    _mark_used(target)
     return target
+
+
+def prune_browser_models(folder: Path, target: Path) -> None:
+    """Remove the browser models of ``folder`` (the converted model) that no build needs any more: besides
+    ``target``, the newest ones stay, and those another project's build used in the last ``KEEP_DAYS`` days."""
+    older = sorted(
+        (path for path in folder.parent.glob(f"{folder.name}-web*") if path != target and path.is_dir()),
+        key=_mtime,
+        reverse=True,
+    )
+    recent = time.time() - KEEP_DAYS * 86_400
+    for position, stale in enumerate(older):
+        if position >= KEEP_AT_MOST - 1 or (position >= KEEP_FOLDERS - 1 and _mtime(stale) < recent):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _mark_used(folder: Path) -> None:
+    """Note that a build used ``folder`` (its time), so that other projects' builds keep it for a while."""
+    with contextlib.suppress(OSError):  # a read-only cache: nothing is pruned from it either
+        os.utime(folder)
 
 
 def needs_new_words(texts: list[str], state_file: Path, model_id: str) -> bool:

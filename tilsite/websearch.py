@@ -62,13 +62,21 @@ def record_texts(records: list[SectionRecord]) -> list[str]:
     return [part for record in records for part in (record.title, record.heading, record.text) if part]
 
 
-def search_files(index: SectionIndex, model: tuple[Path, str] | None, cache_dir: Path | None = None) -> list[SiteFile]:
+def search_files(
+    index: SectionIndex,
+    model: tuple[Path, str] | None,
+    cache_dir: Path | None = None,
+    excluded: set[str] | frozenset[str] = frozenset(),
+) -> list[SiteFile]:
     """The files of search on the site for ``index``.
 
     ``model`` is the browser model folder and its query prefix, or None when
     the site searches by keywords only (the model has no browser copy). The
-    int8 vectors are kept in ``cache_dir`` for the index's content.
+    int8 vectors are kept in ``cache_dir`` for the index's content. Notes in
+    ``excluded`` (``search: exclude: true`` in their front matter) are left out.
     """
+    if excluded & {record.path for record in index.records}:
+        index = _without(index, excluded)
     records = [
         {
             "path": record.path,
@@ -111,6 +119,23 @@ def search_files(index: SectionIndex, model: tuple[Path, str] | None, cache_dir:
     files += [SiteFile(f"{SEARCH_DIR}/{name}", source=ASSETS / name) for name in SCRIPTS]
     files += [SiteFile(f"{SEARCH_DIR}/vendor/{name}", source=ASSETS / "vendor" / name) for name in VENDOR]
     return files
+
+
+def _without(index: SectionIndex, excluded: set[str] | frozenset[str]) -> SectionIndex:
+    """``index`` without the sections of the notes in ``excluded`` (its vectors taken when first needed)."""
+    from tilsite.index import SectionIndex
+
+    kept = [position for position, record in enumerate(index.records) if record.path not in excluded]
+    content = hashlib.sha256(f"{index.content}\n{sorted(excluded)}".encode()).hexdigest() if index.content else ""
+    return SectionIndex(
+        index.model_id, [index.records[position] for position in kept], lambda: index.vectors[kept], content
+    )
+
+
+def search_excluded(meta: dict[str, object]) -> bool:
+    """Whether a note's front matter keeps it out of search (``search: {exclude: true}``, as in Material)."""
+    search = meta.get("search")
+    return isinstance(search, dict) and search.get("exclude") is True
 
 
 def _site_vectors(index: SectionIndex, cache_dir: Path | None) -> tuple[bytes, int]:

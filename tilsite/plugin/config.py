@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,9 @@ class TilsiteConfig(base.Config):
     """``default`` (bundled multilingual-e5-small), a local sentence-transformers folder or a hub name."""
     work_dir = c.Type(str, default=".tilsite")
     """Index and embedding cache, relative to mkdocs.yml."""
+    allow_work_dir_outside = c.Type(bool, default=False)
+    """Let ``work_dir`` be outside the folder of mkdocs.yml (refused by default: a typo such as ``/etc``
+    would have tilsite write there)."""
     related_count = c.Type(int, default=DEFAULT_COUNT)
     """Related notes listed per page (0 turns the block off)."""
     related_threshold = c.Type((int, float), default=DEFAULT_THRESHOLD)
@@ -43,6 +47,9 @@ class TilsiteConfig(base.Config):
     site_search = c.Type(bool, default=True)
     """Search by meaning in the site's search box (needs Material's ``search`` plugin): the section
     vectors, the query model and its runtime are published under ``assets/tilsite/search/``."""
+    github_markdown = c.Type(bool, default=False)
+    """Render notes with the blocks GitHub shows them with (lists nested by 2 spaces, lists right under a
+    paragraph, Markdown between HTML blocks, GitHub alerts); ``tilsite init`` turns it on."""
     archive_page = c.Type(str, default="archive.md")
     """Path of the generated page listing notes by date and by folder; empty to turn it off."""
 
@@ -54,11 +61,24 @@ def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> 
     if not -1.0 <= plugin_config.related_threshold <= 1.0:
         raise ConfigError(f"{config.config_file_path}: tilsite `related_threshold` must be between -1 and 1.")
     project_dir = Path(config.config_file_path or ".").resolve().parent
-    work_dir = Path(plugin_config.work_dir)
+    work_dir = Path(os.path.normpath(project_dir / plugin_config.work_dir))
+    if not work_dir.is_relative_to(project_dir) and not plugin_config.allow_work_dir_outside:
+        raise ConfigError(
+            f"{config.config_file_path}: tilsite `work_dir` {plugin_config.work_dir!r} is outside the project"
+            f" folder {project_dir}; tilsite writes its index and caches there. Use a folder inside the project,"
+            " or set `allow_work_dir_outside: true` if you mean it."
+        )
+    if work_dir == project_dir:
+        raise ConfigError(
+            f"{config.config_file_path}: tilsite `work_dir` cannot be the project folder itself; use a folder"
+            " of its own such as .tilsite."
+        )
     return Settings(
         docs_dir=notes_root(config, plugin_config) or Path(config.docs_dir),
-        work_dir=work_dir if work_dir.is_absolute() else project_dir / work_dir,
-        slugs=SlugSettings.from_markdown_config(list(config.markdown_extensions), dict(config.mdx_configs)),
+        work_dir=work_dir,
+        slugs=SlugSettings.from_markdown_config(
+            list(config.markdown_extensions), dict(config.mdx_configs), plugin_config.github_markdown
+        ),
         model=plugin_config.model,
         use_directory_urls=config.use_directory_urls,
         related_count=plugin_config.related_count,

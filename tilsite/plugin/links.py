@@ -1,20 +1,30 @@
 """Make links written for GitHub work on the site, before MkDocs resolves and checks them.
 
-Two things GitHub accepts that MkDocs would report as broken: a link to a file
-that the site publishes under another path (``x.ipynb`` is the page ``x.md``,
-``Note.MD`` is ``Note.md``), and a heading anchor in GitHub's spelling where it
-differs from the id MkDocs gives the heading (``#a---b`` for ``## A - B``).
-This runs as a Markdown tree processor just before MkDocs' own link processor,
-so MkDocs still turns the links into page URLs and validates them.
+What GitHub accepts that MkDocs would report as broken: a link to a file that
+the site publishes under another path (``x.ipynb`` is the page ``x.md``,
+``Note.MD`` is ``Note.md``), a link whose file is elsewhere in the repository
+(``/img/x.png`` for ``sparta/img/x.png``, see ``tilsite.targets``), and a heading
+anchor in GitHub's spelling where it differs from the id MkDocs gives the heading
+(``#a---b`` for ``## A - B``). This runs as a Markdown tree processor just before
+MkDocs' own link processor, so MkDocs still turns the links into page URLs and
+validates them.
+
+MkDocs leaves the links of raw HTML (``<img src="img/x.png" width="300">``) as
+they are, though the page is published one folder deeper than its file
+(``note/index.html``): those are made relative to the page's URL here, as MkDocs
+does for Markdown links.
 """
 
 from __future__ import annotations
 
+import html
 import posixpath
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from markdown.extensions import Extension
+from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 
 from tilsite.slugs import github_slug
@@ -23,11 +33,15 @@ if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
     from markdown import Markdown
+    from mkdocs.structure.files import File, Files
 
     from tilsite.index import SectionRecord
 
 _BEFORE_MKDOCS = 1
 """Priority just above MkDocs' ``relpath`` tree processor (0), so this runs first."""
+_BEFORE_RAW_HTML = 35
+"""Before Python-Markdown puts raw HTML back into the page (30)."""
+_URL_ATTRIBUTE = re.compile(r"""(\b(?:src|href)\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
 
 class LinkFixer(Extension):
@@ -40,10 +54,21 @@ class LinkFixer(Extension):
         self.moved: dict[str, str] = {}
         self.anchors: dict[str, set[str]] = {}
         self.github_anchors: dict[str, dict[str, str]] = {}
+        self.retargeted: dict[tuple[str, str], str] = {}
+        """Links whose file is elsewhere in the repository: {(page, URL as written): path on the site}."""
+        self.files: Files | None = None
+        """The site's files, and the file of the page being rendered (for the links of raw HTML)."""
+        self.page_file: File | None = None
 
-    def update(self, moved: dict[str, str], records: list[SectionRecord]) -> None:
-        """Learn the moved files and every page's heading ids from the section index."""
+    def update(
+        self,
+        moved: dict[str, str],
+        records: list[SectionRecord],
+        retargeted: dict[tuple[str, str], str] | None = None,
+    ) -> None:
+        """Learn the moved files, the links found elsewhere and every page's heading ids from the section index."""
         self.moved = dict(moved)
+        self.retargeted = dict(retargeted or {})
         self.anchors = {}
         self.github_anchors = {}
         for record in records:
@@ -54,6 +79,20 @@ class LinkFixer(Extension):
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.treeprocessors.register(_LinkTreeprocessor(md, self), "tilsite-links", _BEFORE_MKDOCS)
+        md.postprocessors.register(_RawHtmlLinks(md, self), "tilsite-raw-html-links", _BEFORE_RAW_HTML)
+
+    def fix_for_page(self, url: str) -> str:
+        """``url`` from the page's raw HTML, relative to the page's URL (as MkDocs makes Markdown links)."""
+        fixed = self.fix(url)
+        scheme, netloc, path, query, fragment = urlsplit(fixed)
+        if scheme or netloc or not path or self.files is None or self.page_file is None:
+            return fixed
+        raw = unquote(path)
+        target = raw.lstrip("/") if raw.startswith("/") else posixpath.join(posixpath.dirname(self.page), raw)
+        file = self.files.get_file_from_path(posixpath.normpath(target))
+        if file is None:
+            return fixed
+        return urlunsplit(("", "", file.url_relative_to(self.page_file), query, fragment))
 
     def fix(self, url: str) -> str:
         """``url`` as written in the current page, retargeted where GitHub and the site disagree."""
@@ -61,6 +100,9 @@ class LinkFixer(Extension):
         if scheme or netloc or not (path or fragment):
             return url
         here = posixpath.dirname(self.page)
+        found = self.retargeted.get((self.page, url))
+        if found is not None:
+            return urlunsplit(("", "", quote(posixpath.relpath(found, here or ".")), query, fragment))
         if path:
             raw = unquote(path)
             target = posixpath.normpath(raw.lstrip("/") if raw.startswith("/") else posixpath.join(here, raw))
@@ -89,3 +131,26 @@ class _LinkTreeprocessor(Treeprocessor):
             url = element.get(key) if key else None
             if key and url:
                 element.set(key, self.fixer.fix(url))
+
+
+class _RawHtmlLinks(Postprocessor):
+    """Rewrites ``src`` and ``href`` in the page's raw HTML before it is put back into the page."""
+
+    def __init__(self, md: Markdown, fixer: LinkFixer) -> None:
+        super().__init__(md)
+        self.fixer = fixer
+
+    def run(self, text: str) -> str:
+        stash = self.md.htmlStash.rawHtmlBlocks
+        for index, block in enumerate(stash):
+            if isinstance(block, str) and ("src" in block or "href" in block):
+                stash[index] = _URL_ATTRIBUTE.sub(self._replace, block)
+        return text
+
+    def _replace(self, match: re.Match[str]) -> str:
+        quote_mark = '"' if match.group(2) is not None else "'"
+        url = match.group(2) if match.group(2) is not None else match.group(3)
+        fixed = self.fixer.fix_for_page(html.unescape(url))
+        if fixed == html.unescape(url):
+            return match.group(0)
+        return f"{match.group(1)}{quote_mark}{html.escape(fixed)}{quote_mark}"

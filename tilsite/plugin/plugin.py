@@ -19,15 +19,18 @@ from tilsite import embeddings
 from tilsite.archive import ArchiveEntry, archive_markdown
 from tilsite.builder import PendingIndex, Progress, Settings, start_index
 from tilsite.dates import git_first_commit_dates, note_date
-from tilsite.errors import TilsiteError
+from tilsite.errors import TilsiteError, os_error_message
 from tilsite.notes import page_source
 from tilsite.plugin.config import TilsiteConfig, notes_root, settings_from_config
+from tilsite.plugin.github import GithubMarkdown
 from tilsite.plugin.links import LinkFixer
+from tilsite.plugin.nav import unwrap_single_pages
 from tilsite.related import RelatedNote, related_notes
-from tilsite.render import fragment, insert_date, related_html
-from tilsite.sources import changed_since, page_uri, scan_notes
+from tilsite.render import balance_html, fragment, insert_date, related_html
+from tilsite.sources import changed_since, link_leaving, page_uri, scan_notes, walk_files
+from tilsite.targets import RepositoryFiles, Resolved
 from tilsite.webmodel import ensure_web_model, needs_new_words
-from tilsite.websearch import SEARCH_DIR, SiteFile, record_texts, search_files
+from tilsite.websearch import SEARCH_DIR, SiteFile, record_texts, search_excluded, search_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,6 +64,10 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """Pages MkDocs cannot read as they are: notebooks and notes that are not UTF-8."""
         self.moved: dict[str, str] = {}
         """Files published under another path (``x.ipynb`` → ``x.md``, ``y.MD`` → ``y.md``)."""
+        self.search_excluded: set[str] = set()
+        """Notes whose front matter keeps them out of search (``search: exclude: true``)."""
+        self.unpublished: dict[str, Path] = {}
+        """Files of the notes folder that are not published unless a note links to them (code, HTML, data)."""
         self.dates: dict[str, dt.date] = {}
         self.links = LinkFixer()
         self.progress: Progress = _log_progress
@@ -95,8 +102,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             return None
         try:
             self.settings = settings_from_config(config, self.config)
-        except TilsiteError as exc:
-            raise PluginError(str(exc)) from exc
+        except (TilsiteError, OSError) as exc:
+            raise PluginError(_message(exc)) from exc
         config.extra_css.append(_CSS)
         if self.config.site_search:
             script = ExtraScriptValue(f"{SEARCH_DIR}/search-ui.js")
@@ -105,6 +112,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             config.extra_css.append(f"{SEARCH_DIR}/search.css")
         if self.links not in config.markdown_extensions:
             config.markdown_extensions.append(self.links)
+        if self.config.github_markdown and not any(
+            isinstance(item, GithubMarkdown) for item in config.markdown_extensions
+        ):
+            names = {name.rsplit(".", 1)[-1] for name in config.markdown_extensions if isinstance(name, str)}
+            config.markdown_extensions.append(GithubMarkdown(alerts="admonition" in names))
         self._stop_helper()
         if self.background and self._changed_since_last_build(config):
             self.helper = embeddings.load_model(self.settings.model).start_helper()
@@ -132,12 +144,22 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """The files the site is built from: ``notes_dir`` when set, notebooks and ``.MD`` notes as pages."""
         try:
             root = notes_root(config, self.config)
-        except TilsiteError as exc:
-            raise PluginError(str(exc)) from exc
+        except (TilsiteError, OSError) as exc:
+            raise PluginError(_message(exc)) from exc
         self.moved = {}
+        self.unpublished = {}
         if root is not None:
-            files = self._files_from_notes(root, config)
+            files = self._files_from_notes(root, files, config)
         else:
+            docs_dir = Path(config.docs_dir)
+            links: dict[str, None] = {}
+            for file in list(files):
+                if file.abs_src_path and file.src_dir == config.docs_dir:
+                    link = link_leaving(Path(file.abs_src_path), docs_dir)
+                    if link is not None:
+                        files.remove(file)
+                        links[link.relative_to(docs_dir).as_posix()] = None
+            _warn_outside(list(links), "docs_dir")
             for file in list(files):
                 uri = page_uri(file.src_uri)
                 if file.is_documentation_page() or uri is None or file.abs_src_path is None:
@@ -147,21 +169,26 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                     files.append(_moved_file(uri, Path(file.abs_src_path), config))
                     self.moved[file.src_uri] = uri
                 else:
-                    log.warning(f"tilsite: {file.src_uri}: {_SAME_PAGE}")
+                    log.warning(f"{file.src_uri}: {_SAME_PAGE}")
         self._add_asset_dirs(files, config)
         return files
 
-    def _files_from_notes(self, root: Path, config: MkDocsConfig) -> Files:
+    def _files_from_notes(self, root: Path, files: Files, config: MkDocsConfig) -> Files:
+        """The notes below ``root`` as MkDocs files, after the ``files`` MkDocs already has: with ``notes_dir``,
+        docs_dir is an empty placeholder, so those are the theme's stylesheets, scripts and icons (and files other
+        plugins added)."""
         project_dir = Path(config.config_file_path or ".").resolve().parent
         skip: tuple[Path, ...] = (*self._site_dirs(config), Path(config.docs_dir), project_dir / self.config.work_dir)
         skip += (Path(config.config_file_path),) if config.config_file_path else ()
         scan = scan_notes(root, skip)
+        _warn_outside(scan.outside, "notes_dir")
         if scan.skipped:
-            log.info(f"{root}: {scan.skipped_summary()}.")
+            log.info(f"{root}: {scan.skipped_summary()}; those that notes link to are published.")
+        self.unpublished = {other.uri: other.path for other in scan.others}
         for relative in scan.conflicts:
-            log.warning(f"tilsite: {relative}: {_SAME_PAGE}")
+            log.warning(f"{relative}: {_SAME_PAGE}")
         exclude = config.exclude_docs
-        found: list[File] = []
+        found: list[File] = list(files)
         for source in scan.files:
             if source.uri == source.original:
                 file = File(source.uri, str(root), config.site_dir, config.use_directory_urls)
@@ -183,9 +210,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         try:
             model = embeddings.load_model(settings.model)
             pending = start_index(settings, model, note_files(files), helper=self.helper)
-        except TilsiteError as exc:
+        except (TilsiteError, OSError) as exc:
             self._stop_helper()
-            raise PluginError(str(exc)) from exc
+            raise PluginError(_message(exc)) from exc
         # The vectors are first needed in on_env, the browser model in on_post_build: MkDocs reads and
         # renders every page meanwhile.
         self.pending = pending
@@ -202,12 +229,56 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         for file in pages:
             if file.src_uri in report.skipped:
                 files.remove(file)
-        self.links.update(self.moved, pending.records)
+        self.links.update(self.moved, pending.records, self._find_link_targets(files, config, report.links))
+        self.search_excluded = {path for path, meta in report.front_matter.items() if search_excluded(meta)}
         self._note_dates(files, report.front_matter, settings.docs_dir)
         self._add_archive(files, config, pending.records)
         css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
         files.append(File.generated(config, _CSS, content=css))
         return files
+
+    def _find_link_targets(
+        self, files: Files, config: MkDocsConfig, links: dict[str, list[str]]
+    ) -> dict[tuple[str, str], str]:
+        """Publish the files notes link to, and find links whose target lies elsewhere in the repository
+        (``/img/x.png`` for ``sparta/img/x.png``); return those as {(note, URL): path on the site}."""
+        theme = {str(Path(folder).resolve()) for folder in config.theme.dirs}
+        published = {
+            file.src_uri
+            for file in files
+            if file.abs_src_path and not file.generated_by and str(Path(file.src_dir or "/").resolve()) not in theme
+        }
+        repository = RepositoryFiles([*published, *self.moved, *self.unpublished])
+        retargeted: dict[tuple[str, str], str] = {}
+        found: list[Resolved] = []
+        for note, urls in links.items():
+            for url in urls:
+                place = repository.find(note, url)
+                if place is None:
+                    continue
+                path, how = place
+                if path in self.unpublished:
+                    files.append(_moved_file(path, self.unpublished.pop(path), config))
+                if how is not None:
+                    found.append(Resolved(note, url, path, how))
+                    retargeted[(note, url)] = self.moved.get(path, path)
+        if found:
+            example = found[0]
+            notes = len({item.note for item in found})
+            log.info(
+                f"{len(found)} links in {notes} notes point where their files are not; linked to the file"
+                f" of that name elsewhere in the repository instead (e.g. {example.note}: {example.url} →"
+                f" {example.target}). GitHub shows these links broken: `tilsite build --verbose` lists them."
+            )
+            for item in found:
+                log.debug(f"{item.note}: {item.url} → {item.target} (by {item.how})")
+        return retargeted
+
+    def on_nav(self, nav: Navigation, /, *, config: MkDocsConfig, files: Files) -> Navigation | None:
+        if not self.config.enabled or config.nav is not None:  # a navigation written by hand stays as written
+            return None
+        nav.items = unwrap_single_pages(nav.items)
+        return nav
 
     def on_env(self, env: Environment, /, *, config: MkDocsConfig, files: Files) -> Environment | None:
         pending, self.pending = self.pending, None
@@ -215,10 +286,16 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if pending is None or settings is None:
             return None
         self.files = files
+        # Every page is rendered by now: link sections only at ids their page really has.
+        rendered = {
+            file.src_uri: set(file.page.present_anchor_ids)
+            for file in files.documentation_pages()
+            if file.page is not None and file.page.present_anchor_ids is not None
+        }
         try:
-            index = pending.finish(self.progress)
-        except TilsiteError as exc:
-            raise PluginError(str(exc)) from exc
+            index = pending.finish(self.progress, rendered)
+        except (TilsiteError, OSError) as exc:
+            raise PluginError(_message(exc)) from exc
         self.related = related_notes(
             index,
             settings.related_count,
@@ -279,7 +356,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         model = embeddings.load_model(settings.model)
         source = model.browser_source()
         if source is None:
-            log.info("tilsite: this model has no browser copy, so the site's search box searches by keywords only.")
+            log.info("this model has no browser copy, so the site's search box searches by keywords only.")
         else:
             folder, prefix = source
             try:
@@ -295,8 +372,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 )
                 browser_model = (web_folder, prefix)
             except (TilsiteError, OSError, RuntimeError, ValueError) as exc:
-                log.warning(f"tilsite: search by meaning on the site is off ({exc}); it searches by keywords.")
-        return search_files(index, browser_model, cache_dir=settings.work_dir)
+                log.warning(f"search by meaning on the site is off ({exc}); it searches by keywords.")
+        return search_files(index, browser_model, cache_dir=settings.work_dir, excluded=self.search_excluded)
 
     def _note_dates(self, files: Files, front_matter: dict[str, dict[str, object]], root: Path) -> None:
         self.dates = {}
@@ -316,7 +393,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if not page.endswith(".md"):
             page += ".md"
         if files.get_file_from_path(page) is not None:
-            log.info(f"tilsite: {page} is one of your notes, so no archive page is generated there.")
+            log.info(f"{page} is one of your notes, so no archive page is generated there.")
             return
         titles: dict[str, str] = {}
         for record in records:
@@ -329,12 +406,14 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         project_dir = Path(config.config_file_path or ".").resolve().parent
         for name in self.config.asset_dirs:
             folder = project_dir / name
-            if not folder.is_dir():
+            if not folder.is_dir() or link_leaving(folder, project_dir) is not None:
                 continue
-            for path in sorted(folder.rglob("*")):
-                relative = path.relative_to(project_dir).as_posix()
-                if path.is_file() and not path.name.startswith(".") and files.get_file_from_path(relative) is None:
+            outside: list[str] = []
+            for inner, _ in walk_files(folder, outside=outside):
+                relative = f"{name.strip('/')}/{inner}"
+                if files.get_file_from_path(relative) is None:
                     files.append(File(relative, str(project_dir), config.site_dir, config.use_directory_urls))
+            _warn_outside([f"{name.strip('/')}/{inner}" for inner in outside], "asset_dirs")
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
         # Rebuilds load the model once, here (`mkdocs serve --clean` announces itself as a build).
@@ -366,13 +445,16 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if not self.config.enabled:
             return None
         self.links.page = page.file.src_uri
+        self.links.page_file = page.file
+        self.links.files = files
         return None
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:
             return None
+        html = balance_html(html)
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
-        return insert_date(html, when) if when else None
+        return insert_date(html, when) if when else html
 
     # After Material's search (priority 0) has read the page: the block is not part of the note.
     @event_priority(-50)
@@ -432,7 +514,7 @@ def note_files(files: Files) -> list[tuple[str, Path]]:
 
 
 def _moved_file(uri: str, path: Path, config: MkDocsConfig) -> File:
-    """A file published at ``uri`` but read from ``path`` (a notebook, or a note named ``.MD``)."""
+    """A file published at ``uri`` but read from ``path`` (a notebook, or a note named ``.MD``; a linked file)."""
     file = File(uri, None, config.site_dir, config.use_directory_urls)
     file.abs_src_path = str(path)
     return file
@@ -446,6 +528,21 @@ def _publish(site_dir: Path, item: SiteFile) -> None:
         target.write_bytes(item.content)
     elif item.source is not None:
         shutil.copyfile(item.source, target)
+
+
+def _message(exc: Exception) -> str:
+    return os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+
+
+def _warn_outside(paths: list[str], where: str) -> None:
+    """One warning for the symbolic links that lead out of the notes (never read, never published)."""
+    if paths:
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        links = "1 symbolic link that leads" if len(paths) == 1 else f"{len(paths)} symbolic links that lead"
+        log.warning(
+            f"left out {links} outside {where} or round in a loop: {shown}. What they point at is never read"
+            " or published; copy it in if it belongs to the site."
+        )
 
 
 def _log_progress(done: int, total: int) -> None:

@@ -1,0 +1,61 @@
+// Opens pages in Debian's Chromium (headless) and prints, as JSON, whether the theme's stylesheet applied
+// (computed styles, not file existence), the images that loaded and the requests that failed.
+// Usage: node tests/browser/styles.mjs CONFIG_JSON   CONFIG_JSON: {"urls": [...], "wait_ms": bound of each wait}
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const config = JSON.parse(process.argv[2]);
+const profile = mkdtempSync(join(tmpdir(), "tilsite-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: config.chromium ?? "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+  ],
+});
+const output = { pages: [] };
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(config.wait_ms ?? 30000);
+  const failed = [];
+  page.on("response", (response) => {
+    if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+  });
+  page.on("requestfailed", (request) => {
+    // Requests still under way when the next page is opened are aborted, not failed.
+    if (!String(request.failure()?.errorText).includes("ERR_ABORTED")) failed.push(`failed ${request.url()}`);
+  });
+  for (const url of config.urls) {
+    failed.length = 0;
+    await page.goto(url, { waitUntil: "load" });
+    const styles = await page.evaluate(() => {
+      const header = document.querySelector(".md-header");
+      const images = [...document.querySelectorAll("article img")];
+      return {
+        headerPosition: header ? getComputedStyle(header).position : null,
+        headerBackground: header ? getComputedStyle(header).backgroundColor : null,
+        images: images.length,
+        imagesLoaded: images.filter((image) => image.complete && image.naturalWidth > 0).length,
+      };
+    });
+    if (config.screenshot_dir) {
+      await page.screenshot({ path: join(config.screenshot_dir, `${output.pages.length}.png`) });
+    }
+    output.pages.push({ url, ...styles, failed: [...failed] });
+  }
+} catch (error) {
+  output.error = String(error);
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(JSON.stringify(output));

@@ -1,0 +1,156 @@
+"""A TIL repository with the shapes real ones have and GitHub renders: moved image folders, HTML blocks around
+Markdown, lists nested by 2 spaces, alerts, linked HTML files, and notes moved since they were written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from .messy_repo import png
+
+NOTES = {
+    "README.md": """# TIL
+
+- [가상환경](sparta/DAY22_241031.md)
+- [장고](sparta/DAY56_241124.md)
+""",
+    # The notes link /img/...: the folder was moved into sparta/ since (GitHub shows these broken).
+    "sparta/DAY22_241031.md": """# DAY22 파이썬 가상환경
+
+## venv 만들기
+
+![구조도](/img/venv.png)
+
+<img src="/img/pip.png" width="300">
+
+## 패키지 설치
+
+`pip install -r requirements.txt` 로 설치한다.
+""",
+    "sparta/DAY56_241124.md": """# DAY56 Django 시작
+
+<details>
+<summary>urls.py 정리</summary>
+<div markdown="1">
+
+### 1. **urls.py**
+
+- `path()` 로 뷰를 연결한다
+  - 앱마다 `include()` 로 나눈다
+
+</div>
+</details>
+
+## 마무리
+
+오늘은 여기까지.
+""",
+    # An unclosed <div>: GitHub renders the rest of the note all the same.
+    "FE/layout.md": """# 레이아웃 정리
+
+<div align="center">
+
+![로고](./img/logo.png)
+
+## Flex 정리
+
+- 가로로 놓인다
+  - `justify-content` 로 정렬한다
+""",
+    # A list right under a paragraph line, lists nested by 2 spaces, ordered lists with nested bullets.
+    "git/commands.md": """# Git 명령어
+
+오늘 배운 명령어:
+- git add
+  - 스테이징 영역에 올린다
+- git commit
+1. 첫째 단계
+  - 하위 내용
+2. 둘째 단계
+3) 셋째 단계
+
+> [!NOTE]
+> `git status` 로 자주 확인한다.
+
+- [x] 완료한 일
+- [ ] 남은 일
+
+~~틀린 내용~~ 은 지운다. 각주도 쓴다[^1]. 주소는 https://git-scm.com 이다.
+
+[^1]: Pro Git 책 참고.
+
+#해시태그 처럼 쓴 줄은 제목이 아니다.
+""",
+    # A link to an HTML file beside the note, and an image whose folder name changed (found by its name).
+    "FE/form.md": """# 폼 만들기
+
+[입력 예제](input.html) 를 브라우저로 열어 본다.
+
+![폼](./images/form.png)
+""",
+    # Written in the root, moved into md/ since: its relative image link still means the root's folder.
+    "md/http.md": """# HTTP 정리
+
+![요청](http.assets/request.png)
+
+## 상태 코드
+
+200 은 성공, 404 는 없는 페이지.
+""",
+    "TIL_Git_n_Github_241016.md": """# Git 과 GitHub
+
+원격 저장소에 push 한다.
+""",
+}
+
+FILES = {
+    "sparta/img/venv.png": png(1),
+    "sparta/img/pip.png": png(2),
+    "FE/img/logo.png": png(3),
+    "FE/img2/form.png": png(4),
+    "http.assets/request.png": png(5),
+    "FE/input.html": b"<!doctype html><title>form</title><input name=q>",
+    "FE/unlinked.html": b"<!doctype html><title>not linked</title>",
+}
+
+MOVED_NOTE = ("drafts/rebase.md", "git/rebase.md")
+"""Written in 2024-09, moved in 2024-12: it is dated by the first commit."""
+MOVED_TEXT = "# Rebase\n\n## rebase 와 merge\n\n`git rebase main` 으로 커밋을 옮긴다.\n"
+
+
+def _commit(root: Path, message: str, date: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+    }
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-q", "-m", message], cwd=root, check=True, capture_output=True, env=env)
+
+
+def make_shapes_repo(root: Path) -> Path:
+    """Write the repository into ``root`` with a Git history (a note moved in a later commit); return ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True, capture_output=True)
+    old = root / MOVED_NOTE[0]
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text(MOVED_TEXT, encoding="utf-8")
+    _commit(root, "first notes", "2024-09-03T12:00:00+09:00")
+    for relative, text in NOTES.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for relative, data in FILES.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    new = root / MOVED_NOTE[1]
+    new.parent.mkdir(parents=True, exist_ok=True)
+    old.rename(new)
+    _commit(root, "more notes; move rebase into git/", "2024-12-20T12:00:00+09:00")
+    return root

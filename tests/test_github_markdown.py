@@ -1,0 +1,137 @@
+"""Notes render with the blocks GitHub shows: markdown-it-py (CommonMark with GitHub's tables) is the reference."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import markdown
+import pytest
+from markdown_it import MarkdownIt
+
+from tilsite.github_markdown import github_blocks
+from tilsite.plugin.github import GithubMarkdown
+
+EXTENSIONS = [
+    "toc",
+    "admonition",
+    "tables",
+    "footnotes",
+    "sane_lists",
+    "pymdownx.highlight",
+    "pymdownx.superfences",
+    "pymdownx.tasklist",
+    "pymdownx.tilde",
+]
+"""What ``tilsite init`` writes into mkdocs.yml (tilsite's own extension is added per test)."""
+
+SHAPES = {
+    "lists nested by 2 spaces": "- a\n  - b\n    - c\n- d\n",
+    "ordered list with bullets at its text column": "1. one\n   - x\n   - y\n2. two\n   1. inner\n",
+    "list right under a paragraph line": "오늘 배운 것:\n- git add\n- git commit\n",
+    "table right under a paragraph line": "표:\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+    "markdown between HTML blocks": (
+        '<details>\n<summary>정리</summary>\n<div markdown="1">\n\n'
+        "### 1. **urls.py**\n\n- a\n  - b\n\n</div>\n</details>\n"
+    ),
+    "unclosed div": '<div align="center">\n\n## 제목\n\n- a\n  - b\n',
+    "fence on the list marker's line": "- ```\n  <br> code\n  ```\n\n```bash\nls\n```\n",
+    "fence inside a nested item": "1. step\n   ```bash\n   ls -al\n   ```\n2. next\n",
+    "hash without a space is text": "#Title\n\n# Real title\n",
+    "quote with a nested list": "> 인용\n> - a\n>   - b\n",
+    "tab-indented nested list": "- a\n\t- b\n",
+    "html comment between lists": "- a\n<!-- note -->\n- b\n",
+    "heading inside a div after a blank line": "<div>\n\n## 숨은 제목\n\n본문\n\n</div>\n",
+    "setext heading and rule": "Title\n===\n\ntext\n\n---\n\n- a\n",
+    "loose list with paragraphs": "- a\n\n  more a\n\n- b\n  - c\n",
+    "closing fence longer than the opening": "```bash\nls\n````\n\n## after\n\n- item\n  ```py\n  x\n  `````\n",
+    "unclosed fence": "text\n\n```\ncode\n# not a heading\n",
+    "typora contents marker": "[TOC]\n\n# A\n\n## B\n",
+}
+
+
+class _Blocks(HTMLParser):
+    """Headings (levels), list items (depths), tables, code blocks and images, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[int] = []
+        self.items: list[int] = []
+        self.tables = self.code = self.images = 0
+        self._lists = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
+            self.headings.append(int(tag[1]))
+        elif tag in ("ul", "ol"):
+            self._lists += 1
+        elif tag == "li":
+            self.items.append(self._lists)
+        elif tag == "table":
+            self.tables += 1
+        elif tag == "pre":
+            self.code += 1
+        elif tag == "img":
+            self.images += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("ul", "ol"):
+            self._lists -= 1
+
+
+def _structure(html: str) -> tuple[object, ...]:
+    blocks = _Blocks()
+    blocks.feed(html)
+    return blocks.headings, blocks.items, blocks.tables, blocks.code, blocks.images
+
+
+def _github(text: str) -> str:
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(text)
+
+
+def _site(text: str, github_markdown: bool = True) -> str:
+    extensions: list[object] = [*EXTENSIONS, GithubMarkdown(alerts=True)] if github_markdown else list(EXTENSIONS)
+    return markdown.markdown(text, extensions=extensions)
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_blocks_agree_with_github(name: str) -> None:
+    text = SHAPES[name]
+    assert _structure(_site(text)) == _structure(_github(text))
+
+
+def test_the_shapes_differ_without_it() -> None:
+    """Most of these shapes are what plain Python-Markdown gets wrong (the test above is not vacuous)."""
+    differ = [name for name, text in SHAPES.items() if _structure(_site(text, False)) != _structure(_github(text))]
+    assert len(differ) >= 8, differ
+
+
+def test_markdown_between_html_blocks_is_rendered_and_the_html_kept() -> None:
+    html = _site(SHAPES["markdown between HTML blocks"])
+    assert "<details>" in html and "</details>" in html and "<summary>정리</summary>" in html
+    assert "<h3" in html and "<strong>urls.py</strong>" in html and "###" not in html
+
+
+def test_alerts_become_admonitions() -> None:
+    html = _site("> [!WARNING]\n> 조심할 것\n> - a\n>   - b\n\n> [!note]\n> 소문자도\n")
+    assert '<div class="admonition warning">' in html and '<p class="admonition-title">Warning</p>' in html
+    assert '<div class="admonition note">' in html and "[!" not in html
+    assert _structure(html)[1] == [1, 2]
+
+
+def test_plain_quotes_and_code_stay_as_written() -> None:
+    text = "> [!NOTE] with text after it is a quote\n\n```\n- a\n  - b\n<div>\n```\n"
+    html = _site(text)
+    assert "<blockquote>" in html and "[!NOTE] with text after it is a quote" in html
+    assert "- a\n  - b\n&lt;div&gt;" in html
+
+
+def test_only_the_blocks_change() -> None:
+    seen: list[str] = []
+
+    def stash(html: str) -> str:
+        seen.append(html)
+        return f"@@{len(seen)}@@"
+
+    text = "문단\n- a\n  - b\n\n<div>\n<b>x</b>\n</div>\n\n끝 `code`\n"
+    assert github_blocks(text, stash) == "문단\n\n- a\n    - b\n\n@@1@@\n\n끝 `code`\n"
+    assert seen == ["<div>\n<b>x</b>\n</div>"]

@@ -1,0 +1,38 @@
+"""The Python-Markdown extension that renders notes with the blocks GitHub shows (``github_markdown: true``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+from tilsite.github_markdown import github_blocks
+
+if TYPE_CHECKING:
+    from markdown import Markdown
+
+_AFTER_WHITESPACE = 29
+"""After Python-Markdown normalises whitespace (30) and pymdownx's own pass (29.9), before fenced code (25)
+and HTML blocks (20) are taken out of the text."""
+
+
+class GithubMarkdown(Extension):
+    """Rewrites each page's Markdown with ``github_blocks`` before Python-Markdown reads its blocks."""
+
+    def __init__(self, alerts: bool) -> None:
+        super().__init__()
+        self.alerts = alerts
+        """Turn GitHub alerts (``> [!NOTE]``) into admonitions (the ``admonition`` extension is on)."""
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        md.preprocessors.register(_GithubBlocks(md, self.alerts), "tilsite-github", _AFTER_WHITESPACE)
+
+
+class _GithubBlocks(Preprocessor):
+    def __init__(self, md: Markdown, alerts: bool) -> None:
+        super().__init__(md)
+        self.alerts = alerts
+
+    def run(self, lines: list[str]) -> list[str]:
+        return github_blocks("\n".join(lines), self.md.htmlStash.store, self.alerts).split("\n")

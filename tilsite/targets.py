@@ -1,0 +1,147 @@
+"""Where a note's links lead: the targets written in its Markdown, found in the repository as the author meant.
+
+Authors write links relative to the folder their editor opened, and folders move:
+a note in ``sparta/`` links ``/img/x.png`` while the image is in ``sparta/img/``
+(GitHub shows it broken too). A link whose target does not exist is looked for
+again, in this order:
+
+1. the path as written, from the note's own folder and then each folder above it
+   (nearest first), for ``/img/x.png`` as for ``img/x.png``;
+2. the same path with other upper and lower case letters, if one file matches;
+3. a file of that name (``x.png``) elsewhere in the repository, if exactly one fits:
+   among files of that name, the one that ends with most of the written path, then
+   the one nearest the note.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+How = Literal["folder", "case", "name"]
+
+_BALANCED = r"[^\s()]*(?:\([^\s()]*\)[^\s()]*)*"
+_LINK_PATTERNS = (
+    re.compile(r"\]\(\s*(?:<([^>\n]+)>|(" + _BALANCED + r"))"),  # [text](url), ![alt](<url with spaces>)
+    re.compile(r"^ {0,3}\[[^\]\n]+\]:\s*(?:<([^>\n]+)>|(\S+))", re.MULTILINE),  # [ref]: url
+    re.compile(r"""\b(?:src|href)\s*=\s*(?:"([^"\n]*)"|'([^'\n]*)')""", re.IGNORECASE),  # <img src="url">
+)
+
+
+def link_targets(markdown: str) -> list[str]:
+    """The URLs a note's Markdown links to or shows (links, images, references and HTML ``src``/``href``)."""
+    found: dict[str, None] = {}
+    for pattern in _LINK_PATTERNS:
+        for match in pattern.finditer(markdown):
+            url = match.group(1) or match.group(2)
+            if url:
+                found[url.strip()] = None
+    return list(found)
+
+
+def local_path(url: str) -> tuple[str, bool] | None:
+    """The file path a URL names (percent-decoded) and whether it starts at the root (``/img/x.png``);
+    None for web addresses, fragments, folders and other schemes."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc or not parts.path or parts.path.endswith("/"):
+        return None
+    path = unquote(parts.path)
+    return path.lstrip("/"), path.startswith("/")
+
+
+@dataclass(slots=True, frozen=True)
+class Resolved:
+    """A link found again somewhere else than where it points."""
+
+    note: str
+    """Path of the note that links (``/``-separated, relative to the notes folder)."""
+    url: str
+    """The URL as written in the note."""
+    target: str
+    """The file it is taken to mean, relative to the notes folder."""
+    how: How
+    """Which rule found it (see the module docstring)."""
+
+
+class RepositoryFiles:
+    """The files of a repository, looked up by path, by lower-cased path and by name."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.paths = set(paths)
+        self._lower: dict[str, list[str]] = {}
+        self._by_name: dict[str, list[str]] = {}
+        for path in sorted(self.paths):
+            self._lower.setdefault(path.lower(), []).append(path)
+            self._by_name.setdefault(posixpath.basename(path), []).append(path)
+
+    def find(self, note: str, url: str) -> tuple[str, How | None] | None:
+        """The file ``url`` (written in ``note``) means: (path, None) when it is where it points,
+        (path, rule) when found by a rule, None when no file fits or the URL names no local file."""
+        local = local_path(url)
+        if local is None:
+            return None
+        written, from_root = local
+        folder = posixpath.dirname(note)
+        direct = _join("", written) if from_root else _join(folder, written)
+        if direct in self.paths:
+            return direct, None
+        for base in _folders_up(folder):
+            candidate = _join(base, written)
+            if candidate is not None and candidate in self.paths:
+                return candidate, "folder"
+        if direct is not None:
+            same = self._lower.get(direct.lower(), [])
+            if len(same) == 1:
+                return same[0], "case"
+        named = self._by_name.get(posixpath.basename(written), [])
+        chosen = _best_by_name(named, written, folder)
+        return (chosen, "name") if chosen else None
+
+
+def _join(folder: str, path: str) -> str | None:
+    """``folder/path`` normalised, or None when it climbs out of the repository."""
+    joined = posixpath.normpath(posixpath.join(folder, path))
+    return None if joined.startswith("../") or joined in ("..", ".") else joined
+
+
+def _folders_up(folder: str) -> list[str]:
+    """``a/b/c`` → ``a/b/c``, ``a/b``, ``a``, and the root."""
+    found = []
+    while folder:
+        found.append(folder)
+        folder = posixpath.dirname(folder)
+    return [*found, ""]
+
+
+def _best_by_name(candidates: list[str], written: str, folder: str) -> str | None:
+    """The one file among ``candidates`` (same name) that fits a written path best, or None if it is a tie."""
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    wanted = [part for part in written.split("/") if part not in ("", ".", "..")]
+
+    def common_tail(path: str) -> int:
+        parts, count = path.split("/"), 0
+        while count < min(len(parts), len(wanted)) and parts[-1 - count] == wanted[-1 - count]:
+            count += 1
+        return count
+
+    here = folder.split("/") if folder else []
+
+    def common_head(path: str) -> int:
+        parts, count = path.split("/")[:-1], 0
+        while count < min(len(parts), len(here)) and parts[count] == here[count]:
+            count += 1
+        return count
+
+    ranked = sorted(candidates, key=lambda path: (-common_tail(path), -common_head(path)))
+    first, second = ranked[0], ranked[1]
+    if (common_tail(first), common_head(first)) == (common_tail(second), common_head(second)):
+        return None
+    return first
