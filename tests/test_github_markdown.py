@@ -46,6 +46,24 @@ SHAPES = {
     "closing fence longer than the opening": "```bash\nls\n````\n\n## after\n\n- item\n  ```py\n  x\n  `````\n",
     "unclosed fence": "text\n\n```\ncode\n# not a heading\n",
     "typora contents marker": "[TOC]\n\n# A\n\n## B\n",
+    "numbered list on a bullet's line": "- 9. 무엇\n- 54. 다른\n  - 하위\n- plain\n",
+    "numbered list on a bullet's line after a fence": "- 1. a\n  ```js\n  x\n  ```\n- 2. b\n",
+    "fence with any text after the backticks": "```/**\n * doc\n */\n```\n\n~~~test/factories.rb\nx\n~~~\n",
+    "closing fence indented otherwise": "```bash\nls\n ```\n\ntext\n",
+    "heading underlined on lines of text": "Example:\n|1 2|\n*\n|3 2|\n=\n\ntext\n\nTwo\nlines\n---\n",
+    "list-like lines inside a paragraph": "두 단계:\n1. 캡쳐\n    2. 이벤트 발생\n\n- item\n  text\n  - 3) x\n  #tag\n",
+    "empty list items": "- a\n- \n- b\n\n  -\n",
+    "heading underlined in a list item": "- a\n  text\n  -\n- 1. b\n   ===\n",
+    "fence right after a nested list": "1. a\n2. b\n   1. c\n   ```js\n   x\n   ```\n   - d\n",
+    "next item right after a fence": "1. a\n   ```js\n   x\n   ```\n2. b\n- c\n  ~~~\n  y\n  ~~~\n- d\n",
+    "hash in a quote in an item": "- a\n\n  > #주석\n  > text\n",
+    "fence indented by a space": "- a\n\n ```ruby\n  x = 1\n y\n ```\n\ntext\n",
+    "items with fences and paragraphs": (
+        "3. run:\n    ```bash\n    ls\n    ```\n4. then:\n    ```\n    x\n    ```\n\n    more\n5. end\n"
+    ),
+    "html block indented by a space": "### 입력\n\n <p>두 줄</p>\n\n <ul>\n\t<li>A</li>\n</ul>\n",
+    "hash at the start of an item": "- #content 를 로드\n- 2. #tag\n",
+    "list eleven levels deep": "".join(f"{'  ' * level}- level {level}\n" for level in range(11)) + "\n## after\n",
 }
 
 
@@ -57,9 +75,16 @@ class _Blocks(HTMLParser):
         self.headings: list[int] = []
         self.items: list[int] = []
         self.tables = self.code = self.images = 0
+        self.blocks_in_paragraphs = 0
+        """Blocks opened inside a ``<p>`` (a browser would end the paragraph there: Markdown read as text)."""
         self._lists = 0
+        self._paragraph = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "p":
+            self._paragraph = True
+        elif self._paragraph and tag in ("div", "pre", "ul", "ol", "table", "blockquote", "h1", "h2", "h3", "p"):
+            self.blocks_in_paragraphs += 1
         if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
             self.headings.append(int(tag[1]))
         elif tag in ("ul", "ol"):
@@ -74,6 +99,8 @@ class _Blocks(HTMLParser):
             self.images += 1
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self._paragraph = False
         if tag in ("ul", "ol"):
             self._lists -= 1
 
@@ -85,7 +112,7 @@ def _structure(html: str) -> tuple[object, ...]:
 
 
 def _github(text: str) -> str:
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(text)
+    return MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"]).render(text)
 
 
 def _site(text: str, github_markdown: bool = True) -> str:
@@ -96,7 +123,11 @@ def _site(text: str, github_markdown: bool = True) -> str:
 @pytest.mark.parametrize("name", SHAPES)
 def test_blocks_agree_with_github(name: str) -> None:
     text = SHAPES[name]
-    assert _structure(_site(text)) == _structure(_github(text))
+    site = _site(text)
+    assert _structure(site) == _structure(_github(text))
+    blocks = _Blocks()
+    blocks.feed(site)
+    assert not blocks.blocks_in_paragraphs, site
 
 
 def test_the_shapes_differ_without_it() -> None:

@@ -34,6 +34,8 @@ FILES = RepositoryFiles(
         ("a/note.md", "/img/twin.png", ("a/img/twin.png", "folder")),
         ("c/note.md", "img/twin.png", None),  # two files of that name fit as well: not guessed
         ("a/deep/note.md", "pics/twin.png", ("a/img/twin.png", "name")),  # the one nearest the note
+        ("md/markdown.md", "C:\\Users\\me\\Desktop\\form.png", ("FE/img2/form.png", "name")),  # the author's disk
+        ("md/markdown.md", "file:///C:/Users/me/input.html", ("FE/input.html", "name")),
         ("FE/form.md", "missing.png", None),
         ("FE/form.md", "../../../etc/passwd", None),
         ("FE/form.md", "https://example.com/x.png", None),

@@ -32,7 +32,7 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while sections are embedded."""
 
 EMBED_CHUNK = 64
-SECTIONS_VERSION = 2
+SECTIONS_VERSION = 3
 """Bump when the way notes split into sections changes, so cached splits are redone."""
 
 

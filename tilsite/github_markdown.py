@@ -44,9 +44,13 @@ ALERTS = {
 _MARKER = re.compile(r"^( *)([*+-]|\d{1,9}[.)])( *)")
 _ALERT = re.compile(r"^\[!(" + "|".join(ALERTS) + r")\][ \t]*$", re.IGNORECASE)
 _QUOTE_PREFIX = re.compile(r"^ {0,3}> ?")
-_HASH_LINE = re.compile(r"^#")
+_CONTINUED_MARKER = re.compile(r"^(?:(\d{1,9})[.)]|()[-+*])(?:[ \t]|$)")
+"""A list marker (``-``, ``*``, ``+``, ``2.``, ``2)``) at the start of a line; group 1 is its number, if any."""
 _FENCE = re.compile(r"^(?:`{3,}|~{3,})")
+_LEAF_BLOCKS = frozenset({"fence", "code_block", "html_block", "hr"})
+_LISTS = frozenset({"bullet_list_open", "ordered_list_open"})
 _CLOSING_FENCE = re.compile(r"^( *)(`{3,}|~{3,})[ \t]*$")
+_LANGUAGE = re.compile(r"[\w#+.-]+")
 _TOC_MARKER = re.compile(r"^\s*\[(?:TOC|toc|\[_TOC_\])\]\s*$")
 INDENT = 4
 """Python-Markdown's ``tab_length``: the indentation of each list level."""
@@ -56,7 +60,8 @@ INDENT = 4
 def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    # CommonMark's preset stops at 20 levels of nesting (a list 10 deep); GitHub goes on.
+    return MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"])
 
 
 def github_blocks(text: str, stash: Stash, alerts: bool = True) -> str:
@@ -66,9 +71,9 @@ def github_blocks(text: str, stash: Stash, alerts: bool = True) -> str:
     (needs the ``admonition`` extension).
     """
     tokens = _parser().parse(text)
-    fenced = _closed_fences(text, tokens)
-    if fenced != text:
-        text, tokens = fenced, _parser().parse(fenced)
+    fixed = _escaped_paragraph_lines(_closed_fences(text, tokens), tokens)
+    if fixed != text:
+        text, tokens = fixed, _parser().parse(fixed)
     lines = text.split("\n")
     output: list[str | None] = list(lines)
     """The new text of each line; None for lines merged into the one before."""
@@ -84,17 +89,19 @@ def github_blocks(text: str, stash: Stash, alerts: bool = True) -> str:
                 blank_before.add(start)  # two blocks with no blank line between them
             previous_end = stop
             if token.type == "html_block":
-                output[start] = stash("\n".join(lines[start:stop]))
+                output[start] = stash("\n".join(lines[start:stop]).lstrip(" "))  # indented by up to 3 spaces
                 for line in range(start + 1, stop):
                     output[line] = None
-            elif token.type == "paragraph_open":
-                if _TOC_MARKER.match(tokens[position + 1].content):
-                    output[start] = ""  # Typora's contents marker: the theme shows the contents beside the page
-                for line in range(start, stop):
-                    if _HASH_LINE.match(lines[line]):
-                        output[line] = "\\" + lines[line]  # GitHub shows `#Title` as text
+            elif token.type == "heading_open" and token.markup in ("=", "-") and stop - start > 2:
+                # A heading underlined on a text of several lines: Python-Markdown takes one line only.
+                title = " ".join(line.strip() for line in lines[start : stop - 1])
+                output[start] = f"{'#' * int(token.tag[1])} {title}"
+                for line in range(start + 1, stop):
+                    output[line] = None
+            elif token.type == "paragraph_open" and _TOC_MARKER.match(tokens[position + 1].content):
+                output[start] = ""  # Typora's contents marker: the theme shows the contents beside the page
             elif token.type in ("bullet_list_open", "ordered_list_open"):
-                _reindent_list(tokens[position:end], lines, output)
+                _reindent_list(tokens[position:end], lines, output, blank_before)
             elif token.type == "blockquote_open":
                 _rewrite_quote(tokens[position:end], lines, output, stash, alerts)
         position = end
@@ -107,31 +114,75 @@ def github_blocks(text: str, stash: Stash, alerts: bool = True) -> str:
     return "\n".join(result)
 
 
-def _closed_fences(text: str, tokens: list[Token]) -> str:
-    """``text`` with each code fence closed as Python-Markdown needs: by the same run of backticks that opened
-    it (GitHub also takes a longer one), and at all (GitHub runs an unclosed fence to the end of the note)."""
+def _escaped_paragraph_lines(text: str, tokens: list[Token]) -> str:
+    """``text`` with the lines that GitHub reads as text of a paragraph, but Python-Markdown as a block, escaped:
+    ``#Title`` (a heading without the space) and, on a paragraph's later lines, what looks like a list item
+    (``2. next`` cannot start a list there; in a list item Python-Markdown would nest it)."""
     lines = text.split("\n")
-    closing: dict[int, str] = {}
+    changed = False
+    for token in tokens:
+        if token.type != "paragraph_open" or not token.map:
+            continue
+        for number in range(*token.map):
+            line = lines[number]
+            stripped = line.lstrip(" ")
+            while stripped.startswith(">"):  # a paragraph in a quote (in a list item, say)
+                stripped = stripped[1:].removeprefix(" ").lstrip(" ")
+            if number == token.map[0]:  # the paragraph may start after list markers: `- #tag`
+                while (marker := _MARKER.match(stripped)) and marker.end() < len(stripped):
+                    stripped = stripped[marker.end() :]
+            indent = line[: len(line) - len(stripped)]
+            if stripped.startswith("#"):
+                lines[number], changed = f"{indent}\\{stripped}", True
+            elif number > token.map[0] and (marker := _CONTINUED_MARKER.match(stripped)):
+                at = marker.end(1) if marker.group(1) is not None else 0
+                lines[number], changed = f"{indent}{stripped[:at]}\\{stripped[at:]}", True
+    return "\n".join(lines) if changed else text
+
+
+def _closed_fences(text: str, tokens: list[Token]) -> str:
+    """``text`` with each code fence written as Python-Markdown reads one: its language a single word (GitHub
+    takes any text after the backticks, ```` ```/** ```` too), closed by the same run of backticks at the same
+    indentation (GitHub also takes a longer or shifted one), and closed at all (GitHub runs an unclosed fence
+    to the end of the note)."""
+    lines = text.split("\n")
+    replaced: dict[int, str] = {}
     after: dict[int, str] = {}
     for token in tokens:
         if token.type != "fence" or not token.map or not token.markup:
             continue
         opener = lines[token.map[0]]
-        indent = opener[: len(opener) - len(opener.lstrip(" "))]
-        if opener.lstrip(" ").startswith(">"):
+        if opener.lstrip(" ").startswith(">") or token.markup not in opener:
             continue  # inside a quote
+        column = opener.index(token.markup)  # after a list marker when the fence starts an item
+        if token.level == 0 and column and not opener[:column].strip():
+            # Indented by 1 to 3 spaces at the top (Python-Markdown takes none): the fence and what it holds move
+            # left, as GitHub takes them.
+            for number in range(token.map[0] + 1, token.map[1]):
+                line = lines[number]
+                replaced[number] = line[min(column, len(line) - len(line.lstrip(" "))) :]
+            opener, column = opener[column:], 0
+        indent = " " * column
+        words = token.info.split()
+        language = words[0] if words and _LANGUAGE.fullmatch(words[0]) else ""
+        wanted = f"{opener[:column]}{token.markup}{language}"
+        if lines[token.map[0]].rstrip() != wanted:
+            replaced[token.map[0]] = wanted
         last = token.map[1] - 1
         match = _CLOSING_FENCE.match(lines[last]) if last > token.map[0] else None
         if match and match.group(2)[0] == token.markup[0] and len(match.group(2)) >= len(token.markup):
-            if match.group(2) != token.markup:
-                closing[last] = match.group(1) + token.markup
+            replaced.pop(last, None)
+            if match.group(0).rstrip() != indent + token.markup:
+                replaced[last] = indent + token.markup
         else:
+            while last > token.map[0] and not lines[last].strip():
+                last -= 1  # GitHub keeps the blank lines at the end of the note in the code; they show as nothing
             after[last] = indent + token.markup
-    if not closing and not after:
+    if not replaced and not after:
         return text
     fixed: list[str] = []
     for number, line in enumerate(lines):
-        fixed.append(closing.get(number, line))
+        fixed.append(replaced.get(number, line))
         if number in after:
             fixed.append(after[number])
     return "\n".join(fixed)
@@ -159,47 +210,153 @@ class _Item:
     """1 for an item of a top-level list."""
     content_column: int
     """Column where the item's text starts (GitHub nests what is indented to it)."""
+    marker: str = "-"
+    """Its marker, ``-`` or ``1.`` (``1)`` is written ``1.``, which Python-Markdown reads)."""
 
 
-def _reindent_list(tokens: list[Token], lines: list[str], output: list[str | None]) -> None:
-    """Indent every line of a top-level list by 4 spaces per level, as Python-Markdown nests lists."""
-    items: list[_Item] = []
+def _reindent_list(tokens: list[Token], lines: list[str], output: list[str | None], blank_before: set[int]) -> None:
+    """Indent every line of a top-level list by 4 spaces per level, as Python-Markdown nests lists; two lists
+    one right after the other in an item (``1. a`` then ``- b``) get a blank line between them, without which
+    Python-Markdown would read them as one."""
+    lists_ending: dict[int, int] = {}
+    """The line after the last list at each level of the current item."""
+    starting: dict[int, list[int]] = {}
+    """The depths of the items whose marker is on each line: ``- 9. text`` starts two (a list in an item)."""
+    spans: list[tuple[int, int, int]] = []
+    underlined: dict[int, tuple[int, int]] = {}
+    """Headings underlined with ``-`` or ``=`` in an item, by first line: (level, line after the underline)."""
     depth = 0
     quoted = 0  # items inside a quote within the list keep their lines (their markers follow a `>`)
+    last_block: dict[int, tuple[str, int]] = {}
+    """The kind of the last block at each level of the current item, and the line after it."""
     for token in tokens:
-        if token.type == "blockquote_open":
+        if token.type == "list_item_open":
+            if token.map and any(
+                level > token.level and end == token.map[0] and kind in _LEAF_BLOCKS
+                for level, (kind, end) in last_block.items()
+            ):
+                blank_before.add(token.map[0])  # the next item right after a fence that ends the last one
+            last_block = {level: block for level, block in last_block.items() if level <= token.level}
+        elif token.map and token.level > 0 and not quoted and (token.nesting == 1 or token.type in _LEAF_BLOCKS):
+            previous = last_block.get(token.level)
+            after_text = previous is not None and previous[0] == "paragraph_open"
+            if previous and previous[1] == token.map[0] and not (after_text and token.type in _LISTS):
+                # Blocks one right after the other in an item: without a blank line between them, Python-Markdown
+                # takes the second into the first (into a paragraph or the list's last item); only a list may
+                # follow a line of text directly.
+                blank_before.add(token.map[0])
+            last_block[token.level] = (token.type, token.map[1])
+        if token.type == "heading_open" and token.markup in ("-", "=") and token.map and not quoted:
+            underlined[token.map[0]] = (int(token.tag[1]), token.map[1])
+        elif token.type == "blockquote_open":
             quoted += 1
         elif token.type == "blockquote_close":
             quoted -= 1
         elif token.type == "list_item_open":
             depth += 1
+            lists_ending = {level: end for level, end in lists_ending.items() if level <= token.level}
             if not quoted and token.map:
-                column = _content_column(lines[token.map[0]])
-                if column is not None:
-                    items.append(_Item(token.map[0], token.map[1], depth, column))
+                starting.setdefault(token.map[0], []).append(depth)
+                spans.append((token.map[0], token.map[1], depth))
+        elif token.type in ("bullet_list_open", "ordered_list_open") and token.map and not quoted:
+            if lists_ending.get(token.level) == token.map[0]:
+                # ... and after it, or Python-Markdown takes the next item of the outer list into it.
+                blank_before.update((token.map[0], token.map[1]))
+            lists_ending[token.level] = token.map[1]
         elif token.type == "list_item_close":
             depth -= 1
+    items: dict[tuple[int, int], _Item] = {}
+    for first, depths in starting.items():
+        for item in _markers(lines[first], first, depths):
+            items[(first, item.depth)] = item
     owner: dict[int, _Item] = {}
-    for item in items:  # outer items come first, so inner ones take their lines over
-        for line in range(item.first, item.stop):
-            owner[line] = item
+    for first, stop, item_depth in spans:  # outer items come first, so inner ones take their lines over
+        spanning = items.get((first, item_depth))
+        if spanning is not None:
+            for line in range(first, stop):
+                owner[line] = spanning
     for line, item in owner.items():
         text = lines[line]
+        if any(start < line < stop for start, (_, stop) in underlined.items()):
+            output[line] = None  # merged into the heading's first line
+            continue
+        if line in underlined:
+            text = _as_hash_heading(lines, line, *underlined[line], items, starting)
         stripped = text.lstrip(" ")
-        if line == item.first:
-            marker = _MARKER.match(stripped)
-            if marker is None:
-                continue
-            prefix = " " * (INDENT * (item.depth - 1)) + marker.group(2).replace(")", ".")
-            content = stripped[marker.end() :]
-            if _FENCE.match(content):
-                # Python-Markdown takes a fence only on a line of its own: the marker stays alone.
-                output[line] = f"{prefix} \n{' ' * (INDENT * item.depth)}{content}"
-            else:
-                output[line] = prefix + marker.group(3) + content
+        if line in starting:
+            chain = [items[(line, item_depth)] for item_depth in starting[line] if (line, item_depth) in items]
+            if chain and chain[-1] is item:
+                rewritten = _marker_lines(chain, text)
+                output[line] = rewritten
+                if "\n" in rewritten or not rewritten.strip(" -*+.0123456789"):
+                    # A marker alone on its line right under text would read as a heading's underline (`-`).
+                    blank_before.add(line)
         elif stripped:
             extra = max(0, len(text) - len(stripped) - item.content_column)
             output[line] = " " * (INDENT * item.depth + extra) + stripped
+    previous_sibling: dict[int, int] = {}
+    for first, _, item_depth in spans:
+        # After an item (or a nested list) with blank lines in it, Python-Markdown takes the next item into its
+        # last paragraph or list unless a blank line comes first.
+        earlier = previous_sibling.get(item_depth)
+        above = owner.get(first - 1)
+        if (
+            earlier is not None
+            and above is not None
+            and above.depth >= item_depth
+            and lines[first - 1].strip()
+            and any(not lines[number].strip() or number in blank_before for number in range(earlier + 1, first))
+        ):
+            blank_before.add(first)
+        previous_sibling = {depth: line for depth, line in previous_sibling.items() if depth < item_depth}
+        previous_sibling[item_depth] = first
+
+
+def _as_hash_heading(
+    lines: list[str],
+    start: int,
+    level: int,
+    stop: int,
+    items: dict[tuple[int, int], _Item],
+    starting: dict[int, list[int]],
+) -> str:
+    """The first line of a heading underlined in a list item, written as ``## text`` (Python-Markdown does not take
+    underlined headings inside list items): what precedes its text (indentation, markers) stays."""
+    first = lines[start]
+    chain = [items[(start, depth)] for depth in starting.get(start, []) if (start, depth) in items]
+    at = chain[-1].content_column if chain else len(first) - len(first.lstrip(" "))
+    words = " ".join([first[at:].strip(), *(line.strip() for line in lines[start + 1 : stop - 1])])
+    return f"{first[:at]}{'#' * level} {words}"
+
+
+def _markers(line: str, first: int, depths: list[int]) -> list[_Item]:
+    """The items whose markers start ``line``, outermost first, with the column where each one's text starts."""
+    found: list[_Item] = []
+    offset = 0
+    for depth in depths:
+        match = _MARKER.match(line[offset:])
+        if match is None:
+            break
+        column = _content_column(line[offset:])
+        if column is None:
+            break
+        found.append(_Item(first, 0, depth, offset + column, match.group(2).replace(")", ".")))
+        offset += match.end()
+    return found
+
+
+def _marker_lines(chain: list[_Item], text: str) -> str:
+    """The marker line of ``chain`` (items starting on one line) as Python-Markdown reads it: each marker but
+    the innermost alone on its line, and a fence after the innermost on a line of its own too."""
+    content = text[chain[-1].content_column :] if len(text) > chain[-1].content_column else ""
+    rewritten = [" " * (INDENT * (item.depth - 1)) + item.marker + " " for item in chain[:-1]]
+    last = chain[-1]
+    prefix = " " * (INDENT * (last.depth - 1)) + last.marker
+    if _FENCE.match(content):
+        rewritten += [f"{prefix} ", " " * (INDENT * last.depth) + content]
+    else:
+        rewritten.append(f"{prefix} {content}" if content else f"{prefix} ")
+    return "\n".join(rewritten)
 
 
 def _content_column(line: str) -> int | None:

@@ -30,13 +30,16 @@ class _Kind:
 
 _KINDS = (
     _Kind(
-        re.compile(r"^Doc file '(?P<note>.+)' contains a link '(?P<detail>.*)', but the target '.*' is not found"),
+        re.compile(r"^Doc file '(?P<note>.+)' contains a link '(?P<detail>.*)', but the target (?:'.*' )?is not found"),
         "link to a file that is not in the repository",
         "links to files that are not in the repository",
         "Fix the paths or add the files.",
     ),
     _Kind(
-        re.compile(r"^Doc file '(?P<note>.+)' contains a link '(?P<detail>.*)', but the doc '.*' does not contain"),
+        re.compile(
+            r"^Doc file '(?P<note>.+)' contains a link '(?P<detail>.*)', but (?:the doc '.*' does not contain"
+            r"|there is no such anchor on this page)"
+        ),
         "link to a heading that does not exist",
         "links to headings that do not exist",
         "Link to the heading's current id (its ¶ link on the site shows it).",

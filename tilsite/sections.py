@@ -70,7 +70,7 @@ class Section:
 def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    parser = MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"])
     # markdown-it-py leaves `[x](javascript:...)` (and file:, data:, vbscript:) unparsed, as text with its
     # URL; Python-Markdown makes it a link, whose heading id holds the link's text only.
     parser.validateLink = lambda url: True  # type: ignore[method-assign]

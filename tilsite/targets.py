@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 How = Literal["folder", "case", "name"]
 
+_WINDOWS_PATH = re.compile(r"^(?:file:/*)?[A-Za-z]:[\\/]")
+
 _BALANCED = r"[^\s()]*(?:\([^\s()]*\)[^\s()]*)*"
 _LINK_PATTERNS = (
     re.compile(r"\]\(\s*(?:<([^>\n]+)>|(" + _BALANCED + r"))"),  # [text](url), ![alt](<url with spaces>)
@@ -46,6 +48,9 @@ def link_targets(markdown: str) -> list[str]:
 def local_path(url: str) -> tuple[str, bool] | None:
     """The file path a URL names (percent-decoded) and whether it starts at the root (``/img/x.png``);
     None for web addresses, fragments, folders and other schemes."""
+    windows = _WINDOWS_PATH.match(url)
+    if windows:  # C:\Users\me\Desktop\x.png: a file on the author's computer, found by its name if at all
+        return url[windows.end() :].replace("\\", "/").lstrip("/"), True
     try:
         parts = urlsplit(url)
     except ValueError:

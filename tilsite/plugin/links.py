@@ -96,13 +96,14 @@ class LinkFixer(Extension):
 
     def fix(self, url: str) -> str:
         """``url`` as written in the current page, retargeted where GitHub and the site disagree."""
-        scheme, netloc, path, query, fragment = urlsplit(url)
-        if scheme or netloc or not (path or fragment):
-            return url
         here = posixpath.dirname(self.page)
         found = self.retargeted.get((self.page, url))
         if found is not None:
-            return urlunsplit(("", "", quote(posixpath.relpath(found, here or ".")), query, fragment))
+            fragment = urlsplit(url).fragment if "#" in url and not url.startswith("file:") else ""
+            return urlunsplit(("", "", quote(posixpath.relpath(found, here or ".")), "", fragment))
+        scheme, netloc, path, query, fragment = urlsplit(url)
+        if scheme or netloc or not (path or fragment):
+            return url
         if path:
             raw = unquote(path)
             target = posixpath.normpath(raw.lstrip("/") if raw.startswith("/") else posixpath.join(here, raw))

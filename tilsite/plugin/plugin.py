@@ -26,7 +26,7 @@ from tilsite.plugin.github import GithubMarkdown
 from tilsite.plugin.links import LinkFixer
 from tilsite.plugin.nav import unwrap_single_pages
 from tilsite.related import RelatedNote, related_notes
-from tilsite.render import balance_html, fragment, insert_date, related_html
+from tilsite.render import balance_html, fragment, insert_date, related_html, trim_indentation
 from tilsite.sources import changed_since, link_leaving, page_uri, scan_notes, walk_files
 from tilsite.targets import RepositoryFiles, Resolved
 from tilsite.webmodel import ensure_web_model, needs_new_words
@@ -467,6 +467,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if related and page.content is not None and self.files is not None:
             page.content = f"{page.content}\n{self._related_block(related, page, self.files)}"
         return None
+
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        return trim_indentation(output) if self.config.enabled else None
 
     def _related_block(self, related: list[RelatedNote], page: Page, files: Files) -> str:
         """The related-notes aside of ``page``; its links are registered for MkDocs' anchor check
