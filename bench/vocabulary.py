@@ -68,10 +68,10 @@ def _shouting(text: str) -> bool:
 def main() -> None:
     from tokenizers import Tokenizer
 
-    from tilsite.converter import ensure_default_model
+    from tilsite.model.store import TOKENIZER_FILE, ModelStore
 
     texts = corpus()
-    tokenizer = Tokenizer.from_file(str(ensure_default_model() / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(ModelStore().ensure() / TOKENIZER_FILE))
     counts: Counter[str] = Counter()
     for start in range(0, len(texts), 2000):
         for encoding in tokenizer.encode_batch(texts[start : start + 2000], add_special_tokens=False):

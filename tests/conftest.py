@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tilsite import embeddings
-from tilsite.keywords import tokenize
+from tilsite.model import models as embeddings
+from tilsite.results.keywords import tokenize
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -44,7 +44,7 @@ class FakeEmbedder(embeddings.EmbeddingModel):
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
     """Every tilsite entry point gets this model instead of loading real weights."""
     model = FakeEmbedder()
-    monkeypatch.setattr(embeddings, "load_model", lambda spec="default": model)
+    monkeypatch.setattr(embeddings, "load_model", lambda spec="default", **options: model)
     return model
 
 

@@ -1,7 +1,7 @@
-// Ranks documents with the site's JavaScript keyword ranker, for comparison with tilsite/keywords.py.
+// Ranks documents with the site's JavaScript keyword ranker, for comparison with tilsite/results/keywords.py.
 // stdin: {"documents": [...], "queries": [...]}; stdout: one list of [position, score] pairs per query.
 import { readFileSync } from "node:fs";
-import { KeywordRanker } from "../tilsite/plugin/assets/search/search-core.js";
+import { KeywordRanker } from "../tilsite/site/assets/search/search-core.js";
 
 const { documents, queries } = JSON.parse(readFileSync(0, "utf8"));
 const ranker = new KeywordRanker(documents);

@@ -87,7 +87,7 @@ def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(
 ) -> None:
     from dataclasses import replace
 
-    from tilsite.plugin import plugin as plugin_module
+    from tilsite.site import build as plugin_module
 
     real = plugin_module.related_notes
 

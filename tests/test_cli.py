@@ -119,14 +119,14 @@ def test_site_without_notes_indexes_and_builds(tmp_path: Path, fake_model: FakeE
 
 
 def test_unchanged_notes_are_not_parsed_again(site: Path, fake_model: FakeEmbedder, monkeypatch) -> None:
-    from tilsite import builder
+    from tilsite.index import pipeline
 
     config = str(site / "mkdocs.yml")
     assert _run("index", "-f", config)[0] == 0
     parsed: list[str] = []
-    real_split = builder.split_sections
+    real_split = pipeline.split_sections
     monkeypatch.setattr(
-        builder, "split_sections", lambda note, slugs: parsed.append(note.path) or real_split(note, slugs)
+        pipeline, "split_sections", lambda note, slugs: parsed.append(note.path) or real_split(note, slugs)
     )
     note = site / "docs/ml/regularization.md"
     note.write_text(note.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tilsite.dates import date_from_name, git_first_commit_dates
+from tilsite.notes.dates import date_from_name, git_first_commit_dates
 
 from .shapes_repo import MOVED_NOTE, make_shapes_repo
 

@@ -147,8 +147,10 @@ def test_damaged_cached_vectors_are_embedded_again(site: Path, fake_model: FakeE
     assert len(fake_model.embedded_texts) == damaged + 1  # the damaged ones and the new section
     pages = [page.read_text(encoding="utf-8") for page in (site / "site").rglob("index.html")]
     assert sum("tilsite-related" in page for page in pages) >= 4
-    related = json.loads((site / ".tilsite" / "related.json").read_text(encoding="utf-8"))
-    assert len(related["related"]) >= 4
+    database = sqlite3.connect(site / ".tilsite" / "embeddings.sqlite")
+    (stored,) = database.execute("SELECT value FROM derived WHERE kind = 'related'").fetchone()
+    database.close()
+    assert len(json.loads(stored)) >= 4
     fake_model.calls.clear()
     code, output = _build(site)  # repaired for good: nothing is embedded again
     assert code == 0 and "were damaged" not in output and not fake_model.calls, output
@@ -303,6 +305,35 @@ def test_a_model_folder_that_does_not_exist_is_named(site: Path) -> None:
     assert len(lines) == 1 and "'/nonexistent': no such folder" in lines[0], output
 
 
+def test_an_asset_folder_outside_the_project_is_refused(site: Path, secret: Path, fake_model: FakeEmbedder) -> None:
+    relative = os.path.relpath(secret, site)
+    _set(site, f"asset_dirs: [img, {relative}]")
+    code, output = _build(site)
+    assert code == 1
+    lines = _error_lines(output)
+    assert len(lines) == 1 and f"`asset_dirs` entry {relative!r}" in lines[0] and "mkdocs.yml" in lines[0], output
+    assert not _mentions(site, SECRET)
+    assert sorted(path.name for path in secret.iterdir()) == ["secret.md", "secret.txt"]  # nothing written there
+
+
+def test_damaged_parsed_sections_are_parsed_again(site: Path, fake_model: FakeEmbedder) -> None:
+    assert _build(site)[0] == 0
+    pages = sorted((site / "site").rglob("index.html"))
+    before = {page: page.read_text(encoding="utf-8") for page in pages}
+    database = sqlite3.connect(site / ".tilsite" / "embeddings.sqlite")
+    rows = database.execute("SELECT note_key FROM note_sections").fetchall()
+    damage = ["not json", "[1, 2]", '[{"path": "x"}]']
+    for (key,), broken in zip(rows, damage * len(rows), strict=False):
+        database.execute("UPDATE note_sections SET sections = ? WHERE note_key = ?", [broken, key])
+    database.commit()
+    database.close()
+    fake_model.calls.clear()
+    code, output = _build(site)
+    assert code == 0, output
+    assert not fake_model.calls  # the same sections again, so no vector is missing
+    assert {page: page.read_text(encoding="utf-8") for page in pages} == before
+
+
 # -- 6. the work folder stays in the project ------------------------------------------------------------------
 
 
@@ -382,27 +413,22 @@ def test_folders_left_by_killed_builds_are_removed(site: Path, fake_model: FakeE
     assert running.is_dir()
 
 
-def test_browser_models_of_other_projects_are_kept_while_in_use(tmp_path: Path) -> None:
-    from tilsite.webmodel import KEEP_AT_MOST, prune_browser_models
+def test_browser_models_of_other_projects_are_kept_while_in_use(tmp_path: Path, monkeypatch) -> None:
+    from tilsite.model import browser
+    from tilsite.model.store import ModelStore
 
-    model = tmp_path / "e5"
-    model.mkdir()
+    store = ModelStore(tmp_path)
+    monkeypatch.setattr(ModelStore, "source_sha256", "a" * 64)
+    store.root.mkdir(parents=True)
     now = 1_800_000_000
     folders = []
-    for number in range(KEEP_AT_MOST + 3):
-        folder = tmp_path / f"e5-web5-{number:02d}"
+    for number in range(browser.KEEP_AT_MOST + 3):
+        folder = store.browser_folder(f"{number:02d}")
         folder.mkdir()
         age_days = 1 if number < 6 else 60  # six used lately by some project, the rest not for two months
         os.utime(folder, (now - age_days * 86_400 - number, now - age_days * 86_400 - number))
         folders.append(folder)
-    current = folders[0]
-    import tilsite.webmodel as webmodel
-
-    real_time = webmodel.time.time
-    webmodel.time.time = lambda: float(now)  # type: ignore[assignment]
-    try:
-        prune_browser_models(model, current)
-    finally:
-        webmodel.time.time = real_time  # type: ignore[assignment]
+    monkeypatch.setattr(browser.time, "time", lambda: float(now))
+    browser.prune_browser_models(store, folders[0])
     kept = sorted(folder.name for folder in folders if folder.exists())
     assert kept == [folder.name for folder in folders[:6]]

@@ -8,7 +8,7 @@ import markdown
 import pytest
 from markdown_it import MarkdownIt
 
-from tilsite.github_markdown import github_blocks
+from tilsite.notes.github import github_blocks
 from tilsite.plugin.github import GithubMarkdown
 
 EXTENSIONS = [

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from tilsite.keywords import KeywordRanker, tokenize
-from tilsite.search import fuse
+from tilsite.results.keywords import KeywordRanker, tokenize
+from tilsite.results.search import fuse
 
 
 def test_hangul_becomes_bigrams_and_ascii_stays_whole() -> None:

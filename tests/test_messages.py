@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tilsite.messages import SHOWN_NOTES, WarningGroups
+from tilsite.site.messages import SHOWN_NOTES, WarningGroups
 
 MISSING = "Doc file '{}' contains a link '{}', but the target 'x' is not found among documentation files."
 ANCHOR = "Doc file '{}' contains a link '{}', but the doc 'y.md' does not contain an anchor '#z'."

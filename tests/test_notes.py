@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tilsite.notes import MAX_NOTE_BYTES, NoteProblem, iter_note_paths, read_note
+from tilsite.notes.reading import MAX_NOTE_BYTES, NoteProblem, iter_note_paths, read_note
 
 
 def _read(tmp_path: Path, name: str, data: bytes) -> tuple[object, list[NoteProblem]]:

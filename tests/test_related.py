@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
-from tilsite.index import SectionIndex, SectionRecord
-from tilsite.related import compute_related, related_notes
+from tilsite.index.store import SectionIndex, SectionRecord
+from tilsite.results.related import compute_related, related_notes
 
 
 def _record(path: str, anchor: str) -> SectionRecord:
@@ -49,11 +50,12 @@ def test_empty_index() -> None:
 
 
 def test_related_notes_are_cached_for_the_index_content_and_settings(tmp_path: Path, monkeypatch) -> None:
-    from tilsite import related as related_module
+    from tilsite.index.cache import EmbeddingCache
+    from tilsite.results import related as related_module
 
     index = _index([("a.md", "x", [1, 0]), ("b.md", "y", [1, 0.1]), ("c.md", "z", [0.2, 1])])
     index.content = "content-1"
-    cache_file = tmp_path / "related.json"
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
     computed: list[tuple] = []
 
     def counting(*args):  # type: ignore[no-untyped-def]
@@ -61,22 +63,25 @@ def test_related_notes_are_cached_for_the_index_content_and_settings(tmp_path: P
         return compute_related(*args)
 
     monkeypatch.setattr(related_module, "compute_related", counting)
-    first = related_notes(index, 2, 0.1, cache_file=cache_file)
+    first = related_notes(index, 2, 0.1, cache=cache)
     assert first == compute_related(index, 2, 0.1) and len(computed) == 1
-    assert related_notes(index, 2, 0.1, cache_file=cache_file) == first and len(computed) == 1  # from the file
-    assert related_notes(index, 1, 0.1, cache_file=cache_file) == compute_related(index, 1, 0.1)
+    assert related_notes(index, 2, 0.1, cache=cache) == first and len(computed) == 1  # from the cache
+    assert related_notes(index, 1, 0.1, cache=cache) == compute_related(index, 1, 0.1)
     assert len(computed) == 2  # other settings
     index.content = "content-2"
-    related_notes(index, 1, 0.1, cache_file=cache_file)
+    related_notes(index, 1, 0.1, cache=cache)
     assert len(computed) == 3  # another index
-    # A file that does not fit the index is not trusted.
-    stored = json.loads(cache_file.read_text(encoding="utf-8"))
-    stored["related"] = {"a.md": [[99, "x", 1.0]]}
-    cache_file.write_text(json.dumps(stored), encoding="utf-8")
-    assert related_notes(index, 1, 0.1, cache_file=cache_file) == compute_related(index, 1, 0.1)
+    # What does not fit the index is not trusted.
+    source = hashlib.sha256(
+        json.dumps([related_module.RELATED_VERSION, "content-2", 1, 0.1, ["README.md", "index.md"]]).encode()
+    ).hexdigest()
+    assert cache.get_derived("related", source) is not None
+    cache.put_derived("related", source, json.dumps({"a.md": [[99, "x", 1.0]]}).encode())
+    assert related_notes(index, 1, 0.1, cache=cache) == compute_related(index, 1, 0.1)
     assert len(computed) == 4
     # Without a content hash (an index never written), nothing is cached.
     index.content = ""
-    related_notes(index, 1, 0.1, cache_file=cache_file)
-    related_notes(index, 1, 0.1, cache_file=cache_file)
+    related_notes(index, 1, 0.1, cache=cache)
+    related_notes(index, 1, 0.1, cache=cache)
     assert len(computed) == 6
+    cache.close()

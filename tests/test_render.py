@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tilsite.render import balance_html
+from tilsite.site.render import balance_html
 
 
 @pytest.mark.parametrize(

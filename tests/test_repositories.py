@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import posixpath
 import re
 import shutil
 import subprocess
@@ -17,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from tilsite.cli import cli
-from tilsite.dates import date_from_front_matter, date_from_name, git_first_commit_dates
-from tilsite.notebooks import NotebookError, notebook_to_markdown
-from tilsite.scaffold import github_urls, init_repository, pages_workflow
-from tilsite.sources import changed_since, scan_notes
+from tilsite.notes.dates import date_from_front_matter, date_from_name, git_first_commit_dates
+from tilsite.notes.notebooks import NotebookError, notebook_to_markdown
+from tilsite.notes.sources import scan_notes
+from tilsite.site.scaffold import action_reference, github_urls, init_repository, pages_workflow
 
 from .conftest import FakeEmbedder
 from .messy_repo import IMAGES, NOTEBOOK, make_repo
@@ -271,65 +270,88 @@ def _actionlint(*files: Path) -> list[dict]:
 def test_workflows_pass_actionlint(messy: Path, tmp_path: Path) -> None:
     init_repository(messy)
     generated = messy / ".github/workflows/tilsite.yml"
-    own = ROOT / ".github/workflows/pages.yml"
-    assert _actionlint(generated, own) == []
+    own = [ROOT / ".github/workflows/pages.yml", ROOT / ".github/workflows/release.yml"]
+    assert _actionlint(generated, *own) == []
     broken = tmp_path / "broken.yml"
-    broken.write_text(generated.read_text(encoding="utf-8").replace("github.sha", "github.shaa"), encoding="utf-8")
-    problems = _actionlint(broken)
-    assert [problem["kind"] for problem in problems] == ["expression"]  # the linter really checks
+    broken.write_text(generated.read_text(encoding="utf-8").replace("page_url }}", "page_url }"), encoding="utf-8")
+    assert _actionlint(broken)  # the linter really checks
 
 
-def test_own_workflow_is_the_generated_one() -> None:
+def test_the_generated_workflow_uses_this_tilsites_own_action() -> None:
+    from importlib.metadata import version
+
+    import yaml
+
+    reference = action_reference()
+    assert reference == f"tilsite/tilsite@v{version('tilsite')}"  # from [project.urls] of pyproject.toml
+    workflow = yaml.safe_load(pages_workflow(reference))
+    steps = workflow["jobs"]["build"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0
+    assert steps[1] == {"uses": reference, "with": {"strict": False}}
+    assert workflow["jobs"]["deploy"]["steps"][0]["uses"] == "actions/deploy-pages@v4"
+    forked = yaml.safe_load(pages_workflow(reference, install="git+https://example.com/fork.git"))
+    assert forked["jobs"]["build"]["steps"][1]["with"]["install"] == "git+https://example.com/fork.git"
+
+
+def test_own_pages_workflow_is_the_generated_one_with_the_local_action() -> None:
     own = (ROOT / ".github/workflows/pages.yml").read_text(encoding="utf-8")
-    assert own == pages_workflow(install="-e .", cache_key_files="pyproject.toml", build="tilsite build --strict")
-    for needed in ("fetch-depth: 0", "actions/upload-pages-artifact", "actions/deploy-pages", "whl/cpu", ".tilsite"):
-        assert needed in own
-    assert posixpath.basename("~/.cache/tilsite") in own
+    assert own == pages_workflow("./", strict=True)
 
 
-def test_a_quick_look_tells_whether_notes_changed_since_a_time(tmp_path: Path) -> None:
-    import time
+def test_the_action_installs_its_own_copy_caches_and_uploads() -> None:
+    import yaml
 
-    root = tmp_path / "notes"
-    (root / "ml").mkdir(parents=True)
-    (root / "site").mkdir()
-    (root / ".git").mkdir()
-    (root / "ml" / "a.md").write_text("# A\n", encoding="utf-8")
-    (root / "b.md").write_text("# B\n", encoding="utf-8")
-    work = root / "work"
-    work.mkdir()
-    since = time.time_ns()
-    while time.time_ns() <= since + 10_000_000:  # a clear step past the files' times
-        time.sleep(0.005)
-    assert not changed_since(root, since, (work,))
-    (root / "site" / "page.html").write_text("built", encoding="utf-8")
-    (root / ".git" / "index").write_text("git", encoding="utf-8")
-    (root / ".site-staging").mkdir()
-    (work / "cache").write_text("cache", encoding="utf-8")
-    (root / "ml" / "a.md").unlink()  # a deleted note brings no new text
-    assert not changed_since(root, since, (work,))  # nor do the site, hidden and work folders
-    (root / "b.md").rename(root / "ml" / "c.md")  # renamed: its status changes, and its title may
-    assert changed_since(root, since, (work,))
-    assert not changed_since(root, time.time_ns(), (work,))
-    (root / "ml" / "c.md").write_text("# C\n\nmore\n", encoding="utf-8")
-    assert changed_since(root, since, (work,))
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    assert all("shell" in step for step in steps if "run" in step)  # composite actions need it
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert '"${INSTALL:-$GITHUB_ACTION_PATH}"' in runs and "tilsite build" in runs and "--strict" in runs
+    assert 'TILSITE_CACHE_DIR="$HOME/.cache/tilsite"' in runs  # the folder the cache step keeps
+    cached = {step["with"]["path"] for step in steps if step.get("uses", "").startswith("actions/cache@")}
+    assert cached == {"~/.cache/pip", "~/.cache/tilsite", "${{ inputs.work-dir }}"}
+    assert action["inputs"]["work-dir"]["default"] == ".tilsite"
+    # Keys come from what the action installs: github.action_ref is empty in some runs of composite actions.
+    assert "action_ref" not in (ROOT / "action.yml").read_text(encoding="utf-8")
+    assert any(step.get("uses", "").startswith("actions/upload-pages-artifact@") for step in steps)
+    inputs = {"config", "strict", "install", "python-version", "site-dir", "work-dir", "upload"}
+    assert set(action["inputs"]) == inputs
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in readme for name in inputs)  # each one is described
 
 
-def test_a_helper_process_is_started_only_when_a_note_changed(
-    messy: Path, fake_model: FakeEmbedder, monkeypatch
+def test_a_visible_work_folder_inside_the_notes_folder_is_never_read_as_notes(
+    messy: Path, fake_model: FakeEmbedder
 ) -> None:
-    starts: list[int] = []
-    monkeypatch.setattr(FakeEmbedder, "start_helper", lambda self: starts.append(1), raising=False)
-    init_repository(messy)  # the notes folder is the repository, with the site and work folders inside
-    config = str(messy / "mkdocs.yml")
-    assert _invoke("build", "-f", config)[0] == 0
-    assert len(starts) == 1  # no build before
-    assert _invoke("build", "-f", config)[0] == 0
-    assert len(starts) == 1  # nothing changed, though the site was replaced inside the notes folder
-    note = messy / "ml/250526_TIL.md"
-    note.write_text(note.read_text(encoding="utf-8") + "\n더 배운 것\n", encoding="utf-8")
-    assert _invoke("build", "-f", config)[0] == 0
-    assert len(starts) == 2
+    init_repository(messy)
+    config = messy / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    assert "      work_dir: .tilsite\n" in text
+    config.write_text(text.replace("      work_dir: .tilsite\n", "      work_dir: tilsite-work\n"), encoding="utf-8")
+    (messy / "tilsite-work").mkdir()
+    (messy / "tilsite-work" / "stray.md").write_text("# 작업 폴더\n\n색인되면 안 되는 노트\n", encoding="utf-8")
+    for command in ("index", "build"):  # `tilsite index` reads the notes before any build has begun
+        assert _invoke(command, "-f", str(config))[0] == 0
+        code, output = _invoke("search", "작업 폴더 노트", "--json", "-f", str(config))
+        assert code == 0, output
+        assert not [hit for hit in json.loads(output) if hit["path"].startswith("tilsite-work/")]
+
+
+def test_a_development_version_pins_no_action(monkeypatch) -> None:
+    import importlib.metadata
+
+    real = importlib.metadata.metadata
+
+    def dev_metadata(name: str):
+        info = real(name)
+        info.replace_header("Version", "0.3.0.dev1")
+        return info
+
+    monkeypatch.setattr(importlib.metadata, "metadata", dev_metadata)
+    from tilsite.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"0\.3\.0\.dev1 is not a released version.*--action"):
+        action_reference()
 
 
 def test_a_site_folder_inside_the_notes_folder_is_never_read_as_notes(messy: Path, fake_model: FakeEmbedder) -> None:

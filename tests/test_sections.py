@@ -8,9 +8,9 @@ import pytest
 from markdown.extensions.toc import slugify_unicode
 from mkdocs.config import load_config
 
-from tilsite.notes import Note, iter_note_paths, read_note
-from tilsite.sections import parse_headings, split_sections
-from tilsite.slugs import SlugSettings
+from tilsite.notes.reading import Note, iter_note_paths, read_note
+from tilsite.notes.sections import parse_headings, split_sections
+from tilsite.notes.slugs import SlugSettings
 
 from .conftest import FIXTURES
 

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from tilsite.cli import cli
-from tilsite.keywords import KeywordRanker
-from tilsite.webmodel import kept_piece_ids
-from tilsite.websearch import ASSETS, SEARCH_DIR, VENDOR, quantize_rows
+from tilsite.model.browser import kept_piece_ids
+from tilsite.results.keywords import KeywordRanker
+from tilsite.site.published import ASSETS, SEARCH_DIR, VENDOR, quantize_rows
 
 from .conftest import FakeEmbedder
 from .helpers import ROOT, browse, node, serving
@@ -55,31 +55,36 @@ def test_quantized_rows_keep_cosine_order() -> None:
 
 
 def test_published_vectors_are_kept_for_the_index_content(tmp_path: Path) -> None:
-    from tilsite.index import SectionIndex, SectionRecord
-    from tilsite.websearch import search_files
+    from tilsite.index.cache import EmbeddingCache
+    from tilsite.index.store import SectionIndex, SectionRecord
+    from tilsite.site.published import search_files
 
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(4, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     records = [SectionRecord(f"n{i}.md", "T", "H", "h", f"n{i}/#h", "s", "t", str(i)) for i in range(4)]
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
 
     def published(index: SectionIndex) -> dict[str, bytes | None]:
-        files = search_files(index, None, cache_dir=tmp_path)
+        files = search_files(index, None, cache)
         return {item.uri.rsplit("/", 1)[1]: item.content for item in files if item.content is not None}
 
     def never() -> np.ndarray:
         raise AssertionError("the vectors were not needed")
 
+    def kept() -> bytes | None:
+        return cache.get_derived("published vectors", f"1-{'c' * 64}")
+
     expected = published(SectionIndex("m", records, vectors))  # no content hash: nothing kept
-    assert not list(tmp_path.iterdir())
+    assert kept() is None
     first = published(SectionIndex("m", records, vectors, "c" * 64))
-    assert first == expected
-    (kept,) = tmp_path.glob("site-vectors-*.bin")
+    assert first == expected and kept() is not None
     assert published(SectionIndex("m", records, never, "c" * 64)) == expected
-    kept.write_bytes(b"\0" * len(kept.read_bytes()))  # damaged: its name no longer matches its hash
+    cache.put_derived("published vectors", f"1-{'c' * 64}", b"\0" * 7)  # damaged: not a whole number of rows
     assert published(SectionIndex("m", records, vectors, "c" * 64)) == expected
     published(SectionIndex("m", records[:3], vectors[:3], "d" * 64))
-    assert [path.name[:31] for path in tmp_path.glob("site-vectors-*.bin")] == ["site-vectors-1-dddddddddddddddd"]
+    assert kept() is None  # one kept at a time: the last index's
+    cache.close()
 
 
 def test_site_gets_keyword_search_files_with_content_hashed_names(site: Path, fake_model: FakeEmbedder) -> None:
@@ -200,14 +205,15 @@ def _site_path(url: str) -> str:
 def test_cut_vocabulary_tokenises_the_notes_exactly_and_javascript_agrees(built_sample: Path) -> None:
     from tokenizers import Tokenizer
 
-    from tilsite.converter import ensure_default_model
-    from tilsite.index import load_index
-    from tilsite.webmodel import ensure_web_model
-    from tilsite.websearch import record_texts
+    from tilsite.index.store import load_index
+    from tilsite.model.browser import ensure_browser_model
+    from tilsite.model.store import ModelStore
+    from tilsite.site.published import record_texts
 
-    folder = ensure_default_model()
+    store = ModelStore()
+    folder = store.ensure()
     texts = [*record_texts(load_index(built_sample / ".tilsite" / "index").records), "query: "]
-    web = ensure_web_model(folder, texts)
+    web, _ = ensure_browser_model(store, texts, {})
     full, cut = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(web / "tokenizer.json"))
     assert cut.get_vocab_size() < full.get_vocab_size() // 8
     for text in texts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tilsite.targets import RepositoryFiles, link_targets, local_path
+from tilsite.notes.targets import RepositoryFiles, link_targets, local_path
 
 FILES = RepositoryFiles(
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -15,13 +16,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tilsite.errors import ConfigError, TilsiteError, os_error_message
-from tilsite.messages import WarningGroups
+from tilsite.site.messages import WarningGroups
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
 
-    from tilsite.builder import BuildReport, Settings
-    from tilsite.index import SectionIndex
+    from tilsite.index.pipeline import BuildReport
+    from tilsite.index.store import SectionIndex
+    from tilsite.model.models import EmbeddingModel
+    from tilsite.plugin.plugin import TilsitePlugin
+    from tilsite.site.build import Settings
 
 
 def config_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,10 +52,11 @@ def user_errors() -> Iterator[None]:
         raise click.ClickException(os_error_message(exc)) from exc
 
 
-def utf8_text(context: click.Context, parameter: click.Parameter, value: str) -> str:
+def utf8_text(context: click.Context, parameter: click.Parameter, value: str | None) -> Any:
     """Refuse text that is not UTF-8 (a terminal in another encoding), with one line saying so."""
     try:
-        value.encode("utf-8")
+        if value is not None:
+            value.encode("utf-8")
     except UnicodeEncodeError:
         name = (parameter.name or "text").upper()
         raise click.ClickException(
@@ -74,10 +79,17 @@ def load_site(config_file: Path, **overrides: Any) -> tuple[MkDocsConfig, Settin
         config = load_config(config_file=str(config_file), **overrides)
     except ConfigurationError as exc:
         raise ConfigError(f"{config_file}: {exc}") from exc
-    plugin = config.plugins.get("tilsite")
+    plugin = _plugin(config)
     if plugin is None:
         raise ConfigError(f"{config_file}: add `- tilsite` under `plugins:` to use tilsite with this site.")
     return config, settings_from_config(config, plugin.config)
+
+
+def _plugin(config: MkDocsConfig) -> TilsitePlugin | None:
+    from tilsite.plugin.plugin import TilsitePlugin
+
+    plugin = config.plugins.get("tilsite")
+    return plugin if isinstance(plugin, TilsitePlugin) else None
 
 
 def _make_placeholder_docs_dir(config_file: Path) -> None:
@@ -208,14 +220,21 @@ def run_index(config: MkDocsConfig, settings: Settings, verbose: bool = False) -
     """Index the pages MkDocs would build, with a progress bar, and print what was done."""
     from mkdocs.structure.files import get_files
 
-    from tilsite.builder import build_index
-    from tilsite.embeddings import load_model
     from tilsite.plugin.plugin import note_files
+    from tilsite.site.build import SiteBuild
 
-    plugin: Any = config.plugins["tilsite"]
+    plugin = _plugin(config)
+    if plugin is None:
+        raise ConfigError(f"{config.config_file_path}: the tilsite plugin is not in its `plugins:` list.")
     files = plugin.site_files(get_files(config), config)
     with progress_bar() as progress:
-        index, report = build_index(settings, load_model(settings.model), progress, note_files(files))
+        # No site, nothing rendered meanwhile: the model runs here (and stays loaded for `tilsite serve`).
+        build = SiteBuild(dataclasses.replace(settings, site_search=False, model_process=False), progress=progress)
+        try:
+            report = build.collect(note_files(files))
+            index = build.finish()
+        finally:
+            build.close()
     groups = WarningGroups()
     for problem in report.problems:
         if verbose or not groups.add(str(problem)):
@@ -249,7 +268,7 @@ def build(config_file: Path, strict: bool, verbose: bool) -> None:
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.exceptions import MkDocsException
 
-    from tilsite.converter import process_folder
+    from tilsite.files import process_folder
 
     with user_errors():
         config, _ = load_site(config_file, strict=strict)
@@ -263,9 +282,9 @@ def build(config_file: Path, strict: bool, verbose: bool) -> None:
         try:
             with grouped_warnings(verbose), progress_bar() as progress:
                 # The plugin indexes the notes during the build; it draws our progress bar.
-                plugin: Any = config.plugins["tilsite"]
-                plugin.progress = progress
-                plugin.final_site_dir = site_dir
+                plugin = _plugin(config)
+                if plugin is not None:
+                    plugin.prepare(progress, site_dir)
                 mkdocs_build(config)
         except MkDocsException as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -300,21 +319,26 @@ def _replace_dir(new: Path, target: Path) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing mkdocs.yml and workflow.")
 @click.option(
     "--install",
-    default="tilsite",
+    default="",
     callback=utf8_text,
-    show_default=True,
-    help="What the workflow passes to `pip install` for tilsite (a version, a Git URL, ...).",
+    help="What the workflow installs for tilsite instead of the action's own copy (a PyPI spec, a Git URL).",
 )
-def init(path: Path, force: bool, install: str) -> None:
+@click.option(
+    "--action",
+    default=None,
+    callback=utf8_text,
+    help="The tilsite GitHub Action the workflow uses (OWNER/REPO@VERSION); default: this tilsite's own.",
+)
+def init(path: Path, force: bool, install: str, action: str | None) -> None:
     """Make the TIL repository at PATH a tilsite site, without moving or editing any note.
 
     Writes mkdocs.yml (notes read in place, navigation from the folders), a GitHub
     Actions workflow that publishes the site to GitHub Pages, and .gitignore entries.
     """
-    from tilsite.scaffold import init_repository
+    from tilsite.site.scaffold import init_repository
 
     with user_errors():
-        result = init_repository(path, install=install, force=force)
+        result = init_repository(path, install=install, force=force, action=action)
     found = f"Found {result.notes} note{'s' if result.notes != 1 else ''}"
     if result.notebooks:
         found += f" and {result.notebooks} notebook{'s' if result.notebooks != 1 else ''}"
@@ -348,12 +372,12 @@ def index(config_file: Path, verbose: bool) -> None:
         run_index(*load_site(config_file), verbose=verbose)
 
 
-def _load_index(settings: Settings) -> tuple[SectionIndex, Any]:
-    from tilsite.embeddings import load_model
-    from tilsite.index import load_index
+def _load_index(settings: Settings) -> tuple[SectionIndex, EmbeddingModel]:
+    from tilsite.index.store import load_index
+    from tilsite.model.models import load_model
 
     model = load_model(settings.model)
-    return load_index(settings.index_dir, model_id=model.model_id), model
+    return load_index(settings.work.index, model_id=model.model_id), model
 
 
 @cli.command()
@@ -364,7 +388,7 @@ def _load_index(settings: Settings) -> tuple[SectionIndex, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
 def search(config_file: Path, query: str, top: int, notes: bool, as_json: bool) -> None:
     """Search the notes by meaning and keywords; prints the best-matching sections."""
-    from tilsite.search import Searcher
+    from tilsite.results.search import Searcher
 
     with user_errors():
         config, settings = load_site(config_file)
@@ -389,15 +413,15 @@ def search(config_file: Path, query: str, top: int, notes: bool, as_json: bool) 
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of related notes.")
 def related(config_file: Path, path: str, as_json: bool) -> None:
-    """List the notes related to the note at PATH (relative to docs_dir, or a file path)."""
-    from tilsite.related import compute_related
+    """List the notes related to the note at PATH (relative to the notes folder, or a file path)."""
+    from tilsite.results.related import compute_related
 
     with user_errors():
         config, settings = load_site(config_file)
         section_index, _ = _load_index(settings)
-        note = _note_key(path, settings.docs_dir)
+        note = _note_path(path, settings.notes_dir)
         if note not in {record.path for record in section_index.records}:
-            raise click.ClickException(f"{path}: not an indexed note; give a path below {settings.docs_dir}.")
+            raise click.ClickException(f"{path}: not an indexed note; give a path below {settings.notes_dir}.")
         items = compute_related(
             section_index, settings.related_count, settings.related_threshold, settings.related_exclude
         ).get(note, [])
@@ -423,15 +447,16 @@ def related(config_file: Path, path: str, as_json: bool) -> None:
         click.echo(f"{result['score']:.2f}  {result['title']} › {result['heading']}  ({result['url']})")
 
 
-def _note_key(path: str, docs_dir: Path) -> str:
-    from tilsite.sources import page_uri
+def _note_path(path: str, notes_dir: Path) -> str:
+    """The indexed path of the note a user named (relative to the notes folder, or a file path)."""
+    from tilsite.notes.sources import page_uri
 
     key = path.replace("\\", "/")
     key = key[2:] if key.startswith("./") else key
     candidate = Path(path)
     if candidate.exists():
         with suppress(ValueError):
-            key = candidate.resolve().relative_to(docs_dir.resolve()).as_posix()
+            key = candidate.resolve().relative_to(notes_dir.resolve()).as_posix()
     # A notebook or a `.MD` note is indexed under the page path it is published at.
     return page_uri(key) or key
 

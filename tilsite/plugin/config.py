@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 
-from tilsite.builder import Settings
-from tilsite.embeddings import DEFAULT_MODEL
 from tilsite.errors import ConfigError
-from tilsite.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD
-from tilsite.slugs import SlugSettings
+from tilsite.site.build import (
+    DEFAULT_COUNT,
+    DEFAULT_EXCLUDE,
+    DEFAULT_MODEL,
+    DEFAULT_NAME,
+    DEFAULT_THRESHOLD,
+    Settings,
+    SlugSettings,
+)
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -25,7 +31,7 @@ class TilsiteConfig(base.Config):
     enabled = c.Type(bool, default=True)
     model = c.Type(str, default=DEFAULT_MODEL)
     """``default`` (bundled multilingual-e5-small), a local sentence-transformers folder or a hub name."""
-    work_dir = c.Type(str, default=".tilsite")
+    work_dir = c.Type(str, default=DEFAULT_NAME)
     """Index and embedding cache, relative to mkdocs.yml."""
     allow_work_dir_outside = c.Type(bool, default=False)
     """Let ``work_dir`` be outside the folder of mkdocs.yml (refused by default: a typo such as ``/etc``
@@ -74,17 +80,35 @@ def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> 
             " of its own such as .tilsite."
         )
     return Settings(
-        docs_dir=notes_root(config, plugin_config) or Path(config.docs_dir),
+        notes_dir=notes_root(config, plugin_config) or Path(config.docs_dir),
         work_dir=work_dir,
         slugs=SlugSettings.from_markdown_config(
             list(config.markdown_extensions), dict(config.mdx_configs), plugin_config.github_markdown
         ),
         model=plugin_config.model,
-        use_directory_urls=config.use_directory_urls,
         related_count=plugin_config.related_count,
         related_threshold=float(plugin_config.related_threshold),
         related_exclude=tuple(plugin_config.related_exclude),
+        site_search=plugin_config.site_search,
     )
+
+
+def asset_folders(config: MkDocsConfig, plugin_config: TilsiteConfig) -> list[tuple[str, Path]]:
+    """The ``asset_dirs`` that exist, as (site path, folder); ``ConfigError`` for one that leaves the project
+    (its files would be read from outside it and written outside the site)."""
+    project_dir = Path(config.config_file_path or ".").resolve().parent
+    folders = []
+    for name in plugin_config.asset_dirs:
+        relative = posixpath.normpath(name.replace("\\", "/").strip("/"))
+        if relative == ".." or relative.startswith("../") or relative == ".":
+            raise ConfigError(
+                f"{config.config_file_path}: tilsite `asset_dirs` entry {name!r} is not a folder inside the project"
+                f" folder {project_dir}; name a folder in it, such as img."
+            )
+        folder = project_dir / relative
+        if folder.is_dir():
+            folders.append((relative, folder))
+    return folders
 
 
 def notes_root(config: MkDocsConfig, plugin_config: TilsiteConfig) -> Path | None:

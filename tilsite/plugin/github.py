@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
-from tilsite.github_markdown import github_blocks
+from tilsite.site.build import github_blocks
 
 if TYPE_CHECKING:
     from markdown import Markdown

@@ -3,7 +3,7 @@
 What GitHub accepts that MkDocs would report as broken: a link to a file that
 the site publishes under another path (``x.ipynb`` is the page ``x.md``,
 ``Note.MD`` is ``Note.md``), a link whose file is elsewhere in the repository
-(``/img/x.png`` for ``sparta/img/x.png``, see ``tilsite.targets``), and a heading
+(``/img/x.png`` for ``sparta/img/x.png``, see ``tilsite.notes.targets``), and a heading
 anchor in GitHub's spelling where it differs from the id MkDocs gives the heading
 (``#a---b`` for ``## A - B``). This runs as a Markdown tree processor just before
 MkDocs' own link processor, so MkDocs still turns the links into page URLs and
@@ -27,7 +27,7 @@ from markdown.extensions import Extension
 from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 
-from tilsite.slugs import github_slug
+from tilsite.site.build import github_slug
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from markdown import Markdown
     from mkdocs.structure.files import File, Files
 
-    from tilsite.index import SectionRecord
+    from tilsite.site.build import SectionRecord
 
 _BEFORE_MKDOCS = 1
 """Priority just above MkDocs' ``relpath`` tree processor (0), so this runs first."""

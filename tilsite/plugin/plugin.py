@@ -1,10 +1,15 @@
-"""The ``tilsite`` MkDocs plugin: related notes at the end of every note page."""
+"""The ``tilsite`` MkDocs plugin: MkDocs' events turned into a ``SiteBuild`` of the core, and its results into pages.
+
+Where the work happens is in the core (``tilsite.site.build``): this adapter gives it
+the pages MkDocs will build, hands back what it finds (dates, archive, links) as MkDocs
+files and Markdown settings, and adds the related notes to each page.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import shutil
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,24 +20,28 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.toc import AnchorLink
 
-from tilsite import embeddings
-from tilsite.archive import ArchiveEntry, archive_markdown
-from tilsite.builder import PendingIndex, Progress, Settings, start_index
-from tilsite.dates import git_first_commit_dates, note_date
 from tilsite.errors import TilsiteError, os_error_message
-from tilsite.notes import page_source
-from tilsite.plugin.config import TilsiteConfig, notes_root, settings_from_config
+from tilsite.plugin.config import TilsiteConfig, asset_folders, notes_root, settings_from_config
 from tilsite.plugin.github import GithubMarkdown
 from tilsite.plugin.links import LinkFixer
 from tilsite.plugin.nav import unwrap_single_pages
-from tilsite.related import RelatedNote, related_notes
-from tilsite.render import balance_html, fragment, insert_date, related_html, trim_indentation
-from tilsite.sources import changed_since, link_leaving, page_uri, scan_notes, walk_files
-from tilsite.targets import RepositoryFiles, Resolved
-from tilsite.webmodel import ensure_web_model, needs_new_words
-from tilsite.websearch import SEARCH_DIR, SiteFile, record_texts, search_excluded, search_files
+from tilsite.site.build import (
+    RELATED_CSS,
+    SEARCH_DIR,
+    NoteFile,
+    RelatedNote,
+    SiteBuild,
+    SiteFile,
+    link_leaving,
+    page_source,
+    page_uri,
+    scan_notes,
+    walk_files,
+)
+from tilsite.site.render import balance_html, fragment, insert_date, related_html, trim_indentation
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Callable
 
     from jinja2 import Environment
@@ -42,13 +51,11 @@ if TYPE_CHECKING:
     from mkdocs.structure.pages import Page
     from mkdocs.utils.templates import TemplateContext
 
-    from tilsite.embedworker import Helper, Job
-    from tilsite.index import SectionIndex, SectionRecord
+    from tilsite.site.build import Progress
 
 log = get_plugin_logger(__name__)
 
 _CSS = "assets/tilsite/related.css"
-WEB_MODEL_STATE = "web-model.json"
 _SAME_PAGE = "another note is published at the same page path; skipped. Rename one of them."
 
 
@@ -58,10 +65,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
     supports_multiple_instances = False
 
     def __init__(self) -> None:
-        self.settings: Settings | None = None
+        self.build: SiteBuild | None = None
+        """The core's build of this MkDocs build, from ``on_config`` to ``on_post_build``."""
         self.related: dict[str, list[RelatedNote]] = {}
         self.converted: set[str] = set()
-        """Pages MkDocs cannot read as they are: notebooks and notes that are not UTF-8."""
+        """Pages MkDocs cannot read as they are: notebooks and notes that are not plain UTF-8."""
         self.moved: dict[str, str] = {}
         """Files published under another path (``x.ipynb`` → ``x.md``, ``y.MD`` → ``y.md``)."""
         self.search_excluded: set[str] = set()
@@ -70,27 +78,20 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """Files of the notes folder that are not published unless a note links to them (code, HTML, data)."""
         self.dates: dict[str, dt.date] = {}
         self.links = LinkFixer()
-        self.progress: Progress = _log_progress
-        """Called while sections are embedded; the CLI replaces it with a progress bar."""
-        self.pending: PendingIndex | None = None
-        """The index of this build from ``on_files`` until ``on_env`` finishes it."""
-        self.index: SectionIndex | None = None
-        """The index of this build from ``on_env`` until ``on_post_build`` publishes it for the search box."""
-        self.helper: Helper | None = None
-        """A process that loads the model as the build starts, then embeds the new sections and updates
-        the browser model while MkDocs reads and renders the pages (``EmbeddingModel.start_helper``)."""
-        self.web_update: Job | None = None
-        """The helper's update of the browser model for new words, from ``on_files`` until ``on_post_build``."""
-        self.final_site_dir: Path | None = None
-        """Where the site goes once built, when MkDocs writes it to a temporary folder (``tilsite build``):
-        like ``site_dir``, it is never read as notes."""
         self.files: Files | None = None
         """The files of this build, for the links of related notes."""
-        self.background = False
-        """Whether to start ``helper`` (one-off builds; ``serve`` keeps the model loaded in its own process)."""
+        self._progress: Progress | None = _log_progress
+        self._final_site_dir: Path | None = None
+        self._serving = False
+
+    def prepare(self, progress: Progress | None, final_site_dir: Path | None) -> None:
+        """For ``tilsite build``: its progress bar for the embedding, and where the site goes once built when
+        MkDocs writes it to a temporary folder first (like ``site_dir``, it is never read as notes)."""
+        self._progress = progress
+        self._final_site_dir = final_site_dir
 
     def on_startup(self, /, *, command: str, dirty: bool) -> None:
-        self.background = command in ("build", "gh-deploy")
+        self._serving = command == "serve"  # then the model stays loaded in this process between rebuilds
         core = logging.getLogger("tilsite")
         if not core.handlers:  # under `mkdocs build`; the tilsite CLI prints them itself
             core.addHandler(_ToMkDocsLog())
@@ -100,8 +101,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         if not self.config.enabled:
             return None
+        self._close()
         try:
-            self.settings = settings_from_config(config, self.config)
+            settings = replace(settings_from_config(config, self.config), model_process=not self._serving)
+            asset_folders(config, self.config)  # checked before anything is read
+            self.build = SiteBuild(settings, progress=self._progress)
         except (TilsiteError, OSError) as exc:
             raise PluginError(_message(exc)) from exc
         config.extra_css.append(_CSS)
@@ -117,28 +121,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         ):
             names = {name.rsplit(".", 1)[-1] for name in config.markdown_extensions if isinstance(name, str)}
             config.markdown_extensions.append(GithubMarkdown(alerts="admonition" in names))
-        self._stop_helper()
-        if self.background and self._changed_since_last_build(config):
-            self.helper = embeddings.load_model(self.settings.model).start_helper()
         return config
-
-    def _changed_since_last_build(self, config: MkDocsConfig) -> bool:
-        """Whether a note (or mkdocs.yml) was modified after the last build: a guess, made before anything
-        is read, at whether the helper will have work (starting it for nothing costs the build time)."""
-        settings = self.settings
-        if settings is None:
-            return False
-        try:
-            built = settings.build_stamp.stat().st_mtime_ns
-            if config.config_file_path and Path(config.config_file_path).stat().st_mtime_ns > built:
-                return True
-        except OSError:
-            return True
-        return changed_since(settings.docs_dir, built, (*self._site_dirs(config), settings.work_dir))
 
     def _site_dirs(self, config: MkDocsConfig) -> tuple[Path, ...]:
         site_dir = Path(config.site_dir)
-        return (site_dir, self.final_site_dir) if self.final_site_dir else (site_dir,)
+        return (site_dir, self._final_site_dir) if self._final_site_dir else (site_dir,)
 
     def site_files(self, files: Files, config: MkDocsConfig) -> Files:
         """The files the site is built from: ``notes_dir`` when set, notebooks and ``.MD`` notes as pages."""
@@ -177,8 +164,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """The notes below ``root`` as MkDocs files, after the ``files`` MkDocs already has: with ``notes_dir``,
         docs_dir is an empty placeholder, so those are the theme's stylesheets, scripts and icons (and files other
         plugins added)."""
-        project_dir = Path(config.config_file_path or ".").resolve().parent
-        skip: tuple[Path, ...] = (*self._site_dirs(config), Path(config.docs_dir), project_dir / self.config.work_dir)
+        skip: tuple[Path, ...] = (*self._site_dirs(config), Path(config.docs_dir), self._work_dir(config))
         skip += (Path(config.config_file_path),) if config.config_file_path else ()
         scan = scan_notes(root, skip)
         _warn_outside(scan.outside, "notes_dir")
@@ -201,26 +187,20 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         return Files(found)
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
-        if not self.config.enabled or self.settings is None:
+        build = self.build
+        if not self.config.enabled or build is None:
             return None
         files = self.site_files(files, config)
         # Index exactly the pages MkDocs will build (it honours exclude_docs, drafts, README/index).
         pages = files.documentation_pages()
-        settings = self.settings
         try:
-            model = embeddings.load_model(settings.model)
-            pending = start_index(settings, model, note_files(files), helper=self.helper)
+            report = build.collect(note_files(files))
         except (TilsiteError, OSError) as exc:
-            self._stop_helper()
+            self._close()
             raise PluginError(_message(exc)) from exc
         # The vectors are first needed in on_env, the browser model in on_post_build: MkDocs reads and
         # renders every page meanwhile.
-        self.pending = pending
-        self.web_update = self._start_web_update(model, pending.records)
-        if self.helper is not None:
-            self.helper.close()
         self.related = {}
-        report = pending.report
         for problem in report.problems:
             log.warning(str(problem))
         log.info(report.summary())
@@ -229,50 +209,30 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         for file in pages:
             if file.src_uri in report.skipped:
                 files.remove(file)
-        self.links.update(self.moved, pending.records, self._find_link_targets(files, config, report.links))
-        self.search_excluded = {path for path, meta in report.front_matter.items() if search_excluded(meta)}
-        self._note_dates(files, report.front_matter, settings.docs_dir)
-        self._add_archive(files, config, pending.records)
-        css = (Path(__file__).parent / "assets" / "related.css").read_text(encoding="utf-8")
-        files.append(File.generated(config, _CSS, content=css))
+        targets = build.link_targets(report.links, self._published(files, config), self.moved, set(self.unpublished))
+        for path in targets.to_publish:
+            files.append(_moved_file(path, self.unpublished.pop(path), config))
+        self.links.update(self.moved, build.records, targets.retargeted)
+        self.search_excluded = build.search_excluded(report.front_matter)
+        self.dates = {}
+        if self.config.show_dates or self.config.archive_page:
+            sources = {
+                file.src_uri: Path(file.abs_src_path) for file in files.documentation_pages() if file.abs_src_path
+            }
+            self.dates = build.note_dates(report.front_matter, sources)
+        self._add_archive(files, config, build)
+        files.append(File.generated(config, _CSS, content=RELATED_CSS.read_text(encoding="utf-8")))
         return files
 
-    def _find_link_targets(
-        self, files: Files, config: MkDocsConfig, links: dict[str, list[str]]
-    ) -> dict[tuple[str, str], str]:
-        """Publish the files notes link to, and find links whose target lies elsewhere in the repository
-        (``/img/x.png`` for ``sparta/img/x.png``); return those as {(note, URL): path on the site}."""
+    @staticmethod
+    def _published(files: Files, config: MkDocsConfig) -> set[str]:
+        """The site paths of the files MkDocs publishes from the notes (not the theme's)."""
         theme = {str(Path(folder).resolve()) for folder in config.theme.dirs}
-        published = {
+        return {
             file.src_uri
             for file in files
             if file.abs_src_path and not file.generated_by and str(Path(file.src_dir or "/").resolve()) not in theme
         }
-        repository = RepositoryFiles([*published, *self.moved, *self.unpublished])
-        retargeted: dict[tuple[str, str], str] = {}
-        found: list[Resolved] = []
-        for note, urls in links.items():
-            for url in urls:
-                place = repository.find(note, url)
-                if place is None:
-                    continue
-                path, how = place
-                if path in self.unpublished:
-                    files.append(_moved_file(path, self.unpublished.pop(path), config))
-                if how is not None:
-                    found.append(Resolved(note, url, path, how))
-                    retargeted[(note, url)] = self.moved.get(path, path)
-        if found:
-            example = found[0]
-            notes = len({item.note for item in found})
-            log.info(
-                f"{len(found)} links in {notes} notes point where their files are not; linked to the file"
-                f" of that name elsewhere in the repository instead (e.g. {example.note}: {example.url} →"
-                f" {example.target}). GitHub shows these links broken: `tilsite build --verbose` lists them."
-            )
-            for item in found:
-                log.debug(f"{item.note}: {item.url} → {item.target} (by {item.how})")
-        return retargeted
 
     def on_nav(self, nav: Navigation, /, *, config: MkDocsConfig, files: Files) -> Navigation | None:
         if not self.config.enabled or config.nav is not None:  # a navigation written by hand stays as written
@@ -281,9 +241,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         return nav
 
     def on_env(self, env: Environment, /, *, config: MkDocsConfig, files: Files) -> Environment | None:
-        pending, self.pending = self.pending, None
-        settings = self.settings
-        if pending is None or settings is None:
+        build = self.build
+        if build is None or not self.config.enabled:
             return None
         self.files = files
         # Every page is rendered by now: link sections only at ids their page really has.
@@ -293,100 +252,37 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             if file.page is not None and file.page.present_anchor_ids is not None
         }
         try:
-            index = pending.finish(self.progress, rendered)
+            build.finish(rendered)
+            self.related = build.related()
         except (TilsiteError, OSError) as exc:
             raise PluginError(_message(exc)) from exc
-        self.related = related_notes(
-            index,
-            settings.related_count,
-            settings.related_threshold,
-            settings.related_exclude,
-            cache_file=settings.work_dir / "related.json",
-        )
-        self.index = index
         return None
 
     def on_post_build(self, /, *, config: MkDocsConfig) -> None:
-        index, self.index = self.index, None
+        build = self.build
+        if build is None or not self.config.enabled:
+            return
         try:
-            if index is not None and self.config.site_search:
-                site_dir = Path(config.site_dir)
-                for item in self._search_files(index):
-                    _publish(site_dir, item)
+            site_dir = Path(config.site_dir)
+            for item in build.published_files(self.search_excluded):
+                _publish(site_dir, item)
+        except (TilsiteError, OSError) as exc:
+            raise PluginError(_message(exc)) from exc
         finally:
-            self._stop_helper()
-        if index is not None and self.settings is not None:
-            self.settings.build_stamp.touch()
+            self._close()
 
     def on_build_error(self, /, *, error: Exception) -> None:
-        self.pending = self.index = None
-        self._stop_helper()
+        self._close()
 
     def on_shutdown(self) -> None:
-        self._stop_helper()
+        self._close()
 
-    def _stop_helper(self) -> None:
-        helper, self.helper = self.helper, None
-        self.web_update = None
-        if helper is not None:
-            helper.cancel()
+    def _close(self) -> None:
+        build, self.build = self.build, None
+        if build is not None:
+            build.close()
 
-    def _start_web_update(self, model: embeddings.EmbeddingModel, records: list[SectionRecord]) -> Job | None:
-        """Have the helper add the pieces of new words to the browser model (the build checks its work,
-        or does it itself, in ``_search_files``)."""
-        source = model.browser_source()
-        if self.helper is None or self.settings is None or not self.config.site_search or source is None:
-            return None
-        texts = [*record_texts(records), source[1]]
-        state_file = self.settings.work_dir / WEB_MODEL_STATE
-        if not needs_new_words(texts, state_file, model.model_id):
-            return None
-        return self.helper.update_web_model(texts, state_file, model.model_id)
-
-    def _search_files(self, index: SectionIndex) -> list[SiteFile]:
-        """The section vectors, the browser query model and the search scripts."""
-        settings = self.settings
-        if settings is None:
-            return []
-        update, self.web_update = self.web_update, None
-        answer = update.answer() if update is not None else None
-        for message in answer[0].get("messages", []) if answer else []:
-            log.info(str(message))
-        browser_model = None
-        model = embeddings.load_model(settings.model)
-        source = model.browser_source()
-        if source is None:
-            log.info("this model has no browser copy, so the site's search box searches by keywords only.")
-        else:
-            folder, prefix = source
-            try:
-                # Returns at once what the helper made; does the work if it failed.
-                web_folder = ensure_web_model(
-                    folder,
-                    [*record_texts(index.records), prefix],
-                    state_file=settings.work_dir / WEB_MODEL_STATE,
-                    model_id=index.model_id,
-                    echo=log.info,
-                    # The export loads the model again in PyTorch; free the build's copy first.
-                    before_export=model.release,
-                )
-                browser_model = (web_folder, prefix)
-            except (TilsiteError, OSError, RuntimeError, ValueError) as exc:
-                log.warning(f"search by meaning on the site is off ({exc}); it searches by keywords.")
-        return search_files(index, browser_model, cache_dir=settings.work_dir, excluded=self.search_excluded)
-
-    def _note_dates(self, files: Files, front_matter: dict[str, dict[str, object]], root: Path) -> None:
-        self.dates = {}
-        if not (self.config.show_dates or self.config.archive_page):
-            return
-        git_dates = git_first_commit_dates(root) if root.is_dir() else {}
-        for file in files.documentation_pages():
-            if file.abs_src_path and file.src_uri in front_matter:
-                found = note_date(front_matter[file.src_uri], Path(file.abs_src_path), git_dates)
-                if found:
-                    self.dates[file.src_uri] = found[0]
-
-    def _add_archive(self, files: Files, config: MkDocsConfig, records: list[SectionRecord]) -> None:
+    def _add_archive(self, files: Files, config: MkDocsConfig, build: SiteBuild) -> None:
         page = self.config.archive_page.strip("/")
         if not page:
             return
@@ -395,45 +291,47 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if files.get_file_from_path(page) is not None:
             log.info(f"{page} is one of your notes, so no archive page is generated there.")
             return
-        titles: dict[str, str] = {}
-        for record in records:
-            titles.setdefault(record.path, record.title)
-        entries = [ArchiveEntry(path, title, self.dates.get(path)) for path, title in titles.items()]
-        files.append(File.generated(config, page, content=archive_markdown(entries, page)))
+        files.append(File.generated(config, page, content=build.archive_markdown(page, self.dates)))
 
     def _add_asset_dirs(self, files: Files, config: MkDocsConfig) -> None:
         """Publish folders such as ``img/`` that notes reference as ``/img/x.png``."""
         project_dir = Path(config.config_file_path or ".").resolve().parent
-        for name in self.config.asset_dirs:
-            folder = project_dir / name
-            if not folder.is_dir() or link_leaving(folder, project_dir) is not None:
+        try:
+            folders = asset_folders(config, self.config)
+        except TilsiteError as exc:
+            raise PluginError(_message(exc)) from exc
+        for name, folder in folders:
+            if link_leaving(folder, project_dir) is not None:
                 continue
             outside: list[str] = []
             for inner, _ in walk_files(folder, outside=outside):
-                relative = f"{name.strip('/')}/{inner}"
+                relative = f"{name}/{inner}"
                 if files.get_file_from_path(relative) is None:
                     files.append(File(relative, str(project_dir), config.site_dir, config.use_directory_urls))
-            _warn_outside([f"{name.strip('/')}/{inner}" for inner in outside], "asset_dirs")
+            _warn_outside([f"{name}/{inner}" for inner in outside], "asset_dirs")
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
-        # Rebuilds load the model once, here (`mkdocs serve --clean` announces itself as a build).
-        self.background = False
         if not self.config.enabled:
             return server
-        project_dir = Path(config.config_file_path or ".").resolve().parent
-        for name in self.config.asset_dirs:
-            if (project_dir / name).is_dir():
-                server.watch(str(project_dir / name))
-        root = notes_root(config, self.config)
-        if root is not None:
-            # Not the whole folder recursively: the work and site folders inside it change on every build.
-            server.watch(str(root), recursive=False)
-            skip = {Path(config.site_dir).resolve(), Path(config.docs_dir).resolve()}
-            skip.add((project_dir / self.config.work_dir).resolve())
-            for child in sorted(root.iterdir()):
-                if child.is_dir() and not child.name.startswith(".") and child.resolve() not in skip:
-                    server.watch(str(child))
+        try:
+            for _, folder in asset_folders(config, self.config):
+                server.watch(str(folder))
+            root = notes_root(config, self.config)
+            if root is not None:
+                # Not the whole folder recursively: the work and site folders inside it change on every build.
+                server.watch(str(root), recursive=False)
+                skip = {Path(config.site_dir).resolve(), Path(config.docs_dir).resolve(), self._work_dir(config)}
+                for child in sorted(root.iterdir()):
+                    if child.is_dir() and not child.name.startswith(".") and child.resolve() not in skip:
+                        server.watch(str(child))
+        except (TilsiteError, OSError) as exc:
+            raise PluginError(_message(exc)) from exc
         return server
+
+    def _work_dir(self, config: MkDocsConfig) -> Path:
+        """The work folder of ``config`` (``tilsite index`` asks before any build has begun; MkDocs keeps one
+        plugin object per process, so a build of another project may have come before)."""
+        return settings_from_config(config, self.config).work_dir.resolve()
 
     def on_page_read_source(self, /, *, page: Page, config: MkDocsConfig) -> str | None:
         if not self.config.enabled or page.file.src_uri not in self.converted or not page.file.abs_src_path:
@@ -511,9 +409,13 @@ def _unused_id(wanted: str, taken: set[str]) -> str:
     return candidate
 
 
-def note_files(files: Files) -> list[tuple[str, Path]]:
-    """The pages MkDocs will build that come from note files, as (site path, file) pairs."""
-    return [(file.src_uri, Path(file.abs_src_path)) for file in files.documentation_pages() if file.abs_src_path]
+def note_files(files: Files) -> list[NoteFile]:
+    """The pages MkDocs will build that come from note files, with their URLs."""
+    return [
+        NoteFile(file.src_uri, Path(file.abs_src_path), file.url)
+        for file in files.documentation_pages()
+        if file.abs_src_path
+    ]
 
 
 def _moved_file(uri: str, path: Path, config: MkDocsConfig) -> File:

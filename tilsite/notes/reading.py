@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tilsite.notebooks import NotebookError, notebook_to_markdown
-from tilsite.sources import MARKDOWN_SUFFIXES, NOTEBOOK_SUFFIX, walk_files
+from tilsite.notes.notebooks import NotebookError, notebook_to_markdown
+from tilsite.notes.sources import MARKDOWN_SUFFIXES, NOTEBOOK_SUFFIX, walk_files
 
 MAX_NOTE_BYTES = 2_000_000
 """Notes larger than this are indexed only up to this many bytes (the page still renders whole)."""

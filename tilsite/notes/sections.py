@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from tilsite.slugs import SlugSettings, unique_id
+from tilsite.notes.slugs import SlugSettings, unique_id
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
-    from tilsite.notes import Note
+    from tilsite.notes.reading import Note
 
 # Python-Markdown (and so MkDocs) reads `#Title` without a space as a heading;
 # CommonMark does not. Such lines are given the space before parsing.

@@ -22,17 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tilsite.converter import write_bytes
-from tilsite.search import CANDIDATES, KEYWORD_WEIGHT, RRF_K
+from tilsite.model.browser import PUBLISHED_FILES, browser_model_digest
+from tilsite.results.search import CANDIDATES, KEYWORD_WEIGHT, RRF_K
 
 if TYPE_CHECKING:
     import numpy
 
-    from tilsite.index import SectionIndex, SectionRecord
+    from tilsite.index.cache import EmbeddingCache
+    from tilsite.index.store import SectionIndex, SectionRecord
 
 SEARCH_DIR = "assets/tilsite/search"
 FORMAT_VERSION = 1
-ASSETS = Path(__file__).parent / "plugin" / "assets" / "search"
+ASSETS = Path(__file__).parent / "assets" / "search"
 SCRIPTS = ("search-ui.js", "search-core.js", "search-worker.js", "search.css")
 VENDOR = ("transformers.min.js", "ort-wasm-simd-threaded.js", "ort-wasm-simd-threaded.wasm")
 
@@ -42,19 +43,18 @@ class SiteFile:
     """One file to publish: ``content`` in memory or a copy of ``source``."""
 
     uri: str
+    """Where it goes, relative to the site folder, ``/``-separated."""
     content: bytes | None = None
+    """Its bytes, when made by the build."""
     source: Path | None = None
+    """The file it copies (the browser model and scripts), otherwise."""
 
 
 def quantize_rows(vectors: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Int8 codes and one float32 scale per row, such that ``codes * scale`` approximates each row."""
-    import numpy as np
+    from tilsite.model.graph import int8_codes
 
-    vectors = np.asarray(vectors, dtype=np.float32)
-    peak = np.abs(vectors).max(axis=1) if vectors.size else np.zeros(len(vectors), np.float32)
-    scales = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
-    codes = np.clip(np.rint(vectors / scales[:, None]), -127, 127).astype(np.int8)
-    return codes, scales
+    return int8_codes(vectors, axis=1)
 
 
 def record_texts(records: list[SectionRecord]) -> list[str]:
@@ -65,14 +65,14 @@ def record_texts(records: list[SectionRecord]) -> list[str]:
 def search_files(
     index: SectionIndex,
     model: tuple[Path, str] | None,
-    cache_dir: Path | None = None,
+    cache: EmbeddingCache | None = None,
     excluded: set[str] | frozenset[str] = frozenset(),
 ) -> list[SiteFile]:
     """The files of search on the site for ``index``.
 
     ``model`` is the browser model folder and its query prefix, or None when
     the site searches by keywords only (the model has no browser copy). The
-    int8 vectors are kept in ``cache_dir`` for the index's content. Notes in
+    int8 vectors are kept in ``cache`` for the index's content. Notes in
     ``excluded`` (``search: exclude: true`` in their front matter) are left out.
     """
     if excluded & {record.path for record in index.records}:
@@ -90,7 +90,7 @@ def search_files(
         for record in index.records
     ]
     sections = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    vectors, dimension = _site_vectors(index, cache_dir)
+    vectors, dimension = _site_vectors(index, cache)
     files = [
         SiteFile(f"{SEARCH_DIR}/sections-{_short_hash(sections)}.json", content=sections),
         SiteFile(f"{SEARCH_DIR}/vectors-{_short_hash(vectors)}.bin", content=vectors),
@@ -109,12 +109,10 @@ def search_files(
         "query_prefix": "",
     }
     if model is not None:
-        from tilsite.webmodel import web_model_digest, web_model_files
-
         folder, prefix = model
-        name = web_model_digest(folder)[:16]
+        name = browser_model_digest(folder)[:16]
         settings.update(model=name, query_prefix=prefix)
-        files += [SiteFile(f"{SEARCH_DIR}/models/{name}/{part}", source=folder / part) for part in web_model_files()]
+        files += [SiteFile(f"{SEARCH_DIR}/models/{name}/{part}", source=folder / part) for part in PUBLISHED_FILES]
     files.append(SiteFile(f"{SEARCH_DIR}/index.json", content=json.dumps(settings, indent=1).encode("utf-8")))
     files += [SiteFile(f"{SEARCH_DIR}/{name}", source=ASSETS / name) for name in SCRIPTS]
     files += [SiteFile(f"{SEARCH_DIR}/vendor/{name}", source=ASSETS / "vendor" / name) for name in VENDOR]
@@ -123,7 +121,7 @@ def search_files(
 
 def _without(index: SectionIndex, excluded: set[str] | frozenset[str]) -> SectionIndex:
     """``index`` without the sections of the notes in ``excluded`` (its vectors taken when first needed)."""
-    from tilsite.index import SectionIndex
+    from tilsite.index.store import SectionIndex
 
     kept = [position for position, record in enumerate(index.records) if record.path not in excluded]
     content = hashlib.sha256(f"{index.content}\n{sorted(excluded)}".encode()).hexdigest() if index.content else ""
@@ -138,26 +136,20 @@ def search_excluded(meta: dict[str, object]) -> bool:
     return isinstance(search, dict) and search.get("exclude") is True
 
 
-def _site_vectors(index: SectionIndex, cache_dir: Path | None) -> tuple[bytes, int]:
-    """The published vectors file (int8 rows, then the scales) and the dimension, from ``cache_dir`` when it
-    holds them for this index (named after the index's content and their own hash, checked on reading)."""
-    key, count = index.content[:16], len(index.records)
-    if cache_dir is not None and key and count:
-        for path in cache_dir.glob(f"site-vectors-{FORMAT_VERSION}-{key}-*.bin"):
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
-            if path.stem.rsplit("-", 1)[1] == _short_hash(data) and len(data) % count == 0:
-                return data, len(data) // count - 4
+def _site_vectors(index: SectionIndex, cache: EmbeddingCache | None) -> tuple[bytes, int]:
+    """The published vectors file (int8 rows, then the scales) and the dimension, from ``cache`` when it holds
+    them for this index's content (a build whose notes did not change then needs neither the vectors nor numpy)."""
+    source, count = f"{FORMAT_VERSION}-{index.content}", len(index.records)
+    if cache is not None and index.content and count:
+        data = cache.get_derived("published vectors", source)
+        if data is not None and len(data) % count == 0:
+            return data, len(data) // count - 4
     import numpy as np
 
     codes, scales = quantize_rows(index.vectors if count else np.zeros((0, 0), np.float32))
     data = codes.tobytes() + scales.astype("<f4").tobytes()
-    if cache_dir is not None and key and count:
-        for stale in cache_dir.glob("site-vectors-*.bin"):
-            stale.unlink(missing_ok=True)
-        write_bytes(cache_dir / f"site-vectors-{FORMAT_VERSION}-{key}-{_short_hash(data)}.bin", data)
+    if cache is not None and index.content and count:
+        cache.put_derived("published vectors", source, data)
     return data, index.dimension
 
 

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tilsite.converter import file_sha256, process_folder, remove_abandoned
 from tilsite.errors import IndexLoadError
+from tilsite.files import file_sha256, process_folder, remove_abandoned
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -130,24 +130,33 @@ def damaged_rows(rows: list[numpy.ndarray], dimension: int | None = None) -> lis
     return sorted(damaged)
 
 
-def write_index(index: SectionIndex, index_dir: Path) -> Path:
-    """Write ``index`` as a new generation and make it current; return the generation folder."""
+def write_index(index: SectionIndex, index_dir: Path) -> bool:
+    """Write ``index`` as a new generation and make it current; False when the current one holds it already.
+
+    The pointer to the current generation is replaced by one rename, so readers see the old index or
+    the new one, never a mix, and an interrupted build leaves the last good index in place."""
     records_json = json.dumps([asdict(record) for record in index.records], ensure_ascii=False)
     # Vectors come from the cache keyed by each record's text hash, so model + records identify the index.
     content = hashlib.sha256(f"{index.model_id}\n{records_json}".encode()).hexdigest()
     index.content = content
     current = _current_generation(index_dir)
+
+    def left_behind(folder: Path) -> bool:
+        # Generations are named after the process that wrote them, so the live one's writer has exited:
+        # it is never "abandoned".
+        return _is_generation(folder) and (current is None or folder.name != current.name)
+
     if current is not None:
         manifest = _read_manifest(current)
         # Reused only if a load would accept it: whatever ``load_index`` rejects, a build writes again.
         problem = _problem(current, manifest, index.model_id, len(index.records))
         if manifest.get("content") == content and problem is None:
-            remove_abandoned(index_dir, "gen-", _is_generation)
-            return current
+            remove_abandoned(index_dir, "gen-", left_behind)
+            return False
     import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
-    generation = process_folder(index_dir, "gen-", _is_generation)
+    generation = process_folder(index_dir, "gen-", left_behind)
     try:
         faiss.write_index(index.faiss_index(), str(generation / "sections.faiss"))
         (generation / "sections.json").write_text(records_json, encoding="utf-8")
@@ -167,10 +176,9 @@ def write_index(index: SectionIndex, index_dir: Path) -> Path:
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
         raise
-    for old in index_dir.glob("gen-*"):
-        if old != generation and _is_generation(old):
-            shutil.rmtree(old, ignore_errors=True)
-    return generation
+    if current is not None and current != generation and _is_generation(current):
+        shutil.rmtree(current, ignore_errors=True)
+    return True
 
 
 _GENERATION_NAME = re.compile(r"gen-(?:\d+-)?[a-z0-9_]{8}")

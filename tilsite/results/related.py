@@ -8,14 +8,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tilsite.converter import read_json_object, write_json
-
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import numpy
 
-    from tilsite.index import SectionIndex, SectionRecord
+    from tilsite.index.cache import EmbeddingCache
+    from tilsite.index.store import SectionIndex, SectionRecord
 
 DEFAULT_COUNT = 5
 DEFAULT_THRESHOLD = 0.25
@@ -124,29 +121,29 @@ def related_notes(
     threshold: float = DEFAULT_THRESHOLD,
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
     *,
-    cache_file: Path | None = None,
+    cache: EmbeddingCache | None = None,
 ) -> dict[str, list[RelatedNote]]:
-    """``compute_related``, kept in ``cache_file`` for the index's content and these settings, so that a
-    build whose notes did not change does not compute it again (0.9 s at 2,000 notes)."""
-    if cache_file is None or not index.content:
+    """``compute_related``, kept in ``cache`` for the index's content and these settings, so that a build
+    whose notes did not change does not compute it again (0.9 s at 2,000 notes)."""
+    if cache is None or not index.content:
         return compute_related(index, count, threshold, exclude)
     settings = [RELATED_VERSION, index.content, count, threshold, sorted(exclude)]
-    key = hashlib.sha256(json.dumps(settings).encode("utf-8")).hexdigest()
-    cached = read_json_object(cache_file)
-    if cached.get("key") == key and isinstance(cached.get("related"), dict):
+    source = hashlib.sha256(json.dumps(settings).encode("utf-8")).hexdigest()
+    stored = cache.get_derived("related", source)
+    if stored is not None:
         try:
             records = index.records
             return {
                 path: [RelatedNote(records[target], anchor, float(score)) for target, anchor, score in items]
-                for path, items in cached["related"].items()
+                for path, items in json.loads(stored).items()
             }
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, AttributeError):
             pass  # not what this function writes: compute it again
     related = compute_related(index, count, threshold, exclude)
     position = {id(record): number for number, record in enumerate(index.records)}
-    stored = {
+    kept = {
         path: [[position[id(item.target)], item.source_anchor, item.score] for item in items]
         for path, items in related.items()
     }
-    write_json(cache_file, {"key": key, "related": stored})
+    cache.put_derived("related", source, json.dumps(kept).encode("utf-8"))
     return related

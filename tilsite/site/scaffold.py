@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tilsite.errors import ConfigError
-from tilsite.sources import scan_notes
+from tilsite.notes.sources import scan_notes
+from tilsite.workdir import DEFAULT_NAME, PLACEHOLDER_DOCS
 
-WORK_DIR = ".tilsite"
-PLACEHOLDER_DOCS_DIR = f"{WORK_DIR}/docs"
+WORK_DIR = DEFAULT_NAME
+PLACEHOLDER_DOCS_DIR = f"{WORK_DIR}/{PLACEHOLDER_DOCS}"
 """MkDocs refuses the repository root as docs_dir and insists docs_dir exists; tilsite creates this empty one."""
 WORKFLOW_PATH = ".github/workflows/tilsite.yml"
-DEFAULT_INSTALL = "tilsite"
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]+(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -29,13 +29,21 @@ class InitResult:
     """What ``init_repository`` wrote and found."""
 
     written: list[str] = field(default_factory=list)
+    """Files written, relative to the repository."""
     notes: int = 0
+    """Markdown notes found."""
     notebooks: int = 0
+    """Notebooks found (published as pages)."""
     assets: int = 0
+    """Images and other files notes can link to."""
     folders: list[str] = field(default_factory=list)
+    """Top-level folders with notes."""
     korean: bool = False
+    """Whether the notes contain Hangul (Korean search is turned on)."""
     site_url: str | None = None
+    """The GitHub Pages address, when ``origin`` is a GitHub remote."""
     skipped: str = ""
+    """What was left out, counted by suffix, in one line."""
     outside: list[str] = field(default_factory=list)
     """Symbolic links that lead out of the repository (or round in a loop): never read."""
 
@@ -154,17 +162,48 @@ def mkdocs_yml(
     return "\n".join(lines)
 
 
-def pages_workflow(
-    install: str = DEFAULT_INSTALL,
-    cache_key_files: str = WORKFLOW_PATH,
-    branch: str = "main",
-    build: str = "tilsite build",
-) -> str:
-    """A GitHub Actions workflow: build with tilsite on every push to ``branch``, deploy to GitHub Pages.
+_RELEASE = re.compile(r"\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?")
+"""A version a release tag is made for (not ``0.3.0.dev1`` or ``0.2.0+local``)."""
 
-    ``install`` is what ``pip install`` gets for tilsite (a PyPI spec, a Git URL or ``-e .``);
-    ``cache_key_files`` are hashed into the pip and model cache keys; ``build`` builds the site.
+
+def action_reference() -> str:
+    """The GitHub Action of the tilsite that is running, pinned to its version (``owner/repo@v0.2.0``), from the
+    package's ``[project.urls]``: a workflow it writes builds with the same tilsite."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        info = metadata("tilsite")
+    except PackageNotFoundError as exc:
+        raise ConfigError(
+            "tilsite is not installed as a package; install it (pip install -e .) and run again."
+        ) from exc
+    urls = [entry.split(",", 1)[1].strip() for entry in info.get_all("Project-URL") or [] if "," in entry]
+    repository = next((url for url in urls if _GITHUB_REMOTE.search(url)), None)
+    match = _GITHUB_REMOTE.search(repository or "")
+    if match is None:
+        raise ConfigError("tilsite's package names no GitHub repository; pass --action OWNER/REPO@VERSION.")
+    version = info["Version"]
+    if not _RELEASE.fullmatch(version):
+        raise ConfigError(
+            f"tilsite {version} is not a released version, so no tag pins its action; pass --action"
+            f" {match.group('owner')}/{match.group('repo')}@REF (a tag, branch or commit)."
+        )
+    return f"{match.group('owner')}/{match.group('repo')}@v{version}"
+
+
+def pages_workflow(action: str, branch: str = "main", install: str = "", strict: bool = False) -> str:
+    """A GitHub Actions workflow: on every push to ``branch``, build the site with the tilsite ``action``
+    (``owner/repo@version``, or ``./`` for the action in the repository itself) and deploy it to GitHub Pages.
+
+    ``install`` is what the action installs for tilsite instead of its own copy (a PyPI spec, a Git URL);
+    ``strict`` fails the build on broken links and anchors instead of reporting them.
     """
+    inputs = [f"          strict: {'true' if strict else 'false'}"]
+    if not strict:
+        inputs[0] += "  # true: a broken link or anchor in a note fails the build (and nothing is published)"
+    if install:
+        inputs.append(f"          install: {_yaml_string(install)}")
+    with_lines = "\n".join(inputs)
     return f"""# Builds the TIL site on every push to {branch} and publishes it to GitHub Pages.
 # Enable it once: repository Settings > Pages > Build and deployment > Source: GitHub Actions.
 name: Publish site
@@ -191,35 +230,11 @@ jobs:
         with:
           # Whole history: a note with no date in its front matter or name is dated by its first commit.
           fetch-depth: 0
-      - uses: actions/setup-python@v5
+      # Installs tilsite (this version), keeps the model and the notes' embeddings between runs (an
+      # unchanged note is never embedded again), builds the site and uploads it for GitHub Pages.
+      - uses: {action}
         with:
-          python-version: "3.11"
-      - name: Cache pip downloads
-        uses: actions/cache@v4
-        with:
-          path: ~/.cache/pip
-          key: pip-${{{{ runner.os }}}}-${{{{ hashFiles('{cache_key_files}') }}}}
-          restore-keys: pip-${{{{ runner.os }}}}-
-      - name: Cache the embedding model converted for sentence-transformers
-        uses: actions/cache@v4
-        with:
-          path: ~/.cache/tilsite
-          key: tilsite-model-${{{{ runner.os }}}}-${{{{ hashFiles('{cache_key_files}') }}}}
-      - name: Cache section embeddings (unchanged notes are never embedded again)
-        uses: actions/cache@v4
-        with:
-          path: .tilsite
-          key: tilsite-index-${{{{ runner.os }}}}-${{{{ github.sha }}}}
-          restore-keys: tilsite-index-${{{{ runner.os }}}}-
-      - name: Install tilsite with CPU-only torch
-        run: |
-          pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-          pip install {install}
-      - name: Build the site
-        run: {build}
-      - uses: actions/upload-pages-artifact@v3
-        with:
-          path: site
+{with_lines}
 
   deploy:
     needs: build
@@ -233,7 +248,7 @@ jobs:
 """
 
 
-def init_repository(root: Path, install: str = DEFAULT_INSTALL, force: bool = False) -> InitResult:
+def init_repository(root: Path, install: str = "", force: bool = False, action: str | None = None) -> InitResult:
     """Write mkdocs.yml, the Pages workflow and .gitignore entries into the repository at ``root``.
 
     Raises ``ConfigError`` when ``root`` is not a folder, holds no notes, or already has
@@ -264,12 +279,13 @@ def init_repository(root: Path, install: str = DEFAULT_INSTALL, force: bool = Fa
     result.site_url = urls[0] if urls else None
     branch = _git(root, "symbolic-ref", "--short", "HEAD") or "main"
     site_name = _site_name(root.resolve().name, urls[1] if urls else None)
+    workflow = pages_workflow(action or action_reference(), branch, install)
     config_path.write_text(
         mkdocs_yml(site_name, result.korean, result.site_url, urls[1] if urls else None, branch), encoding="utf-8"
     )
     result.written.append("mkdocs.yml")
     workflow_path.parent.mkdir(parents=True, exist_ok=True)
-    workflow_path.write_text(pages_workflow(install, branch=branch), encoding="utf-8")
+    workflow_path.write_text(workflow, encoding="utf-8")
     result.written.append(WORKFLOW_PATH)
     if _ensure_ignored(root / ".gitignore", ["site/", f"{WORK_DIR}/"]):
         result.written.append(".gitignore")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tilsite.keywords import KeywordRanker
+from tilsite.results.keywords import KeywordRanker
 
 if TYPE_CHECKING:
-    from tilsite.embeddings import EmbeddingModel
-    from tilsite.index import SectionIndex, SectionRecord
+    from tilsite.index.store import SectionIndex, SectionRecord
+    from tilsite.model.models import EmbeddingModel
 
 RRF_K = 60
 """The usual reciprocal-rank-fusion constant: rank r contributes 1 / (RRF_K + r)."""

@@ -1,4 +1,4 @@
-// tilsite search core: the same hybrid ranking as `tilsite search` (tilsite/keywords.py, tilsite/search.py).
+// tilsite search core: the same hybrid ranking as `tilsite search` (tilsite/results/keywords.py, tilsite/results/search.py).
 // Keyword terms: Hangul/CJK character bigrams and whole ASCII tokens, scored with BM25; fused with the
 // dense (cosine) ranking by weighted reciprocal rank fusion. Keep this file in step with the Python.
 

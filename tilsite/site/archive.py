@@ -7,7 +7,7 @@ import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
 
-from tilsite.render import escape_markdown_text, relative_link
+from tilsite.site.render import escape_markdown_text, relative_link
 
 
 @dataclass(slots=True, frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from tilsite.related import RelatedNote
+    from tilsite.results.related import RelatedNote
 
 _PUNCTUATION = {ord(char): f"&#{ord(char)};" for char in string.punctuation}
 _UNSAFE_IN_FRAGMENT = {ord(char): quote(char) for char in "()<>[] \\\t\n"}

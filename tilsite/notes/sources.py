@@ -8,7 +8,6 @@ pages, notebooks (published as pages) and assets such as images.
 
 from __future__ import annotations
 
-import os
 import posixpath
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ class SourceFile:
     path: Path
     """The file on disk."""
     kind: Kind
+    """What it is to the site: a Markdown page, a notebook, an asset (image) or another file."""
 
     @property
     def original(self) -> str:
@@ -50,6 +50,7 @@ class Scan:
     """What ``scan_notes`` found."""
 
     files: list[SourceFile] = field(default_factory=list)
+    """The notes, notebooks and images, in the order found."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Files left out, counted by suffix (``.py``, ``.csv``, ...)."""
     others: list[SourceFile] = field(default_factory=list)
@@ -126,35 +127,6 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
         taken.add(uri)
         scan.files.append(SourceFile(uri, path, "notebook"))
     return scan
-
-
-def changed_since(root: Path, when_ns: int, skip: tuple[Path, ...] = ()) -> bool:
-    """Whether a file that ``scan_notes`` would walk was written, created or renamed after ``when_ns``
-    (nanoseconds since the epoch; its modification or status-change time): a quick guess, before
-    anything is read, at whether a build has new text. Folders do not count: a build adds and removes
-    its own folders beside the notes, and a deleted note brings no new text."""
-    skipped = {str(path.resolve()) for path in skip}
-    folders = [root.resolve()]  # then every path below it is resolved too: symlinked folders are not followed
-    while folders:
-        folder = folders.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            return True
-        for entry in entries:
-            if entry.name.startswith(".") or entry.path in skipped:
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in SKIPPED_DIRS:
-                        folders.append(Path(entry.path))
-                    continue
-                status = entry.stat()
-            except OSError:
-                return True
-            if max(status.st_mtime_ns, status.st_ctime_ns) > when_ns:
-                return True
-    return False
 
 
 def walk_files(

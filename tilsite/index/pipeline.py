@@ -1,0 +1,329 @@
+"""One build of the section index: notes → sections → vectors (cached) → FAISS index on disk.
+
+``IndexBuild`` reads and splits the notes at once (a note whose text and slug
+settings are unchanged is not parsed again) and knows which sections need a new
+vector; ``vectors.embed`` embeds them (a build runs it in the background while the pages
+render) and ``finish`` writes the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tilsite.errors import ModelError
+from tilsite.index.cache import EmbeddingCache
+from tilsite.index.store import SectionIndex, SectionRecord, damaged_rows, write_index
+from tilsite.notes.reading import Note, NoteProblem, iter_note_paths, read_note
+from tilsite.notes.sections import Section, split_sections
+from tilsite.notes.slugs import SlugSettings
+from tilsite.notes.targets import link_targets
+
+if TYPE_CHECKING:
+    import numpy
+
+    from tilsite.model.models import EmbeddingModel
+
+_log = logging.getLogger("tilsite")
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while sections are embedded."""
+
+EMBED_CHUNK = 64
+"""Sections embedded (and stored) at a time: an interrupted build keeps what it finished."""
+SECTIONS_VERSION = 3
+"""Bump when the way notes split into sections changes, so cached splits are redone."""
+
+
+@dataclass(slots=True, frozen=True)
+class NoteFile:
+    """A note to index."""
+
+    path: str
+    """Its path on the site, relative to the notes folder, ``/``-separated (``.md`` for every page)."""
+    file: Path
+    """The file on disk."""
+    url: str = ""
+    """The page's URL relative to the site's root, as the site generator makes it ("" when unknown)."""
+
+
+def notes_below(folder: Path) -> list[NoteFile]:
+    """Every Markdown note below ``folder``, at its path below it (for callers without a site generator)."""
+    return [NoteFile(path.relative_to(folder).as_posix(), path) for path in iter_note_paths(folder)]
+
+
+@dataclass(slots=True)
+class BuildReport:
+    """What one index build did."""
+
+    notes: int = 0
+    """Notes read."""
+    sections: int = 0
+    """Sections indexed."""
+    embedded: int = 0
+    """Sections embedded in this build (new or changed)."""
+    reused: int = 0
+    """Sections whose vector came from the cache."""
+    changed_notes: list[str] = field(default_factory=list)
+    """Notes with at least one newly embedded section."""
+    problems: list[NoteProblem] = field(default_factory=list)
+    """Files skipped or read with a caveat."""
+    front_matter: dict[str, dict[str, object]] = field(default_factory=dict)
+    """Front matter of each note read, by path on the site."""
+    links: dict[str, list[str]] = field(default_factory=dict)
+    """The URLs each note read links to or shows, by path on the site."""
+
+    @property
+    def skipped(self) -> set[str]:
+        """Paths of files that could not be read as notes."""
+        return {problem.path for problem in self.problems if problem.skipped}
+
+    def summary(self) -> str:
+        """One line saying what was indexed and which notes were re-embedded."""
+        changed = ""
+        if self.changed_notes:
+            shown = ", ".join(self.changed_notes[:5]) + (" ..." if len(self.changed_notes) > 5 else "")
+            changed = f" in {_count(len(self.changed_notes), 'note')} ({shown})"
+        return (
+            f"Indexed {_count(self.notes, 'note')}, {_count(self.sections, 'section')}:"
+            f" embedded {self.embedded} new or changed {_noun(self.embedded, 'section')}{changed},"
+            f" reused {self.reused} from the cache."
+        )
+
+
+def _noun(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {_noun(count, noun)}"
+
+
+def read_notes(files: list[NoteFile], problems: list[NoteProblem]) -> list[Note]:
+    """Read ``files`` as notes, skipping unreadable ones (each a problem)."""
+    notes = (read_note(note.file, note.file.parent, problems, note.path) for note in files)
+    return [note for note in notes if note is not None]
+
+
+def collect_sections(
+    notes: list[Note], slugs: SlugSettings, cache: EmbeddingCache | None = None
+) -> tuple[list[Section], list[str]]:
+    """Split ``notes`` into sections; return them and each note's key in the cache.
+
+    With a ``cache``, a note whose text and slug settings are unchanged is not parsed again.
+    """
+    fingerprint = _slug_fingerprint(slugs)
+    keys = [_note_key(note, fingerprint) for note in notes]
+    stored = cache.get_sections(keys) if cache else {}
+    sections: list[Section] = []
+    fresh: list[tuple[str, str]] = []
+    for note, key in zip(notes, keys, strict=True):
+        if key in stored:
+            try:
+                restored = [
+                    Section(**{**item, "heading_path": tuple(item["heading_path"])}) for item in json.loads(stored[key])
+                ]
+            except (ValueError, TypeError, KeyError):  # a damaged row: the note is split again, and stored anew
+                restored = None
+            if restored is not None:
+                sections.extend(restored)
+                continue
+        parsed = split_sections(note, slugs)
+        sections.extend(parsed)
+        fresh.append((key, json.dumps([asdict(section) for section in parsed], ensure_ascii=False)))
+    if cache and fresh:
+        cache.put_sections(fresh)
+    return sections, keys
+
+
+def _slug_fingerprint(slugs: SlugSettings) -> str:
+    # Names, not repr(): a function's repr holds its memory address, which changes every run.
+    function = slugs.slugify
+    kind = function if hasattr(function, "__qualname__") else type(function)
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    options = f"{getattr(function, 'args', '')}{getattr(function, 'keywords', '')}{getattr(function, '__dict__', '')}"
+    flags = f"{slugs.attr_list}|{slugs.footnotes}|{slugs.hash_without_space}"
+    return f"{name}|{options}|{slugs.separator}|{flags}|{SECTIONS_VERSION}"
+
+
+def _note_key(note: Note, fingerprint: str) -> str:
+    payload = json.dumps([note.path, note.text, note.body_line, note.meta, fingerprint], default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class SectionVectors:
+    """The vectors of some sections: cached ones at once, new ones made by ``embed``."""
+
+    def __init__(self, sections: list[Section], model: EmbeddingModel, cache: EmbeddingCache) -> None:
+        self.model = model
+        self.sections = sections
+        self.hashes = [section.content_hash for section in sections]
+        # As bytes: numpy is first needed when new vectors come, or when the matrix is made.
+        self.known: dict[str, bytes | numpy.ndarray] = dict(cache.get_raw(model.model_id, self.hashes))
+        missing = [index for index, text_hash in enumerate(self.hashes) if text_hash not in self.known]
+        # Each distinct text is embedded once, even if several sections share it; similar lengths in one batch
+        # waste less padding.
+        todo = sorted(
+            {self.hashes[index]: index for index in missing}.values(),
+            key=lambda index: len(sections[index].embedding_text),
+        )
+        self.todo = [(self.hashes[index], sections[index].embedding_text) for index in todo]
+        self.missing = missing
+        """Positions of the sections whose vectors were not cached."""
+
+    def embed(self, cache_path: Path, progress: Progress | None = None) -> None:
+        """Embed the new sections and store their vectors (through a connection of its own: this may run in
+        another thread)."""
+        todo, self.todo = self.todo, []
+        if not todo:
+            return
+        cache = EmbeddingCache(cache_path)
+        try:
+            if progress:
+                progress(0, len(todo))
+            for start in range(0, len(todo), EMBED_CHUNK):
+                chunk = todo[start : start + EMBED_CHUNK]
+                self._store(cache, [text_hash for text_hash, _ in chunk], [text for _, text in chunk])
+                if progress:
+                    progress(min(start + EMBED_CHUNK, len(todo)), len(todo))
+        finally:
+            cache.close()
+
+    def _store(self, cache: EmbeddingCache, hashes: list[str], texts: list[str]) -> None:
+        vectors = self.model.embed_batch(texts, "passage")
+        damaged = damaged_rows(list(vectors))
+        if damaged:
+            where = next(section.path for section in self.sections if section.content_hash == hashes[damaged[0]])
+            raise ModelError(
+                f"{where}: the model {self.model.model_id!r} gave {len(damaged)} vector(s) that are not finite unit"
+                " vectors; nothing was stored. Check the model (`model:` in mkdocs.yml)."
+            )
+        cache.put_many(self.model.model_id, hashes, vectors)
+        self.known.update(zip(hashes, vectors, strict=True))
+
+    def matrix(self, cache_path: Path) -> numpy.ndarray:
+        """All vectors (after ``embed``) as one float32 matrix. Cached vectors that are damaged (not finite, not
+        of unit length, or of another length than the others) are embedded again and replaced in the cache."""
+        import numpy as np
+
+        rows = _arrays([self.known[text_hash] for text_hash in self.hashes])
+        if not rows:
+            return np.zeros((0, 0), np.float32)
+        damaged = damaged_rows(rows)
+        if damaged:
+            wanted = {self.hashes[index]: self.sections[index].embedding_text for index in damaged}
+            _log.warning(
+                f"{len(wanted)} cached vector{'s were' if len(wanted) != 1 else ' was'} damaged (not finite, not of"
+                f" unit length or of the wrong size; in {self.sections[damaged[0]].path} and others):"
+                " embedded again."
+            )
+            cache = EmbeddingCache(cache_path)
+            try:
+                hashes = list(wanted)
+                for start in range(0, len(hashes), EMBED_CHUNK):
+                    chunk = hashes[start : start + EMBED_CHUNK]
+                    self._store(cache, chunk, [wanted[text_hash] for text_hash in chunk])
+            finally:
+                cache.close()
+            rows = _arrays([self.known[text_hash] for text_hash in self.hashes])
+        return np.ascontiguousarray(np.vstack(rows), dtype=np.float32)
+
+
+def _arrays(vectors: list[bytes | numpy.ndarray]) -> list[numpy.ndarray]:
+    import numpy as np
+
+    return [np.frombuffer(vector, dtype="<f4") if isinstance(vector, bytes) else vector for vector in vectors]
+
+
+class IndexBuild:
+    """The index of one build: notes read and split now, new sections embedded by ``vectors.embed`` (in the
+    background, see tilsite.site.build), the index written by ``finish``."""
+
+    def __init__(
+        self,
+        files: list[NoteFile],
+        *,
+        slugs: SlugSettings,
+        model: EmbeddingModel,
+        cache_path: Path,
+        index_dir: Path,
+    ) -> None:
+        self.model = model
+        self.cache_path = cache_path
+        self.index_dir = index_dir
+        self.report = BuildReport()
+        report = self.report
+        cache = EmbeddingCache(cache_path)
+        try:
+            notes = read_notes(files, report.problems)
+            report.front_matter = {note.path: note.meta for note in notes}
+            report.links = {note.path: link_targets(note.text) for note in notes}
+            sections, self.note_keys = collect_sections(notes, slugs, cache)
+            self.vectors = SectionVectors(sections, model, cache)
+        finally:
+            cache.close()
+        report.notes, report.sections = len(notes), len(sections)
+        report.embedded = len(self.vectors.todo)
+        report.reused = len(sections) - len(self.vectors.missing)
+        report.changed_notes = sorted({sections[index].path for index in self.vectors.missing})
+        urls = {note.path: note.url for note in files}
+        self.records = [
+            SectionRecord(
+                path=section.path,
+                title=section.note_title,
+                heading=section.heading,
+                anchor=section.anchor,
+                url=_with_fragment(urls.get(section.path, ""), section.anchor),
+                snippet=section.snippet,
+                text=section.text,
+                text_hash=section.content_hash,
+            )
+            for section in sections
+        ]
+        """One record per section, in index order."""
+
+    def finish(self, rendered_anchors: dict[str, set[str]] | None = None) -> SectionIndex:
+        """Write the index (after ``embed``) and return it.
+
+        ``rendered_anchors`` are the heading ids each page has once rendered: a section whose
+        heading the page does not show (inside raw HTML, say) is linked at the section before it.
+        The vector matrix is made when first used: writing an unchanged index, and results
+        cached for it, do not need it. When the index changed, cache rows no build uses any
+        more are pruned.
+        """
+        if rendered_anchors is not None:
+            self.records = rendered_only(self.records, rendered_anchors)
+        index = SectionIndex(self.model.model_id, self.records, lambda: self.vectors.matrix(self.cache_path))
+        if write_index(index, self.index_dir):
+            cache = EmbeddingCache(self.cache_path)
+            try:
+                cache.keep_only(self.model.model_id, self.vectors.hashes, self.note_keys)
+            finally:
+                cache.close()
+        return index
+
+
+def _with_fragment(url: str, anchor: str) -> str:
+    return f"{url}#{anchor}" if anchor else url
+
+
+def rendered_only(records: list[SectionRecord], rendered_anchors: dict[str, set[str]]) -> list[SectionRecord]:
+    """``records`` with each anchor the page does not render replaced by the last one before it that it does
+    (or the top of the page), so that no link points at an id that is not there."""
+    fixed: list[SectionRecord] = []
+    last: dict[str, str] = {}
+    for record in records:
+        present = rendered_anchors.get(record.path)
+        if present is None or not record.anchor or record.anchor in present:
+            last[record.path] = record.anchor
+            fixed.append(record)
+            continue
+        anchor = last.get(record.path, "")
+        page = record.url.split("#", 1)[0]
+        fixed.append(replace(record, anchor=anchor, url=_with_fragment(page, anchor)))
+    return fixed

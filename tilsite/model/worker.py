@@ -1,0 +1,162 @@
+"""The default model in a process of its own, so that a build's model work runs on the other core.
+
+A build that embeds a few edited sections spends about 0.2 s of interpreter time
+before the first vector (importing onnxruntime, reading the tokenizer's pieces,
+opening the session) and more on the browser copy of the model. In a thread, that
+time is taken from MkDocs' rendering, which holds the interpreter; measured at
+100 notes, an edit then cost 1.7× a plain MkDocs build instead of 1.45×
+(bench/results.md). So ``tilsite build`` starts this process when it first needs
+the model, and it loads the model while MkDocs renders. ``tilsite serve`` and
+``tilsite search`` keep the model in their own process instead.
+
+The protocol is a pipe of JSON lines, never pickle. The parent writes one request
+per line. The process answers each one with one line, followed by raw float32
+bytes when the line says ``"bytes"``; before that line it may send ``{"log": ...}``
+lines.
+
+- ``{"op": "encode", "texts": [...]}``: unit vectors, ``{"rows", "dim", "bytes"}``.
+- ``{"op": "browser", "texts": [...], "state": {...}}``: ``{"folder", "state"}``
+  (see ``tilsite.model.browser``).
+- A failure: ``{"error": "one line"}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from tilsite.errors import ModelError, TilsiteError
+
+if TYPE_CHECKING:
+    import numpy
+
+_log = logging.getLogger("tilsite")
+
+
+class WorkerEncoder:
+    """The parent's end: ``encode`` and ``browser_copy`` answered by the model process.
+
+    One request runs at a time (a build's background thread and its main thread may both ask).
+    """
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        import tilsite
+
+        package_parent = str(Path(tilsite.__file__).resolve().parents[1])
+        environment = dict(os.environ)
+        # The process runs this very tilsite, wherever it was imported from.
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, environment.get("PYTHONPATH")]))
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 -- kept open for the process's life, closed by close()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tilsite.model.worker", str(cache_dir or "")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            env=environment,
+        )
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> numpy.ndarray:
+        import numpy as np
+
+        header, payload = self._request({"op": "encode", "texts": texts})
+        return np.frombuffer(payload, dtype="<f4").reshape(int(header["rows"]), int(header["dim"])).copy()
+
+    def browser_copy(self, texts: list[str], state: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+        header, _ = self._request({"op": "browser", "texts": texts, "state": state})
+        return Path(header["folder"]), header["state"]
+
+    def _request(self, request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        with self._lock:
+            pipe_in, pipe_out = self._process.stdin, self._process.stdout
+            assert pipe_in is not None and pipe_out is not None
+            try:
+                pipe_in.write(json.dumps(request, ensure_ascii=False).encode("utf-8") + b"\n")
+                pipe_in.flush()
+                while True:
+                    line = pipe_out.readline()
+                    if not line:
+                        raise ModelError(f"the model process stopped{self._stopped_because()}")
+                    header = json.loads(line)
+                    if "log" in header:
+                        _log.info(str(header["log"]))
+                        continue
+                    if "error" in header:
+                        raise ModelError(str(header["error"]))
+                    return header, pipe_out.read(int(header.get("bytes", 0)))
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"the model process stopped{self._stopped_because()}") from exc
+
+    def _stopped_because(self) -> str:
+        self._errors.seek(0)
+        lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
+        return f": {lines[-1]}" if lines else ""
+
+    def close(self) -> None:
+        """End the process (it exits when its input closes; it is killed if it does not within 5 s)."""
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._errors.close()
+
+
+def _serve(cache_dir: Path | None, requests: IO[bytes], answers: IO[bytes]) -> None:
+    from tilsite.model.browser import ensure_browser_model
+    from tilsite.model.store import ModelStore
+
+    def send(header: dict[str, Any], payload: bytes = b"") -> None:
+        answers.write(json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + payload)
+        answers.flush()
+
+    def echo(message: str) -> None:
+        send({"log": message})
+
+    store = ModelStore(cache_dir)
+    encoder = None
+    with contextlib.suppress(TilsiteError):  # a failure is reported with the first request that needs the model
+        encoder = store.encoder(echo)  # at once: the parent asks for vectors only later
+    for line in requests:
+        try:
+            request = json.loads(line)
+            if request.get("op") == "encode":
+                encoder = encoder or store.encoder(echo)
+                vectors = encoder.encode([str(text) for text in request["texts"]])
+                data = vectors.astype("<f4").tobytes()
+                send({"rows": vectors.shape[0], "dim": vectors.shape[1], "bytes": len(data)}, data)
+            elif request.get("op") == "browser":
+                folder, state = ensure_browser_model(store, list(request["texts"]), dict(request["state"]), echo)
+                send({"folder": str(folder), "state": state})
+            else:
+                send({"error": f"unknown request {request.get('op')!r}"})
+        except TilsiteError as exc:
+            send({"error": str(exc)})
+        except Exception as exc:  # one line for the parent, whatever failed
+            send({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def main() -> None:
+    # The answers go to a copy of stdout; anything a library prints goes to stderr instead.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    cache_dir = Path(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] else None
+    with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
+        _serve(cache_dir, sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    main()

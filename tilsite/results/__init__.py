@@ -1,0 +1,1 @@
+"""What the index answers: related notes of every note, and search by meaning and keywords."""

@@ -1,0 +1,1 @@
+"""The site: a build session for adapters, the HTML tilsite adds, search files, and `tilsite init`."""
