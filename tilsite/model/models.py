@@ -38,6 +38,9 @@ class EmbeddingModel(ABC):
     def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
         """Return an array of shape ``(len(texts), dimension)`` of unit vectors."""
 
+    def start(self) -> None:  # noqa: B027 -- models without a process of their own have nothing to start
+        """Start the model's process, if it has one, so that it loads the model while the caller goes on."""
+
     def close(self) -> None:  # noqa: B027 -- models without a process of their own have nothing to end
         """End the model's process, if it has one (it starts again when next needed)."""
 
@@ -85,6 +88,10 @@ class BundledE5Model(EmbeddingModel):
 
                 self._worker = WorkerEncoder(self.cache_dir)
             return self._worker
+
+    def start(self) -> None:
+        if self.separate_process:
+            self._separate()
 
     def close(self) -> None:
         with self._lock:
