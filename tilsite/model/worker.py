@@ -3,10 +3,11 @@
 A build that embeds a few edited sections spends about 0.2 s of interpreter time
 before the first vector (importing onnxruntime, reading the tokenizer's pieces,
 opening the session) and more on the browser copy of the model. In a thread, that
-time is taken from MkDocs' rendering, which holds the interpreter; measured at
-100 notes, an edit then cost 1.7× a plain MkDocs build instead of 1.45×
-(bench/results.md). So ``tilsite build`` starts this process when it first needs
-the model, and it loads the model while MkDocs renders. ``tilsite serve`` and
+time is taken from MkDocs' rendering, which holds the interpreter; in alternating
+runs at 100 notes, an edit then cost 1.65-1.69× a plain MkDocs build, against
+1.40-1.48× with this process (README, Performance). So ``tilsite build`` starts
+this process as soon as it knows a section needs a vector, and the process loads
+the model while MkDocs renders. ``tilsite serve`` and
 ``tilsite search`` keep the model in their own process instead.
 
 The protocol is a pipe of JSON lines, never pickle. The parent writes one request
