@@ -156,6 +156,14 @@ def test_kept_vocabulary_always_holds_required_pieces_and_single_characters() ->
     assert pieces == ["<s>", "<pad>", "</s>", "<unk>", "▁가", "나", "▁abc", "x", "▁rare"]
 
 
+def test_kept_vocabulary_takes_ascii_hangul_and_common_symbols_only() -> None:
+    vocab = [("<s>", 0.0), ("▁·", -1.0), ("→", -1.0), ("“", -1.0), ("…", -1.0), ("▁ㄱㄴ", -1.0), ("ᄀ", -1.0)]
+    vocab += [("▁a→b", -2.0), ("▁привет", -1.0), ("▁😀", -1.0), ("漢", -1.0), ("▁é", -1.0), ("\u3000", -1.0)]
+    pieces = [vocab[index][0] for index in kept_piece_ids(vocab, budget=100)]
+    # Symbols below U+3000 (é is a letter, U+3000 a space), Hangul and jamo; no Cyrillic, emoji or Han.
+    assert pieces == ["<s>", "▁·", "→", "“", "…", "▁ㄱㄴ", "ᄀ", "▁a→b"]
+
+
 def test_keyword_search_in_the_browser_shows_note_text_as_text(site: Path, fake_model: FakeEmbedder) -> None:
     markup = '<img src=x onerror="window.tilsiteInjected=1"><b>zebra</b>'
     note = f"# 마크업 노트\n\n## `{markup}` 태그\n\nzebra 얼룩말 `<script>window.tilsiteInjected=2</script>`\n"
