@@ -7,14 +7,10 @@
 //                 "wait_ms": bound for each wait, "chromium": the executable}
 // Output (stdout): {"pages": [{name, path, url, screenshot, style, images, failed_requests, error?}],
 //                   "control": {style}, "outside_requests": [urls blocked because they left the site's origin]}
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../tests/browser/chromium.mjs";
 
 const config = JSON.parse(process.argv[2]);
 const waitMs = config.wait_ms ?? 30000;
-const profile = mkdtempSync(join(tmpdir(), "tilsite-field-chromium-"));
 const output = { pages: [], outside_requests: [] };
 
 // Material sets a sticky, coloured header, scales the root font to 125% and gives .md-typeset a 1.6 line
@@ -59,20 +55,7 @@ function imageCounts() {
   };
 }
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: config.chromium ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-quic",
-    "--disable-sync",
-  ],
-});
+const { context, close } = await launchChromium(config.chromium, { width: 1280, height: 900 });
 try {
   // The harness never fetches from the network: anything outside the local server is refused and listed.
   await context.route("**/*", (route) => {
@@ -151,7 +134,6 @@ try {
 } catch (error) {
   output.error = String((error && error.message) || error).split("\n")[0];
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 process.stdout.write(JSON.stringify(output));

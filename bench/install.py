@@ -32,6 +32,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import run  # noqa: E402
+from tests.helpers import copy_sample_site  # noqa: E402
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "scipy", "sklearn", "sympy")
 
@@ -99,11 +100,7 @@ def measure(name: str, revision: str | None, work: Path) -> dict:
         == 0
     ]
 
-    project = work / "sample"
-    project.mkdir()
-    for folder in ("docs", "img"):
-        shutil.copytree(ROOT / folder, project / folder)
-    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    project = copy_sample_site(work / "sample")
     cache = work / "cache"
     os.environ["TILSITE_CACHE_DIR"] = str(cache)
     os.environ["HF_HUB_OFFLINE"] = "1"

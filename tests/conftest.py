@@ -12,6 +12,8 @@ import pytest
 from tilsite.model import models as embeddings
 from tilsite.results.keywords import tokenize
 
+from .helpers import copy_sample_site
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -59,10 +61,4 @@ def site(tmp_path: Path) -> Path:
 @pytest.fixture
 def sample_project(tmp_path: Path) -> Path:
     """A copy of this repository's own sample site (docs/, img/, mkdocs.yml)."""
-    root = Path(__file__).parents[1]
-    target = tmp_path / "sample"
-    target.mkdir()
-    shutil.copytree(root / "docs", target / "docs")
-    shutil.copytree(root / "img", target / "img")
-    shutil.copy(root / "mkdocs.yml", target / "mkdocs.yml")
-    return target
+    return copy_sample_site(tmp_path / "sample")

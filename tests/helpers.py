@@ -17,6 +17,15 @@ ROOT = Path(__file__).parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def copy_sample_site(target: Path) -> Path:
+    """A copy of this repository's own sample site (docs/, img/, mkdocs.yml) in the new folder ``target``."""
+    target.mkdir()
+    for name in ("docs", "img"):
+        shutil.copytree(ROOT / name, target / name)
+    shutil.copy(ROOT / "mkdocs.yml", target / "mkdocs.yml")
+    return target
+
+
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Serves a site folder, with WebAssembly's MIME type, quietly, optionally under a sub-path (``/TIL/``)."""
 

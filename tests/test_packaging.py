@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import copy_sample_site
+
 ROOT = Path(__file__).parents[1]
 DEFAULT_INSTALL_LIMIT_MB = 700
 """Issue 13: the default install must stay light (it was 1.8 GB with PyTorch)."""
@@ -82,11 +84,7 @@ def test_wheel_and_sdist_build_and_the_wheel_builds_the_sample_site_in_a_fresh_v
     size = _folder_mb(venv)
     assert size <= DEFAULT_INSTALL_LIMIT_MB, f"the fresh venv takes {size:.0f} MB"
 
-    project = tmp_path / "sample"
-    project.mkdir()
-    for name in ("docs", "img"):
-        shutil.copytree(ROOT / name, project / name)
-    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    project = copy_sample_site(tmp_path / "sample")
     cache = tmp_path / "empty-cache"
     environment = {**os.environ, "TILSITE_CACHE_DIR": str(cache)}
     environment.pop("PYTHONPATH", None)  # the installed wheel, not this checkout

@@ -5,27 +5,11 @@
 //                 in the search box, "wasm": false to hide WebAssembly,
 //                 "expect": "keyword" or "hybrid", the kind of results to wait for}
 // Output: {"results": [{query, kind, hits: [{url, heading, title}], ms}], "requests": [urls], "loadMs", ...}
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const config = JSON.parse(process.argv[2]);
 const waitMs = config.wait_ms ?? 120000;
-const profile = mkdtempSync(join(tmpdir(), "tilsite-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: config.chromium ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-  ],
-});
+const { context, close } = await launchChromium(config.chromium, undefined);
 const output = { results: [], requests: [], console: [] };
 try {
   const page = context.pages()[0] ?? (await context.newPage());
@@ -94,7 +78,6 @@ try {
 } catch (error) {
   output.error = String((error && error.message) || error).split("\n")[0];
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 process.stdout.write(JSON.stringify(output));

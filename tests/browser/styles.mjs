@@ -1,27 +1,11 @@
 // Opens pages in Debian's Chromium (headless) and prints, as JSON, whether the theme's stylesheet applied
 // (computed styles, not file existence), the images that loaded and the requests that failed.
 // Usage: node tests/browser/styles.mjs CONFIG_JSON   CONFIG_JSON: {"urls": [...], "wait_ms": bound of each wait}
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const config = JSON.parse(process.argv[2]);
-const profile = mkdtempSync(join(tmpdir(), "tilsite-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: config.chromium ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-  ],
-});
+const { context, close } = await launchChromium(config.chromium, { width: 1280, height: 900 });
 const output = { pages: [] };
 try {
   const page = context.pages()[0] ?? (await context.newPage());
@@ -55,7 +39,6 @@ try {
 } catch (error) {
   output.error = String(error);
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify(output));
