@@ -44,6 +44,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import write_corpus  # noqa: E402
+from tests.helpers import copy_sample_site  # noqa: E402
 
 QUERIES = [
     "과적합 막는 법",
@@ -226,14 +227,6 @@ def vocabulary_effect(project: Path, queries: list[str]) -> dict[str, float]:
     return results
 
 
-def sample_project(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for name in ("docs", "img"):
-        shutil.copytree(ROOT / name, target / name)
-    shutil.copy(ROOT / "mkdocs.yml", target / "mkdocs.yml")
-    return target
-
-
 def synthetic_project(target: Path, notes: int) -> Path:
     write_corpus(target / "docs", notes)
     shutil.copy(ROOT / "mkdocs.yml", target / "mkdocs.yml")
@@ -296,7 +289,7 @@ def main() -> None:
     args = parser.parse_args()
     report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "sites": {}}
     with tempfile.TemporaryDirectory() as scratch:
-        sample = sample_project(Path(scratch) / "sample")
+        sample = copy_sample_site(Path(scratch) / "sample")
         report["sites"]["sample notes"] = measure_site(sample, QUERIES)
         print(json.dumps(report["sites"]["sample notes"], indent=1), flush=True)
         report["vocabulary"] = vocabulary_effect(sample, QUERIES)

@@ -19,7 +19,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 def copy_sample_site(target: Path) -> Path:
     """A copy of this repository's own sample site (docs/, img/, mkdocs.yml) in the new folder ``target``."""
-    target.mkdir()
+    target.mkdir(parents=True)
     for name in ("docs", "img"):
         shutil.copytree(ROOT / name, target / name)
     shutil.copy(ROOT / "mkdocs.yml", target / "mkdocs.yml")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -19,7 +18,7 @@ from tilsite.results.keywords import KeywordRanker
 from tilsite.site.published import ASSETS, SEARCH_DIR, VENDOR, quantize_rows
 
 from .conftest import FakeEmbedder
-from .helpers import ROOT, browse, node, serving
+from .helpers import ROOT, browse, copy_sample_site, node, serving
 
 QUERIES = [
     "과적합 막는 법",
@@ -185,11 +184,7 @@ def test_keyword_search_in_the_browser_shows_note_text_as_text(site: Path, fake_
 
 @pytest.fixture(scope="module")
 def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = tmp_path_factory.mktemp("browser") / "sample"
-    project.mkdir()
-    for name in ("docs", "img"):
-        shutil.copytree(ROOT / name, project / name)
-    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    project = copy_sample_site(tmp_path_factory.mktemp("browser") / "sample")
     _build(project)
     return project
 
