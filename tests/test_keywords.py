@@ -5,11 +5,36 @@ from tilsite.results.search import fuse
 
 
 def test_hangul_becomes_bigrams_and_ascii_stays_whole() -> None:
-    assert tokenize("과적합을 막는 state_dict") == ["과적", "적합", "합을", "막는", "state_dict", "state", "dict"]
+    # A bag of terms: their order is not the text's.
+    expected = ["과적", "적합", "합을", "막는", "state_dict", "state", "dict"]
+    assert sorted(tokenize("과적합을 막는 state_dict")) == sorted(expected)
 
 
 def test_single_hangul_syllable_is_kept() -> None:
-    assert tokenize("몸 GPT-4o") == ["몸", "gpt-4o", "gpt", "4o"]
+    assert sorted(tokenize("몸 GPT-4o")) == sorted(["몸", "gpt-4o", "gpt", "4o"])
+
+
+def test_joined_tokens_give_their_parts_once_each() -> None:
+    terms = tokenize("node.js c++ a-b-c x_-y 3.14 e-mail_x ab.cd.")
+    expected = ["node.js", "node", "js", "c", "a-b-c", "a", "b", "c", "x", "y", "3.14", "3", "14"]
+    expected += ["e-mail_x", "e", "mail", "x", "ab.cd", "ab", "cd"]
+    assert sorted(terms) == sorted(expected)
+
+
+def test_keyword_vectors_are_tfidf_cosines() -> None:
+    import numpy as np
+
+    from tilsite.results.keywords import keyword_terms, keyword_vectors
+
+    documents = ["pytest fixtures tmp_path", "pytest fixtures monkeypatch", "sourdough bread starter", ""]
+    vectors = keyword_vectors(documents)
+    similarities = vectors @ vectors.T
+    assert similarities[0, 1] > 0.2 and abs(similarities[0, 2]) < 1e-6
+    assert np.allclose(np.diag(similarities)[:3], 1.0, atol=1e-5) and not vectors[3].any()
+    columns, weights = keyword_terms(documents)
+    for row in range(3):  # every column of a row is listed once
+        used = columns[row][weights[row] > 0]
+        assert len(set(used.tolist())) == len(used)
 
 
 def test_bigrams_match_across_particles() -> None:

@@ -189,6 +189,12 @@ def test_sample_notes_answer_the_overfitting_question(sample_project: Path, mode
     assert json.loads(_invoke("search", "-f", config, "과적합 막는 법", "--json"))[0]["path"] == "ml/overfitting.md"
     related = json.loads(_invoke("related", "-f", config, "ml/overfitting.md", "--json"))
     assert related and all(item["path"] != "ml/overfitting.md" for item in related)
+    # The git note's related notes are about git; before issue 15 it listed HTTP status codes and async/await.
+    related = json.loads(_invoke("related", "-f", config, "git/rebase-vs-merge.md", "--json"))
+    paths = [item["path"] for item in related]
+    assert paths[:2] == ["git/branch-merge.md", "daily/DAY05_241018.md"], paths  # DAY05: `git rebase -i`
+    assert not {"web/http-status-codes.md", "web/js-async-await.md"} & set(paths)
+    assert related[1]["anchor"] == "git-rebase-i-로-커밋-정리"
 
 
 def test_a_damaged_export_is_written_again(model_folder: Path, tmp_path: Path) -> None:

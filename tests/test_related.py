@@ -7,42 +7,100 @@ from pathlib import Path
 import numpy as np
 
 from tilsite.index.store import SectionIndex, SectionRecord
-from tilsite.results.related import compute_related, related_notes
+from tilsite.results.related import compute_related, related_notes, script
 
 
-def _record(path: str, anchor: str) -> SectionRecord:
-    return SectionRecord(path, path, anchor, anchor, f"{path}#{anchor}", "", "", anchor)
+def _record(path: str, anchor: str, text: str = "") -> SectionRecord:
+    return SectionRecord(path, path, anchor, anchor, f"{path}#{anchor}", "", text, anchor)
 
 
-def _index(rows: list[tuple[str, str, list[float]]]) -> SectionIndex:
+def _index(rows: list[tuple[str, str, list[float]]], texts: dict[str, str] | None = None) -> SectionIndex:
     vectors = np.array([vector for _, _, vector in rows], dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return SectionIndex("m", [_record(path, anchor) for path, anchor, _ in rows], vectors)
+    records = [_record(path, anchor, (texts or {}).get(path, "")) for path, anchor, _ in rows]
+    return SectionIndex("m", records, vectors)
 
 
-def test_best_section_pair_decides_and_points_at_the_section() -> None:
+def test_notes_meet_at_their_best_section_pair() -> None:
     index = _index(
         [
-            ("a.md", "a1", [1, 0, 0]),
-            ("a.md", "a2", [0, 1, 0]),
-            ("b.md", "b1", [0.1, 1, 0]),
-            ("b.md", "b2", [0, 0, 1]),
-            ("c.md", "c1", [1, 0.5, 0]),
+            ("a.md", "a1", [1, 0, 0, 0]),
+            ("a.md", "a2", [0, 1, 0, 0]),
+            ("b.md", "b1", [0.1, 1, 0, 0]),
+            ("b.md", "b2", [0, 0, 1, 0]),
+            ("c.md", "c1", [0, 0, 0, 1]),
+            ("d.md", "d1", [0, 0, 0.2, 1]),
         ]
     )
-    related = compute_related(index, count=5, threshold=0.5)
+    related = compute_related(index, count=5, threshold=-2)
     a = related["a.md"]
-    assert [item.target.path for item in a] == ["b.md", "c.md"]
-    assert a[0].target.anchor == "b1" and a[0].source_anchor == "a2"
-    assert a[0].score > a[1].score
+    assert a[0].target.path == "b.md"
+    assert (a[0].target.anchor, a[0].source_anchor) == ("b1", "a2")  # where the two notes meet
+    assert a[0].source.path == "a.md"
+    assert [item.score for item in a] == sorted((item.score for item in a), reverse=True)
     assert all(item.target.path != path for path, items in related.items() for item in items)
+    # The threshold applies to the score shown, so a stricter one only shortens the lists.
+    strict = compute_related(index, count=5, threshold=a[0].score - 1e-6)
+    assert [item.target.path for item in strict["a.md"]] == ["b.md"]
 
 
 def test_never_itself_threshold_and_count() -> None:
     index = _index([("a.md", "x", [1, 0]), ("a.md", "y", [1, 0.01]), ("b.md", "z", [0, 1]), ("c.md", "w", [1, 0.2])])
-    related = compute_related(index, count=1, threshold=0.9)
+    related = compute_related(index, count=1, threshold=0.5)
     assert [item.target.path for item in related["a.md"]] == ["c.md"]
-    assert related.get("b.md", []) == []
+    assert related.get("b.md", []) == []  # nothing near enough
+
+
+def test_shared_rare_words_decide_between_notes_equally_near_by_meaning() -> None:
+    texts = {
+        "a.md": "pytest fixtures with tmp_path and monkeypatch",
+        "z.md": "using pytest fixtures: tmp_path, monkeypatch, capsys",
+        "c.md": "sourdough bread needs a starter and patience",
+        "d.md": "notes on something else entirely",
+    }
+    # z and c are exactly as near to a by meaning (c would win the tie by name); z shares a's words.
+    rows = [
+        ("a.md", "", [1.0, 0, 0]),
+        ("z.md", "", [0.6, 0.8, 0]),
+        ("c.md", "", [0.6, -0.8, 0]),
+        ("d.md", "", [0, 0, 1.0]),
+    ]
+    ranked = [item.target.path for item in compute_related(_index(rows, texts), count=3, threshold=-2)["a.md"]]
+    assert ranked.index("z.md") < ranked.index("c.md")
+
+
+def test_notes_in_another_language_are_compared_without_the_language() -> None:
+    """An English note about git is nearer to a Korean note about git than to English notes on other
+    topics, although the model puts every English text closer to every other (here: a shared direction)."""
+    topics = ["git", "http", "css", "sql", "docker"]
+    korean = {
+        "git": "깃 브랜치 병합",
+        "http": "상태 코드 응답",
+        "css": "레이아웃 정렬",
+        "sql": "조인 쿼리 집계",
+        "docker": "컨테이너 이미지 빌드",
+    }
+    rows: list[tuple[str, str, list[float]]] = []
+    texts: dict[str, str] = {}
+    for number, topic in enumerate(topics):
+        topic_direction = [0.0] * 7
+        topic_direction[2 + number] = 1.0
+        rows.append((f"en/{topic}.md", "", [3.0, 0.0, *topic_direction[2:]]))
+        rows.append((f"ko/{topic}.md", "", [0.0, 3.0, *topic_direction[2:]]))
+        texts[f"en/{topic}.md"] = f"notes about {topic} written in English"
+        texts[f"ko/{topic}.md"] = f"{korean[topic]} 에 대한 한국어 노트"
+    index = _index(rows, texts)
+    related = compute_related(index, count=3, threshold=-2)
+    for topic in topics:
+        assert related[f"en/{topic}.md"][0].target.path == f"ko/{topic}.md"
+        assert related[f"ko/{topic}.md"][0].target.path == f"en/{topic}.md"
+
+
+def test_script_of_a_text() -> None:
+    assert script("깃 브랜치를 merge 하는 방법: git merge feature") == "ko"
+    assert script("Gitのブランチをマージする") == "cjk"
+    assert script("How git merge works") == "latin"
+    assert script("") == "latin"
 
 
 def test_empty_index() -> None:
@@ -76,7 +134,7 @@ def test_related_notes_are_cached_for_the_index_content_and_settings(tmp_path: P
         json.dumps([related_module.RELATED_VERSION, "content-2", 1, 0.1, ["README.md", "index.md"]]).encode()
     ).hexdigest()
     assert cache.get_derived("related", source) is not None
-    cache.put_derived("related", source, json.dumps({"a.md": [[99, "x", 1.0]]}).encode())
+    cache.put_derived("related", source, json.dumps({"a.md": [[99, 0, 1.0]]}).encode())
     assert related_notes(index, 1, 0.1, cache=cache) == compute_related(index, 1, 0.1)
     assert len(computed) == 4
     # Without a content hash (an index never written), nothing is cached.

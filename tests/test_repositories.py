@@ -165,6 +165,11 @@ def test_init_and_build_a_messy_repository(messy: Path, fake_model: FakeEmbedder
     assert "notes_dir: ." in config and "site_url: https://kim.github.io/TIL/" in config
     assert "lang: [en, ko]" in config
 
+    # Eight notes and a fake model: with so few, removing their mean leaves little in common (README,
+    # related_threshold), so this repository lists its related notes with a lower threshold.
+    (messy / "mkdocs.yml").write_text(
+        config.replace("      notes_dir: .\n", "      notes_dir: .\n      related_threshold: -0.5\n")
+    )
     code, output = _invoke("build", "-f", str(messy / "mkdocs.yml"))
     assert code == 0, output
     # Nothing the user wrote was moved or edited; init only added its own files.

@@ -153,3 +153,37 @@ def test_every_inline_form_gets_the_id_mkdocs_renders(form: str) -> None:
     rendered = [anchor for _level, anchor in HEADING_ID.findall(renderer.convert(text))]
     slugs = SlugSettings.from_markdown_config(extensions, {"toc": {"slugify": slugify_unicode}})
     assert [heading.anchor for heading in parse_headings(_note(text), slugs)[2]] == rendered
+
+
+def test_the_sections_markdown_is_embedded_and_its_plain_text_shown() -> None:
+    text = (
+        "## Running async code\n"
+        "Read [the asyncio docs](https://docs.python.org/3/library/asyncio-task.html) and `asyncio.run`.\n\n"
+        '```python title="a.py"\nasyncio.run(main())\n```\n\n\n\n'
+        "![a chart](https://user-images.githubusercontent.com/1/0f3c-9d2e.png) <!-- hidden note -->\n"
+        "![inline](data:image/png;base64,iVBORw0KGgo=)\n\n"
+        "<details><summary>Why <b>not</b> threads?</summary><!-- hidden -->\n"
+        "The GIL &amp; blocking calls</details>\n\n"
+        "<script>var tracked = 1;</script>\n"
+        "## Next\nMore.\n"
+    )
+    first, second = split_sections(_note(text))
+    # What is embedded: the Markdown as written (fence language, link address, backticks), less images'
+    # addresses, data: URLs, comments and runs of blank lines.
+    assert first.embedding_text.startswith(
+        "Note > Running async code\n"
+        "Read [the asyncio docs](https://docs.python.org/3/library/asyncio-task.html) and `asyncio.run`.\n\n"
+        '```python title="a.py"\nasyncio.run(main())\n```\n\n![a chart] \n![inline]\n\n<details>'
+    )
+    assert "githubusercontent" not in first.embedding_text and "iVBOR" not in first.embedding_text
+    assert "hidden" not in first.embedding_text and "## Next" not in first.embedding_text
+    assert second.embedding_text == "Note > Next\nMore."
+    # What is shown and searched by keywords: plain text, with the HTML block's text (not its comments or scripts).
+    assert "Why not threads? The GIL & blocking calls" in first.text
+    assert "hidden" not in first.text and "tracked" not in first.text and "```" not in first.text
+    assert first.snippet.startswith("Read the asyncio docs and asyncio.run.")
+
+
+def test_a_note_without_headings_embeds_all_its_markdown() -> None:
+    (section,) = split_sections(_note("Just *text* here.\n\n- a list\n"))
+    assert section.embedding_text == "Note\nJust *text* here.\n\n- a list"

@@ -124,13 +124,25 @@ def test_javascript_keyword_ranking_matches_python() -> None:
         "HTTP 404 는 페이지가 없다는 뜻",
         "과적합 과적합 과적합 early-stopping",
     ]
-    queries = ["과적합이 뭐야", "git merge", "state_dict", "venv 가상환경", "404", "없는 단어"]
-    ranked = json.loads(node("keywords.mjs", stdin=json.dumps({"documents": documents, "queries": queries})))
+    queries = [
+        "과적합이 뭐야",
+        "git merge",
+        "state_dict",
+        "venv 가상환경",
+        "404",
+        "없는 단어",
+        "how to rebase a branch",
+    ]
+    results = json.loads(node("keywords.mjs", stdin=json.dumps({"documents": documents, "queries": queries})))
     ranker = KeywordRanker(documents)
-    for query, in_js in zip(queries, ranked, strict=True):
+    for query, in_js in zip(queries, results, strict=True):
         in_python = ranker.rank(query, 10)
-        assert [position for position, _ in in_python] == [position for position, _ in in_js], query
-        assert [score for _, score in in_python] == pytest.approx([score for _, score in in_js], rel=1e-9)
+        assert [position for position, _ in in_python] == [position for position, _ in in_js["ranked"]], query
+        assert [score for _, score in in_python] == pytest.approx([score for _, score in in_js["ranked"]], rel=1e-9)
+        # The hybrid ranking's keyword weight follows the share of the query's terms the notes hold, in both.
+        assert ranker.known_share(query) == pytest.approx(in_js["known"], rel=1e-12), query
+    assert ranker.known_share("how to rebase a branch") == pytest.approx(1 / 5)  # only "rebase" is in the notes
+    assert ranker.known_share("없는 단어") == 0.0
 
 
 def test_vendored_browser_files_are_the_pinned_npm_packages() -> None:

@@ -181,7 +181,7 @@ def grouped_warnings(verbose: bool) -> Iterator[None]:
 
 
 @contextmanager
-def progress_bar() -> Iterator[Callable[[int, int], None]]:
+def progress_bar(label: str = "Embedding sections") -> Iterator[Callable[[int, int], None]]:
     """A ``progress(done, total)`` callback: a bar redrawn in place on a terminal, a line every 10% in a log."""
     started: float | None = None
     shown = -1
@@ -198,13 +198,13 @@ def progress_bar() -> Iterator[Callable[[int, int], None]]:
         if sys.stderr.isatty():
             filled = int(share * 30)
             bar = "#" * filled + "-" * (30 - filled)
-            click.echo(f"\rEmbedding sections [{bar}] {done}/{total}{left}\x1b[K", err=True, nl=False)
+            click.echo(f"\r{label} [{bar}] {done}/{total}{left}\x1b[K", err=True, nl=False)
             _OUTPUT.progress_open = done < total
             if done == total:
                 click.echo(err=True)
         elif int(share * 10) > shown:
             shown = int(share * 10)
-            click.echo(f"Embedding sections: {done}/{total} ({share:.0%}){left}", err=True)
+            click.echo(f"{label}: {done}/{total} ({share:.0%}){left}", err=True)
 
     try:
         yield progress
@@ -400,12 +400,19 @@ def search(config_file: Path, query: str, top: int, notes: bool, as_json: bool) 
         return
     if not results:
         click.echo("No results.")
+    _print_results(results, "{:.4f}")
+
+
+def _print_results(results: list[dict[str, Any]], score_format: str) -> None:
+    """``search`` and ``related`` results as text: the same fields, with the score each list is sorted by."""
     for rank, result in enumerate(results, start=1):
         place = f"{result['path']}#{result['anchor']}" if result["anchor"] else result["path"]
-        click.echo(f"{rank:>2}. {result['title']} › {result['heading']}  ({result['similarity']:.2f})")
-        click.echo(f"    {place}")
-        if result["snippet"]:
-            click.echo(f"    {result['snippet']}")
+        heading = f" › {result['heading']}" if result["heading"] != result["title"] else ""
+        click.echo(f"{rank:>2}. {result['title']}{heading}  (score {score_format.format(result['score'])})")
+        click.echo(f"    {place}  {result['url']}")
+        why = f"§ {result['from_heading']} → " if result.get("from_anchor") else ""
+        if why or result["snippet"]:
+            click.echo(f"    {why}{result['snippet']}")
 
 
 @cli.command()
@@ -413,7 +420,7 @@ def search(config_file: Path, query: str, top: int, notes: bool, as_json: bool) 
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of related notes.")
 def related(config_file: Path, path: str, as_json: bool) -> None:
-    """List the notes related to the note at PATH (relative to the notes folder, or a file path)."""
+    """List the notes related to the note at PATH (relative to the notes folder, or a file path), as its page does."""
     from tilsite.results.related import compute_related
 
     with user_errors():
@@ -434,7 +441,9 @@ def related(config_file: Path, path: str, as_json: bool) -> None:
             "anchor": item.target.anchor,
             "url": f"{site_url}/{item.target.url}" if site_url else item.target.url,
             "score": round(item.score, 6),
-            "from_anchor": item.source_anchor,
+            "snippet": item.target.snippet,
+            "from_anchor": item.source.anchor,
+            "from_heading": item.source.heading,
         }
         for item in items
     ]
@@ -442,9 +451,93 @@ def related(config_file: Path, path: str, as_json: bool) -> None:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
         return
     if not results:
-        click.echo("No related notes above the similarity threshold.")
-    for result in results:
-        click.echo(f"{result['score']:.2f}  {result['title']} › {result['heading']}  ({result['url']})")
+        click.echo("No related notes above the threshold (`related_threshold`).")
+    _print_results(results, "{:.3f}")
+
+
+@cli.command(name="eval")
+@config_option
+@click.argument("queries", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--related", "score_related", is_flag=True, help="Score related notes against top-level folders.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def evaluate(config_file: Path, queries: Path | None, score_related: bool, as_json: bool) -> None:
+    """Measure search on QUERIES (JSON lines: {"query": ..., "expect": ["note.md"]}) and, with --related,
+    how often related notes share a note's top-level folder (for notes kept in topic folders)."""
+    from tilsite.results import evaluate as scoring
+    from tilsite.results.search import METHODS, Searcher
+
+    if queries is None and not score_related:
+        raise click.UsageError("give a QUERIES file, --related, or both.")
+    results: dict[str, Any] = {}
+    with user_errors():
+        _, settings = load_site(config_file)
+        section_index, model = _load_index(settings)
+        paths = {record.path for record in section_index.records}
+        if queries is not None:
+            asked = scoring.read_queries(queries, paths)
+            with progress_bar("Asking the queries") as progress:
+                found = scoring.evaluate_search(Searcher(section_index, model), asked, progress)
+            results["search"] = found.as_dict()
+        if score_related:
+            results["related"] = _related_scores(section_index, settings)
+        model.close()
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        return
+    if "search" in results:
+        found = results["search"]
+        click.echo(f"Search, {found['queries']} queries ({queries}), notes ranked as `tilsite search --notes`:")
+        click.echo(f"  {'':14} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}")
+        rows = [("", found["methods"])] + [(f" ({group})", scores) for group, scores in found["groups"].items()]
+        for label, by_method in rows:
+            for method in METHODS:
+                scores = by_method[method]
+                name = f"{method}{label}"
+                click.echo(f"  {name:14} {scores['hit@1']:6.2f} {scores['hit@5']:6.2f} {scores['mrr@10']:7.2f}")
+        click.echo("  (hybrid is what `tilsite search` and the site's search box rank by)")
+        if found["misses"]:
+            click.echo(f"Misses of the hybrid ranking (expected note not in the first 5), {len(found['misses'])}:")
+        for miss in found["misses"]:
+            where = f"rank {miss['rank']}" if miss["rank"] else "not in the first 10"
+            click.echo(f"  {miss['query']}  → {', '.join(miss['expect'])}: {where}; first: {', '.join(miss['got'])}")
+    if "related" in results:
+        scores = results["related"]
+        ours, baseline = scores["tilsite"], scores["tfidf"]
+        click.echo(
+            f"Related notes in the note's own top-level folder ({ours['notes']} notes in {ours['folders']} folders,"
+            f" up to {settings.related_count} each):"
+        )
+        click.echo(f"  tilsite  precision {ours['precision']:.3f}, {ours['filled'] * 100:.0f}% of places filled")
+        click.echo(f"  TF-IDF   precision {baseline['precision']:.3f} (keywords alone, every place filled)")
+
+
+def _related_scores(section_index: SectionIndex, settings: Settings) -> dict[str, Any]:
+    """``tilsite eval --related``: related notes and the TF-IDF baseline scored against the folders."""
+    import fnmatch
+
+    import numpy as np
+
+    from tilsite.results import evaluate as scoring
+    from tilsite.results.keywords import keyword_vectors
+    from tilsite.results.related import compute_related, note_texts
+
+    exclude = settings.related_exclude
+    paths = sorted({record.path for record in section_index.records})
+    kept = [path for path in paths if not any(fnmatch.fnmatchcase(path, pattern) for pattern in exclude)]
+    if not kept:
+        raise click.ClickException("no notes to score: every indexed note is in `related_exclude`.")
+    count = settings.related_count or 5
+    ours = compute_related(section_index, count, settings.related_threshold, exclude)
+    texts = note_texts(section_index)
+    vectors = keyword_vectors([texts[path] for path in kept])
+    similarities = vectors @ vectors.T
+    np.fill_diagonal(similarities, -np.inf)
+    best = np.argsort(-similarities, axis=1, kind="stable")[:, :count]
+    tfidf = {path: [kept[other] for other in best[row]] for row, path in enumerate(kept)}
+    return {
+        "tilsite": scoring.folder_scores(scoring.related_lists(ours), kept, count).as_dict(),
+        "tfidf": scoring.folder_scores(tfidf, kept, count).as_dict(),
+    }
 
 
 def _note_path(path: str, notes_dir: Path) -> str:

@@ -24,6 +24,12 @@ _ATTR_ID = re.compile(r"(?:^|\s)#([^\s}]+)")
 _WHITESPACE = re.compile(r"\s+")
 _FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.MULTILINE)
 SNIPPET_CHARS = 160
+_HTML_HIDDEN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE)
+_HTML_TAG = re.compile(r"<[^>]*>?")
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+_IMAGE_TARGET = re.compile(r"(!\[[^\]\n]*\])\([^)\n]*\)")
+_DATA_URL = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
+_BLANK_LINES = re.compile(r"\n\s*\n(?:\s*\n)+")
 
 
 @dataclass(slots=True, frozen=True)
@@ -46,13 +52,24 @@ class Section:
     """Plain text of the section body (markup removed, code kept)."""
     line: int
     """0-based line of the heading in the note file."""
+    source: str = ""
+    """The section's Markdown as written (below its heading), cleaned for embedding (``embedded_markdown``)."""
+
+    @property
+    def header(self) -> str:
+        """``note title > heading path``, which starts every embedded text of the section."""
+        trail = [self.note_title, *(h for h in self.heading_path if h and h != self.note_title)]
+        return " > ".join(trail)
 
     @property
     def embedding_text(self) -> str:
-        """What gets embedded: ``note title > heading path`` and the body."""
-        trail = [self.note_title, *(h for h in self.heading_path if h and h != self.note_title)]
-        header = " > ".join(trail)
-        return f"{header}\n{self.text}" if self.text else header
+        """What gets embedded: ``note title > heading path`` and the section's Markdown.
+
+        The Markdown as written, not the plain text: code fences say their language, links their
+        address, inline code its backticks. Measured on public repositories (bench/quality.md), that
+        embedded this way found related notes and answers better than the plain text did.
+        """
+        return f"{self.header}\n{self.source}" if self.source else self.header
 
     @property
     def content_hash(self) -> str:
@@ -89,7 +106,7 @@ def _inline_text(token: Token) -> str:
 
 
 def _body_text(tokens: list[Token]) -> str:
-    """Plain text of block tokens: inline text, code blocks verbatim, one block per line."""
+    """Plain text of block tokens: inline text, code blocks verbatim, HTML blocks' text, one block per line."""
     lines: list[str] = []
     for token in tokens:
         if token.type == "inline":
@@ -100,7 +117,28 @@ def _body_text(tokens: list[Token]) -> str:
             code = token.content.strip("\n")
             if code:
                 lines.append(code)
+        elif token.type == "html_block":
+            text = _html_text(token.content)
+            if text:
+                lines.append(text)
     return "\n".join(lines)
+
+
+def _html_text(html: str) -> str:
+    """The text a reader sees of an HTML block (``<details><summary>Why</summary>...``), tags and comments removed."""
+    from html import unescape
+
+    text = _HTML_HIDDEN.sub(" ", html)
+    return " ".join(unescape(_HTML_TAG.sub(" ", text)).split())
+
+
+def embedded_markdown(source: str) -> str:
+    """A section's Markdown for embedding: as written, less what carries no meaning and costs tokens
+    (HTML comments, images' addresses, ``data:`` URLs, runs of blank lines)."""
+    text = _HTML_COMMENT.sub("", source)
+    text = _IMAGE_TARGET.sub(r"\1", text)
+    text = _DATA_URL.sub("data:", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def _inline_body(token: Token) -> str:
@@ -207,9 +245,16 @@ def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Sectio
     tokens, title, headings = parse_headings(note, slugs)
     sections: list[Section] = []
     boundaries = [heading.token_index for heading in headings] + [len(tokens)]
+    lines = note.text.split("\n")
+    starts = [(tokens[heading.token_index].map or [0, 0]) for heading in headings]
+
+    def source(first: int, end: int) -> str:
+        return embedded_markdown("\n".join(lines[first:end]))
+
     preamble = _body_text(tokens[: boundaries[0]])
     if preamble:
-        sections.append(Section(note.path, title, title, (), "", 0, preamble, note.body_line))
+        first_heading = starts[0][0] if starts else len(lines)
+        sections.append(Section(note.path, title, title, (), "", 0, preamble, note.body_line, source(0, first_heading)))
     trail: list[tuple[int, str]] = []
     for position, heading in enumerate(headings):
         while trail and trail[-1][0] >= heading.level:
@@ -217,10 +262,21 @@ def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Sectio
         trail.append((heading.level, heading.text))
         # Skip heading_open, inline and heading_close.
         body = _body_text(tokens[heading.token_index + 3 : boundaries[position + 1]])
-        line = note.body_line + (tokens[heading.token_index].map or [0])[0]
+        line = note.body_line + starts[position][0]
         heading_path = tuple(name for _, name in trail)
+        end = starts[position + 1][0] if position + 1 < len(starts) else len(lines)
         sections.append(
-            Section(note.path, title, heading.text or title, heading_path, heading.anchor, heading.level, body, line)
+            Section(
+                note.path,
+                title,
+                heading.text or title,
+                heading_path,
+                heading.anchor,
+                heading.level,
+                body,
+                line,
+                source(starts[position][1], end),
+            )
         )
 
     with_body = [section for section in sections if section.text]

@@ -64,8 +64,8 @@ def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> 
     """Translate MkDocs' configuration into the core's ``Settings``."""
     if plugin_config.related_count < 0:
         raise ConfigError(f"{config.config_file_path}: tilsite `related_count` must be 0 or more.")
-    if not -1.0 <= plugin_config.related_threshold <= 1.0:
-        raise ConfigError(f"{config.config_file_path}: tilsite `related_threshold` must be between -1 and 1.")
+    if not -1.0 <= plugin_config.related_threshold <= 2.0:
+        raise ConfigError(f"{config.config_file_path}: tilsite `related_threshold` must be between -1 and 2.")
     project_dir = Path(config.config_file_path or ".").resolve().parent
     work_dir = Path(os.path.normpath(project_dir / plugin_config.work_dir))
     if not work_dir.is_relative_to(project_dir) and not plugin_config.allow_work_dir_outside:

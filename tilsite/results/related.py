@@ -1,10 +1,18 @@
-"""Related notes: section-to-section similarities aggregated into the best other notes."""
+"""Related notes: whole notes compared by meaning and by keywords, explained by their best-matching sections.
+
+A note's score for another note adds the cosine of their note vectors (the mean of each note's section
+vectors, each script's mean removed), half the cosine of their best pair of sections and half the TF-IDF
+cosine of their texts. The best section pair says where the two notes meet: the related entry links to
+that section of the other note and names the section of this one. bench/quality.md compares this with
+the best section pair alone (the ranking before), the raw files embedded whole and TF-IDF alone.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,10 +23,20 @@ if TYPE_CHECKING:
     from tilsite.index.store import SectionIndex, SectionRecord
 
 DEFAULT_COUNT = 5
-DEFAULT_THRESHOLD = 0.25
-"""On centred vectors (see ``centred``), unrelated sections score near or below 0 and related ones above ~0.3."""
+DEFAULT_THRESHOLD = 0.4
+"""Lowest score of a related note (see ``compute_related``), calibrated on the repositories of
+bench/quality.md: in large ones organised by topic it leaves 93-100% of the places filled, in small ones
+it drops the off-topic notes (0h328/TIL: 95% of the notes listed share the note's folder, against 65%
+with full lists; the sample's git note no longer lists HTTP status codes)."""
+SECTION_WEIGHT = 0.5
+"""Weight of the best section pair's cosine beside the note vectors' cosine."""
+KEYWORD_WEIGHT = 0.5
+"""Weight of the TF-IDF cosine beside the note vectors' cosine (both weights chosen on bench/quality.md)."""
+MAX_SCORE = 1.0 + SECTION_WEIGHT + KEYWORD_WEIGHT
+"""The score of two notes that are the same in every respect."""
 NEIGHBOURS = 32
-RELATED_VERSION = 1
+"""Candidates per note, taken by note-vector similarity before sections and keywords are compared."""
+RELATED_VERSION = 2
 """Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
 DEFAULT_EXCLUDE = ("index.md", "README.md")
 """Home pages list every note, so they resemble everything without being about anything."""
@@ -26,14 +44,24 @@ DEFAULT_EXCLUDE = ("index.md", "README.md")
 
 @dataclass(slots=True, frozen=True)
 class RelatedNote:
-    """Another note related to a note, through its best-matching section."""
+    """Another note related to a note, and the two sections where they meet."""
 
     target: SectionRecord
-    """The section of the other note that matched best."""
-    source_anchor: str
-    """The section of this note that matched it."""
+    """The section of the other note that matches this note best."""
+    source: SectionRecord
+    """The section of this note that it matches."""
     score: float
-    """Cosine similarity of that best section pair."""
+    """The notes' score: note-vector cosine plus keyword (TF-IDF) cosine; the list is sorted by it."""
+
+    @property
+    def share(self) -> float:
+        """The score as a share of the highest a pair can reach (``MAX_SCORE``), as the page shows it."""
+        return self.score / MAX_SCORE
+
+    @property
+    def source_anchor(self) -> str:
+        """The id of this note's matching section ('' for the top of the page)."""
+        return self.source.anchor
 
 
 def centred(vectors: numpy.ndarray) -> numpy.ndarray:
@@ -51,67 +79,147 @@ def centred(vectors: numpy.ndarray) -> numpy.ndarray:
     return np.ascontiguousarray(shifted / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
+def centred_by_script(vectors: numpy.ndarray, scripts: list[str]) -> numpy.ndarray:
+    """``centred``, each group of texts in one script (``scripts``: each text's ``script``) around its own mean.
+
+    A multilingual model puts texts of one language closer together whatever they say: in notes mixed
+    Korean and English, an English note about git resembled English notes about HTTP more than the Korean
+    one about git branches. Removing each script's own mean takes that away; a script with fewer than
+    ``MIN_SCRIPT_GROUP`` texts is centred with the rest (too few to estimate a mean).
+    """
+    import numpy as np
+
+    shifted = vectors.astype(np.float64)
+    names, counts = np.unique(np.array(scripts), return_counts=True)
+    small = {name for name, seen in zip(names.tolist(), counts.tolist(), strict=True) if seen < MIN_SCRIPT_GROUP}
+    groups = np.array(["" if name in small else name for name in scripts])
+    centre = shifted.copy()
+    for name in np.unique(groups).tolist():
+        members = groups == name
+        centre[members] = shifted[members].mean(axis=0)
+    shifted -= centre
+    norms = np.linalg.norm(shifted, axis=1, keepdims=True)
+    return np.ascontiguousarray(shifted / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+MIN_SCRIPT_GROUP = 5
+SCRIPT_SAMPLE = 4000
+"""Characters of a text looked at to tell its script (the start says it; whole long notes cost time)."""
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_KANA_HAN = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+SCRIPT_SHARE = 0.15
+"""A text is Korean (or Japanese/Chinese) when that script makes up this share of its letters: notes
+in Korean are full of English terms and code, so the share is low even in a Korean note."""
+
+
+def script(text: str) -> str:
+    """``ko``, ``cjk`` or ``latin``: the script a text is written in, for ``centred_by_script``."""
+    sample = text[:SCRIPT_SAMPLE]
+    hangul, kana_han, latin = (len(pattern.findall(sample)) for pattern in (_HANGUL, _KANA_HAN, _LATIN))
+    letters = hangul + kana_han + latin
+    if letters and hangul >= max(kana_han, SCRIPT_SHARE * letters):
+        return "ko"
+    if letters and kana_han >= SCRIPT_SHARE * letters:
+        return "cjk"
+    return "latin"
+
+
+def note_vectors(index: SectionIndex, scripts: dict[str, str]) -> tuple[list[str], numpy.ndarray, numpy.ndarray]:
+    """The indexed notes' paths (sorted), the note number of every record, and one centred unit vector per
+    note: the mean of its sections' vectors (a note is what all its sections say, not its longest one),
+    centred by script (``scripts``: each note's ``script``)."""
+    import numpy as np
+
+    paths = sorted({record.path for record in index.records})
+    number = {path: position for position, path in enumerate(paths)}
+    note_of = np.array([number[record.path] for record in index.records], dtype=np.int64)
+    order = np.argsort(note_of, kind="stable")
+    starts = np.searchsorted(note_of[order], np.arange(len(paths)))  # every note has a record
+    sums = np.add.reduceat(index.vectors[order].astype(np.float64), starts, axis=0)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return paths, note_of, centred_by_script(sums / np.maximum(norms, 1e-12), [scripts[path] for path in paths])
+
+
+def note_texts(index: SectionIndex) -> dict[str, str]:
+    """Every indexed note's text as keyword ranking sees it: title, headings and section bodies."""
+    texts: dict[str, list[str]] = {}
+    for record in index.records:
+        parts = texts.setdefault(record.path, [record.title])
+        parts.append(f"{record.heading}\n{record.text}")
+    return {path: "\n".join(parts) for path, parts in texts.items()}
+
+
 def compute_related(
     index: SectionIndex,
     count: int = DEFAULT_COUNT,
     threshold: float = DEFAULT_THRESHOLD,
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
 ) -> dict[str, list[RelatedNote]]:
-    """For every note, the ``count`` other notes with the highest section-pair similarity.
+    """For every note, the ``count`` other notes with the highest score at or above ``threshold``.
 
-    One FAISS k-NN query of all (centred) section vectors at once; each note's
-    score for another note is its best section pair, ties broken by how many
-    section pairs pass the threshold. A note is never related to itself, and
-    notes matching an ``exclude`` glob (index pages that only list other notes)
-    neither get nor appear in related lists.
+    Candidates are each note's ``NEIGHBOURS`` nearest notes by note vector (one FAISS k-NN query of all
+    notes at once). A candidate's score is the cosine of the two note vectors, plus ``SECTION_WEIGHT``
+    times the cosine of their best section pair, plus ``KEYWORD_WEIGHT`` times their TF-IDF cosine;
+    that best pair is where the two notes meet. A note is never related to itself, and notes matching
+    an ``exclude`` glob (index pages that only list other notes) neither get nor appear in lists.
     """
     import faiss
     import numpy as np
 
+    from tilsite.results.keywords import KEYWORD_DIMENSIONS, keyword_terms
+
     records = index.records
     if not records or count <= 0:
         return {}
-    paths = sorted({record.path for record in records})
-    number = {path: position for position, path in enumerate(paths)}
-    note_of = np.array([number[record.path] for record in records])
+    texts = note_texts(index)
+    scripts = {path: script(text) for path, text in texts.items()}
+    paths, note_of, vectors = note_vectors(index, scripts)
+    total = len(paths)
     excluded = np.array([any(fnmatch.fnmatchcase(path, pattern) for pattern in exclude) for path in paths], bool)
 
-    vectors = centred(index.vectors)
     search = faiss.IndexFlatIP(vectors.shape[1])
     search.add(vectors)
-    depth = min(len(records), NEIGHBOURS + count * 4)
-    similarities, positions = search.search(vectors, depth)
+    similarities, candidates = search.search(vectors, min(total, NEIGHBOURS + count + 1))
 
-    # Every (source section, target section) pair that may count, as flat arrays.
-    sources = np.repeat(np.arange(len(records)), depth)
-    targets = positions.reshape(-1)
-    scores = similarities.reshape(-1)
-    keep = (targets >= 0) & (scores >= threshold)
-    sources, targets, scores = sources[keep], targets[keep], scores[keep]
-    source_notes, target_notes = note_of[sources], note_of[targets]
-    keep = (source_notes != target_notes) & ~excluded[source_notes] & ~excluded[target_notes]
-    sources, targets, scores = sources[keep], targets[keep], scores[keep]
-    source_notes, target_notes = source_notes[keep], target_notes[keep]
+    # TF-IDF cosine of each candidate pair: the candidate's sparse weights against the note's dense row.
+    columns, weights = keyword_terms([texts[path] for path in paths])
+    dense = np.zeros((total, KEYWORD_DIMENSIONS), dtype=np.float32)
+    dense[np.arange(total)[:, None], columns] = weights
+    safe = np.maximum(candidates, 0)
+    keyword = (dense[np.arange(total)[:, None, None], columns[safe]] * weights[safe]).sum(axis=2)
+    del dense
 
-    # Best pair and number of pairs per (source note, target note).
-    pair_keys = source_notes * len(paths) + target_notes
-    order = np.lexsort((-scores, pair_keys))
-    unique_keys, first, support = np.unique(pair_keys[order], return_index=True, return_counts=True)
-    best = order[first]
-
-    # The ``count`` best target notes of each source note: best pair, then support, then path.
-    source_of_key, target_of_key = np.divmod(unique_keys, len(paths))
-    ranking = np.lexsort((target_of_key, -support, -scores[best], source_of_key))
-    grouped = source_of_key[ranking]
-    rank_in_group = np.arange(len(ranking)) - np.searchsorted(grouped, grouped, side="left")
-    chosen = ranking[rank_in_group < count]
+    # Sections grouped by note, centred by their note's script like the notes.
+    sections = centred_by_script(index.vectors, [scripts[record.path] for record in records])
+    grouped = np.argsort(note_of, kind="stable")
+    bounds = np.searchsorted(note_of[grouped], np.arange(total + 1))
 
     related: dict[str, list[RelatedNote]] = {}
-    for key in chosen.tolist():
-        pair = int(best[key])
-        related.setdefault(paths[int(source_of_key[key])], []).append(
-            RelatedNote(records[int(targets[pair])], records[int(sources[pair])].anchor, float(scores[pair]))
-        )
+    for note, path in enumerate(paths):
+        row = candidates[note]
+        usable = (row >= 0) & (row != note)
+        usable[usable] &= ~excluded[row[usable]]
+        if excluded[note] or not usable.any():
+            continue
+        others = row[usable]
+        spans = [grouped[bounds[other] : bounds[other + 1]] for other in others.tolist()]
+        theirs = np.concatenate(spans)
+        starts = np.cumsum([0] + [len(span) for span in spans[:-1]])
+        pairs = sections[grouped[bounds[note] : bounds[note + 1]]] @ sections[theirs].T
+        column_best = pairs.max(axis=0)
+        best_pair = np.maximum.reduceat(column_best, starts)
+        score = similarities[note][usable] + SECTION_WEIGHT * best_pair + KEYWORD_WEIGHT * keyword[note][usable]
+        chosen: list[RelatedNote] = []
+        for place in np.lexsort((others, -score)).tolist():
+            if len(chosen) >= count or score[place] < threshold:
+                break
+            end = starts[place + 1] if place + 1 < len(starts) else len(theirs)
+            column = starts[place] + int(np.argmax(column_best[starts[place] : end]))
+            source = grouped[bounds[note] + int(np.argmax(pairs[:, column]))]
+            chosen.append(RelatedNote(records[theirs[column]], records[source], float(score[place])))
+        if chosen:
+            related[path] = chosen
     return related
 
 
@@ -134,7 +242,7 @@ def related_notes(
         try:
             records = index.records
             return {
-                path: [RelatedNote(records[target], anchor, float(score)) for target, anchor, score in items]
+                path: [RelatedNote(records[target], records[source], float(score)) for target, source, score in items]
                 for path, items in json.loads(stored).items()
             }
         except (TypeError, ValueError, IndexError, AttributeError):
@@ -142,7 +250,7 @@ def related_notes(
     related = compute_related(index, count, threshold, exclude)
     position = {id(record): number for number, record in enumerate(index.records)}
     kept = {
-        path: [[position[id(item.target)], item.source_anchor, item.score] for item in items]
+        path: [[position[id(item.target)], position[id(item.source)], item.score] for item in items]
         for path, items in related.items()
     }
     cache.put_derived("related", source, json.dumps(kept).encode("utf-8"))

@@ -8,15 +8,31 @@ from typing import TYPE_CHECKING
 from tilsite.results.keywords import KeywordRanker
 
 if TYPE_CHECKING:
+    import numpy
+
     from tilsite.index.store import SectionIndex, SectionRecord
     from tilsite.model.models import EmbeddingModel
 
-RRF_K = 60
-"""The usual reciprocal-rank-fusion constant: rank r contributes 1 / (RRF_K + r)."""
+RRF_K = 30
+"""Reciprocal rank fusion: rank r contributes 1 / (RRF_K + r). Lower than the usual 60, so that the first
+places of each ranking count for more than a long tail of middling ones."""
 KEYWORD_WEIGHT = 0.5
-"""Keyword ranks count half as much as dense ranks: bigram matching is strong on the notes'
-own words and weak on paraphrases, so it should reorder close calls, not bury good dense hits."""
+"""Keyword ranks count at most half as much as dense ranks: bigram matching is strong on the notes'
+own words and weak on paraphrases, so it should reorder close calls, not bury good dense hits. The
+weight is scaled by the share of the query's terms that the notes contain (``KeywordRanker.known_share``):
+an English question about Korean notes shares few terms with them, and those few make a keyword ranking
+that is mostly chance."""
+KEYWORD_VOTES = 5
+"""Only the keyword ranking's first five sections take part in the hybrid ranking: bigram matching gives
+some score to most sections that share a syllable pair with the query, and further down its list that is
+chance that lifted wrong notes over the dense ranking's right ones.
+
+The three settings were chosen on the development sets of bench/quality.md (a grid of weight 0.3-1.0,
+votes 5-20, k 30/60): with them the hybrid ranking is at least as good as the dense one alone on every
+set and measure, and better on most."""
 CANDIDATES = 100
+METHODS = ("hybrid", "dense", "keyword")
+"""Rankings ``Searcher.search`` can return: the fused one (what the CLI and the site show) or either side alone."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,21 +78,37 @@ class Searcher:
         self.model = model
         self.keyword_weight = keyword_weight
         self._faiss = index.faiss_index()
+        self._query_vector: tuple[str, numpy.ndarray] | None = None
+        """The last query and its vector: the rankings of ``METHODS`` for one query embed it once."""
         self._keywords = KeywordRanker([f"{r.title}\n{r.heading}\n{r.text}" for r in index.records])
 
-    def search(self, query: str, top: int = 10, *, notes: bool = False) -> list[SearchHit]:
-        """Best sections for ``query``; with ``notes`` only the best section of each note."""
+    def search(self, query: str, top: int = 10, *, notes: bool = False, method: str = "hybrid") -> list[SearchHit]:
+        """Best sections for ``query``; with ``notes`` only the best section of each note.
+
+        ``method`` is one of ``METHODS``: ``dense`` and ``keyword`` rank by one side alone (for ``tilsite eval``).
+        """
         import numpy as np
 
+        if method not in METHODS:
+            raise ValueError(f"unknown search method {method!r}; expected one of {', '.join(METHODS)}")
         count = len(self.index.records)
         if not count or not query.strip():
             return []
-        vector = self.model.embed_batch([query], "query")
+        if self._query_vector is None or self._query_vector[0] != query:
+            self._query_vector = (query, self.model.embed_batch([query], "query"))
+        vector = self._query_vector[1]
         depth = min(count, max(CANDIDATES, top * 4))
-        _, positions = self._faiss.search(np.ascontiguousarray(vector, dtype=np.float32), depth)
-        dense = [int(position) for position in positions[0] if position >= 0]
-        keyword = [position for position, _ in self._keywords.rank(query, depth)]
-        fused = fuse([(dense, 1.0), (keyword, self.keyword_weight)])
+        rankings: list[tuple[list[int], float]] = []
+        if method != "keyword":
+            _, positions = self._faiss.search(np.ascontiguousarray(vector, dtype=np.float32), depth)
+            rankings.append(([int(position) for position in positions[0] if position >= 0], 1.0))
+        if method != "dense":
+            if method == "hybrid":
+                keyword = [position for position, _ in self._keywords.rank(query, KEYWORD_VOTES)]
+                rankings.append((keyword, self.keyword_weight * self._keywords.known_share(query)))
+            else:
+                rankings.append(([position for position, _ in self._keywords.rank(query, depth)], 1.0))
+        fused = fuse(rankings)
         all_similarities = self.index.vectors @ vector[0]
         order = sorted(fused, key=lambda position: (-fused[position], -all_similarities[position]))
         hits: list[SearchHit] = []

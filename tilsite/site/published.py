@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tilsite.model.browser import PUBLISHED_FILES, browser_model_digest
-from tilsite.results.search import CANDIDATES, KEYWORD_WEIGHT, RRF_K
+from tilsite.results.search import CANDIDATES, KEYWORD_VOTES, KEYWORD_WEIGHT, RRF_K
 
 if TYPE_CHECKING:
     import numpy
@@ -104,6 +104,7 @@ def search_files(
         "vectors": files[1].uri.rsplit("/", 1)[1],
         "candidates": CANDIDATES,
         "keyword_weight": KEYWORD_WEIGHT,
+        "keyword_votes": KEYWORD_VOTES,
         "rrf_k": RRF_K,
         "model": None,
         "query_prefix": "",

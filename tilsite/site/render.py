@@ -54,9 +54,14 @@ def related_html(related: list[tuple[RelatedNote, str]], heading: str, heading_i
         label = html.escape(" ".join(target.title.split()))
         if target.anchor and target.heading != target.title:
             label += " &#8250; " + html.escape(" ".join(target.heading.split()))
-        line = f'<li><a href="{html.escape(link)}">{label}</a> <small>{round(item.score * 100)}%</small>'
-        if target.snippet:
-            line += f"<br>{html.escape(' '.join(target.snippet.split()))}"
+        line = f'<li><a href="{html.escape(link)}">{label}</a> <small>{round(item.share * 100)}%</small>'
+        # Where the two notes meet: this note's section (a link within the page) and the other's passage.
+        why = ""
+        if item.source.anchor:
+            source = html.escape(" ".join(item.source.heading.split()))
+            why = f'<a class="tilsite-why" href="{html.escape(fragment(item.source.anchor))}">§ {source}</a> → '
+        if target.snippet or why:
+            line += f"<br>{why}{html.escape(' '.join(target.snippet.split()))}"
         lines.append(line + "</li>")
     lines += ["</ul>", "</aside>"]
     return "\n".join(lines)

@@ -64,6 +64,12 @@ export class KeywordRanker {
     return results;
   }
 
+  /** The share of the query's distinct terms that occur in the documents (as `known_share` in keywords.py). */
+  knownShare(query) {
+    const terms = [...new Set(tokenize(query))];
+    return terms.length ? terms.filter((term) => this.idf.has(term)).length / terms.length : 0;
+  }
+
   rank(query, limit) {
     const scored = [];
     this.scores(query).forEach((score, position) => {
@@ -124,7 +130,8 @@ export function search(index, query, vector, top = 10) {
   if (vector) {
     cosine = similarities(index, vector);
     const dense = [...cosine.keys()].sort((a, b) => cosine[b] - cosine[a] || a - b).slice(0, depth);
-    fused = fuse([[dense, 1], [keyword, manifest.keyword_weight]], manifest.rrf_k);
+    const weight = manifest.keyword_weight * index.keywords.knownShare(query);
+    fused = fuse([[dense, 1], [keyword.slice(0, manifest.keyword_votes), weight]], manifest.rrf_k);
     order = [...fused.keys()].sort((a, b) => fused.get(b) - fused.get(a) || cosine[b] - cosine[a]);
   } else {
     fused = fuse([[keyword, 1]], manifest.rrf_k);
