@@ -32,6 +32,9 @@ SECTION_WEIGHT = 0.5
 """Weight of the best section pair's cosine beside the note vectors' cosine."""
 KEYWORD_WEIGHT = 0.5
 """Weight of the TF-IDF cosine beside the note vectors' cosine (both weights chosen on bench/quality.md)."""
+KEYWORD_CHARS = 8000
+"""The TF-IDF vector of a note reads its first 8,000 characters: what a note is about shows early, and
+the longest notes (up to 170,000 characters in shioimm/til) took most of the time."""
 MAX_SCORE = 1.0 + SECTION_WEIGHT + KEYWORD_WEIGHT
 """The score of two notes that are the same in every respect."""
 NEIGHBOURS = 32
@@ -183,7 +186,7 @@ def compute_related(
     similarities, candidates = search.search(vectors, min(total, NEIGHBOURS + count + 1))
 
     # TF-IDF cosine of each candidate pair: the candidate's sparse weights against the note's dense row.
-    columns, weights = keyword_terms([texts[path] for path in paths])
+    columns, weights = keyword_terms([texts[path][:KEYWORD_CHARS] for path in paths])
     dense = np.zeros((total, KEYWORD_DIMENSIONS), dtype=np.float32)
     dense[np.arange(total)[:, None], columns] = weights
     safe = np.maximum(candidates, 0)
@@ -194,6 +197,7 @@ def compute_related(
     sections = centred_by_script(index.vectors, [scripts[record.path] for record in records])
     grouped = np.argsort(note_of, kind="stable")
     bounds = np.searchsorted(note_of[grouped], np.arange(total + 1))
+    sizes = np.diff(bounds)
 
     related: dict[str, list[RelatedNote]] = {}
     for note, path in enumerate(paths):
@@ -203,9 +207,10 @@ def compute_related(
         if excluded[note] or not usable.any():
             continue
         others = row[usable]
-        spans = [grouped[bounds[other] : bounds[other + 1]] for other in others.tolist()]
-        theirs = np.concatenate(spans)
-        starts = np.cumsum([0] + [len(span) for span in spans[:-1]])
+        # The sections of every candidate, one after the other; ``starts``: where each candidate's begin.
+        lengths = sizes[others]
+        starts = np.cumsum(lengths) - lengths
+        theirs = grouped[np.repeat(bounds[others] - starts, lengths) + np.arange(int(lengths.sum()))]
         pairs = sections[grouped[bounds[note] : bounds[note + 1]]] @ sections[theirs].T
         column_best = pairs.max(axis=0)
         best_pair = np.maximum.reduceat(column_best, starts)
