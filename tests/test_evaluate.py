@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
@@ -157,3 +159,27 @@ def test_search_and_related_print_the_same_fields_and_the_score_they_are_sorted_
         assert f"    {place}  {first['url']}" in text
     related = json.loads(_run("related", "-f", config, "ml/overfitting.md", "--json")[1])
     assert {"from_anchor", "from_heading"} <= set(related[0])
+
+
+def test_related_in_the_cli_are_the_related_on_the_page(site: Path, fake_model: FakeEmbedder) -> None:
+    """`tilsite related` lists the notes and sections the page's related block links to, in its order."""
+    config = str(site / "mkdocs.yml")
+    code, output = _run("build", "-f", config)
+    assert code == 0, output
+    for note in ("ml/overfitting.md", "web/django.md"):
+        code, text = _run("related", "-f", config, note, "--json")
+        assert code == 0, text
+        listed = [f"{item['url']}" for item in json.loads(text)]
+        page = (site / "site" / note.removesuffix(".md") / "index.html").read_text(encoding="utf-8")
+        block = page.split('<aside class="tilsite-related"', 1)[1].split("</aside>", 1)[0]
+        links = re.findall(r'<li><a href="([^"]+)"', block)
+        assert listed and links
+        base = note.removesuffix(".md").rsplit("/", 1)[0] + "/"
+        resolved = [
+            unquote(posixpath.normpath(base + note.rsplit("/", 1)[1].removesuffix(".md") + "/" + href))
+            for href in links
+        ]
+        assert [posixpath.normpath(unquote(url)) for url in listed] == resolved, (note, listed, links)
+        whys = re.findall(r'<a class="tilsite-why" href="#([^"]+)">§ ([^<]+)</a>', block)
+        from_json = [(item["from_anchor"], item["from_heading"]) for item in json.loads(text) if item["from_anchor"]]
+        assert [(unquote(anchor), heading) for anchor, heading in whys] == from_json
