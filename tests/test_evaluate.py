@@ -183,3 +183,14 @@ def test_related_in_the_cli_are_the_related_on_the_page(site: Path, fake_model: 
         whys = re.findall(r'<a class="tilsite-why" href="#([^"]+)">§ ([^<]+)</a>', block)
         from_json = [(item["from_anchor"], item["from_heading"]) for item in json.loads(text) if item["from_anchor"]]
         assert [(unquote(anchor), heading) for anchor, heading in whys] == from_json
+
+
+def test_eval_related_without_topic_folders_says_so(tmp_path: Path, fake_model: FakeEmbedder) -> None:
+    (tmp_path / "docs").mkdir()
+    for name, text in (("a.md", "# A\n\n## x\ngit rebase\n"), ("b.md", "# B\n\n## y\ngit merge\n")):
+        (tmp_path / "docs" / name).write_text(text, encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\nplugins:\n  - tilsite\n", encoding="utf-8")
+    config = str(tmp_path / "mkdocs.yml")
+    assert _run("index", "-f", config)[0] == 0
+    code, output = _run("eval", "-f", config, "--related")
+    assert code == 0 and "no top-level folder holds two notes" in output

@@ -503,6 +503,9 @@ def evaluate(config_file: Path, queries: Path | None, score_related: bool, as_js
     if "related" in results:
         scores = results["related"]
         ours, baseline = scores["tilsite"], scores["tfidf"]
+        if not ours["notes"]:
+            click.echo("Related notes: no top-level folder holds two notes, so there is nothing to score them against.")
+            return
         click.echo(
             f"Related notes in the note's own top-level folder ({ours['notes']} notes in {ours['folders']} folders,"
             f" up to {settings.related_count} each):"
