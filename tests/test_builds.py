@@ -116,6 +116,16 @@ def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(
     assert "1 link to a heading that does not exist, in 1 note: ml/overfitting.md (" in output, output
     assert "#no-such-section" in output
 
+    def with_a_stale_section_of_its_own(*args: object, **kwargs: object) -> dict:
+        related = real(*args, **kwargs)
+        notes = related["ml/overfitting.md"]
+        notes[0] = replace(notes[0], source=replace(notes[0].source, anchor="no-such-own-section"))
+        return related
+
+    monkeypatch.setattr(plugin_module, "related_notes", with_a_stale_section_of_its_own)
+    code, output = _build(site, "--strict", "--verbose")  # "§ this note's section" is checked too
+    assert code != 0 and "'#no-such-own-section'" in output, output
+
     monkeypatch.setattr(plugin_module, "related_notes", real)
     assert _build(site, "--strict")[0] == 0
     html = (site / "site/ml/overfitting/index.html").read_text(encoding="utf-8")

@@ -52,3 +52,11 @@ def test_reciprocal_rank_fusion_weights() -> None:
     fused = fuse([([1, 2], 1.0), ([2, 3], 0.5)], k=60)
     assert fused[2] > fused[1] > fused[3]
     assert abs(fused[1] - 1 / 61) < 1e-12
+
+
+def test_a_term_in_the_first_column_counts() -> None:
+    from tilsite.results.keywords import _bucket, keyword_vectors
+
+    assert _bucket("ebi") == 0  # the column the rows' padding used to overwrite
+    vectors = keyword_vectors(["ebi apple", "ebi banana"])
+    assert float(vectors[0] @ vectors[1]) > 0.2

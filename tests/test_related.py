@@ -143,3 +143,24 @@ def test_related_notes_are_cached_for_the_index_content_and_settings(tmp_path: P
     related_notes(index, 1, 0.1, cache=cache)
     assert len(computed) == 6
     cache.close()
+
+
+def test_a_note_alone_in_its_script_keeps_its_meaning() -> None:
+    """One Korean note among sixty English ones is centred with everything, not with itself (it would
+    become nothing), and still finds the English note that says the same."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(60, 16))
+    rows = [(f"en/{i:02}.md", "", list(base[i])) for i in range(60)]
+    rows.append(("ko/twin.md", "", list(base[59] + rng.normal(scale=0.05, size=16))))
+    texts = {f"en/{i:02}.md": "an english note" for i in range(60)} | {"ko/twin.md": "같은 내용의 한국어 노트"}
+    related = compute_related(_index(rows, texts), count=3, threshold=-2)
+    assert related["ko/twin.md"][0].target.path == "en/59.md"
+    assert related["en/59.md"][0].target.path == "ko/twin.md"
+
+
+def test_two_notes_are_related_when_they_say_the_same() -> None:
+    """Too few notes to estimate what all texts share: nothing is removed (two notes centred are opposites)."""
+    rows = [("a.md", "", [1.0, 0.1, 0.0]), ("b.md", "", [1.0, 0.12, 0.01])]
+    related = compute_related(_index(rows, {"a.md": "git rebase", "b.md": "git rebase -i"}))
+    assert [item.target.path for item in related["a.md"]] == ["b.md"]
+    assert [item.target.path for item in related["b.md"]] == ["a.md"]

@@ -187,3 +187,20 @@ def test_the_sections_markdown_is_embedded_and_its_plain_text_shown() -> None:
 def test_a_note_without_headings_embeds_all_its_markdown() -> None:
     (section,) = split_sections(_note("Just *text* here.\n\n- a list\n"))
     assert section.embedding_text == "Note\nJust *text* here.\n\n- a list"
+
+
+def test_embedded_markdown_keeps_text_after_a_data_url_and_old_mac_line_ends() -> None:
+    (section,) = split_sections(_note("## A\n[logo]: data:image/png;base64,iVBO=\n\nThe rebase command, carefully.\n"))
+    assert "The rebase command, carefully." in section.embedding_text and "iVBO" not in section.embedding_text
+    (section,) = split_sections(_note("## B\n<div>\na < b and c > d\n</div>\n"))
+    assert "a < b and c > d" in section.text
+
+
+def test_lone_carriage_returns_end_lines(tmp_path: Path) -> None:
+    path = tmp_path / "mac.md"
+    path.write_bytes(b"# T\r\r```\ra\rb\r```\r## B\rbee text\r")
+    note = read_note(path, tmp_path, [])
+    assert note is not None and "\r" not in note.text
+    sections = split_sections(note)
+    assert [(s.heading, s.line) for s in sections] == [("T", 0), ("B", 6)]
+    assert "## B" not in sections[0].embedding_text and sections[1].embedding_text.endswith("bee text")

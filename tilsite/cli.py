@@ -472,15 +472,17 @@ def evaluate(config_file: Path, queries: Path | None, score_related: bool, as_js
     with user_errors():
         _, settings = load_site(config_file)
         section_index, model = _load_index(settings)
-        paths = {record.path for record in section_index.records}
-        if queries is not None:
-            asked = scoring.read_queries(queries, paths)
-            with progress_bar("Asking the queries") as progress:
-                found = scoring.evaluate_search(Searcher(section_index, model), asked, progress)
-            results["search"] = found.as_dict()
-        if score_related:
-            results["related"] = _related_scores(section_index, settings)
-        model.close()
+        try:
+            paths = {record.path for record in section_index.records}
+            if queries is not None:
+                asked = scoring.read_queries(queries, paths)
+                with progress_bar("Asking the queries") as progress:
+                    found = scoring.evaluate_search(Searcher(section_index, model), asked, progress)
+                results["search"] = found.as_dict()
+            if score_related:
+                results["related"] = _related_scores(section_index, settings)
+        finally:
+            model.close()
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
         return
@@ -508,7 +510,7 @@ def evaluate(config_file: Path, queries: Path | None, score_related: bool, as_js
             return
         click.echo(
             f"Related notes in the note's own top-level folder ({ours['notes']} notes in {ours['folders']} folders,"
-            f" up to {settings.related_count} each):"
+            f" up to {settings.related_count or 5} each):"
         )
         click.echo(f"  tilsite  precision {ours['precision']:.3f}, {ours['filled'] * 100:.0f}% of places filled")
         click.echo(f"  TF-IDF   precision {baseline['precision']:.3f} (keywords alone, every place filled)")
@@ -535,7 +537,7 @@ def _related_scores(section_index: SectionIndex, settings: Settings) -> dict[str
     vectors = keyword_vectors([texts[path] for path in kept])
     similarities = vectors @ vectors.T
     np.fill_diagonal(similarities, -np.inf)
-    best = np.argsort(-similarities, axis=1, kind="stable")[:, :count]
+    best = np.argsort(-similarities, axis=1, kind="stable")[:, : min(count, len(kept) - 1)]  # never the note itself
     tfidf = {path: [kept[other] for other in best[row]] for row, path in enumerate(kept)}
     return {
         "tilsite": scoring.folder_scores(scoring.related_lists(ours), kept, count).as_dict(),

@@ -36,9 +36,9 @@ Progress = Callable[[int, int], None]
 
 EMBED_CHUNK = 64
 """Sections embedded (and stored) at a time: an interrupted build keeps what it finished."""
-SECTIONS_VERSION = 5
+SECTIONS_VERSION = 6
 """Bump when the way notes split into sections changes, so cached splits are redone (5: sections keep their
-Markdown, which is what gets embedded, and HTML blocks' text)."""
+Markdown, which is what gets embedded, and HTML blocks' text; 6: lone carriage returns end lines)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -151,7 +151,8 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem], uri: str 
     except NotebookError as exc:
         problems.append(NoteProblem(relative, f"{exc}; skipped. Open and save it in Jupyter.", skipped=True))
         return None
-    meta, body, removed_lines = split_front_matter(text.replace("\r\n", "\n"))
+    # Lines end in \n only: Windows' \r\n and old Macs' lone \r (which Markdown parsers also read as a line end).
+    meta, body, removed_lines = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
     return Note(relative, body, removed_lines, meta)
 
 

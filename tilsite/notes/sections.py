@@ -25,10 +25,10 @@ _WHITESPACE = re.compile(r"\s+")
 _FOOTNOTE_DEFINITION = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:", re.MULTILINE)
 SNIPPET_CHARS = 160
 _HTML_HIDDEN = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE)
-_HTML_TAG = re.compile(r"<[^>]*>?")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>?")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _IMAGE_TARGET = re.compile(r"(!\[[^\]\n]*\])\([^)\n]*\)")
-_DATA_URL = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
+_DATA_URL = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
 _BLANK_LINES = re.compile(r"\n\s*\n(?:\s*\n)+")
 
 

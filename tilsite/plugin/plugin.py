@@ -381,6 +381,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             if item.target.anchor and page.links_to_anchors is not None:
                 original = f"{item.target.path}#{item.target.anchor}"
                 page.links_to_anchors.setdefault(target, {}).setdefault(item.target.anchor, original)
+            if item.source.anchor and page.links_to_anchors is not None:  # "§ this note's section"
+                page.links_to_anchors.setdefault(page.file, {}).setdefault(item.source.anchor, f"#{item.source.anchor}")
         heading_id = _unused_id("related-notes", page.present_anchor_ids or set())
         if page.present_anchor_ids is not None:
             page.present_anchor_ids.add(heading_id)

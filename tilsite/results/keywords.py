@@ -104,7 +104,7 @@ def _bucket(term: str) -> int:
 def keyword_terms(documents: Sequence[str]) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Sparse unit TF-IDF vectors of ``documents`` (sublinear term counts, smoothed IDF), hashed into
     ``KEYWORD_DIMENSIONS`` columns: each row's ``KEYWORD_TERMS`` heaviest columns (each once) and their
-    weights (0 pads).
+    weights; unused places hold column ``KEYWORD_DIMENSIONS`` (one past the last) and weight 0.
 
     The inner product of two such vectors is (up to rare collisions) the TF-IDF cosine of the two
     documents, the classic keyword similarity of whole texts.
@@ -121,7 +121,7 @@ def keyword_terms(documents: Sequence[str]) -> tuple[numpy.ndarray, numpy.ndarra
             terms.append(vocabulary.setdefault(term, len(vocabulary)))
             seen.append(times)
     total = len(documents)
-    columns = np.zeros((total, KEYWORD_TERMS), dtype=np.int64)
+    columns = np.full((total, KEYWORD_TERMS), KEYWORD_DIMENSIONS, dtype=np.int64)  # padding: one past the end
     weights = np.zeros((total, KEYWORD_TERMS), dtype=np.float32)
     if not rows:
         return columns, weights
@@ -150,6 +150,6 @@ def keyword_vectors(documents: Sequence[str]) -> numpy.ndarray:
     import numpy as np
 
     columns, weights = keyword_terms(documents)
-    matrix = np.zeros((len(documents), KEYWORD_DIMENSIONS), dtype=np.float32)
-    matrix[np.arange(len(documents))[:, None], columns] = weights  # padding writes 0 to column 0 after it
-    return matrix
+    matrix = np.zeros((len(documents), KEYWORD_DIMENSIONS + 1), dtype=np.float32)
+    matrix[np.arange(len(documents))[:, None], columns] = weights
+    return matrix[:, :KEYWORD_DIMENSIONS]

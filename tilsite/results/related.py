@@ -32,6 +32,8 @@ SECTION_WEIGHT = 0.5
 """Weight of the best section pair's cosine beside the note vectors' cosine."""
 KEYWORD_WEIGHT = 0.5
 """Weight of the TF-IDF cosine beside the note vectors' cosine (both weights chosen on bench/quality.md)."""
+KEYWORD_ROWS = 512
+"""Notes whose candidates' keyword weights are gathered at once (bounds the memory at any size)."""
 KEYWORD_CHARS = 8000
 """The TF-IDF vector of a note reads its first 8,000 characters: what a note is about shows early, and
 the longest notes (up to 170,000 characters in shioimm/til) took most of the time."""
@@ -87,20 +89,23 @@ def centred_by_script(vectors: numpy.ndarray, scripts: list[str]) -> numpy.ndarr
 
     A multilingual model puts texts of one language closer together whatever they say: in notes mixed
     Korean and English, an English note about git resembled English notes about HTTP more than the Korean
-    one about git branches. Removing each script's own mean takes that away; a script with fewer than
-    ``MIN_SCRIPT_GROUP`` texts is centred with the rest (too few to estimate a mean).
+    one about git branches. Removing each script's own mean takes that away. A script with fewer than
+    ``MIN_SCRIPT_GROUP`` texts has the mean of all texts removed instead (its own would be mostly the
+    texts themselves: a lone Korean note among English ones would become nothing); with fewer than
+    ``MIN_SCRIPT_GROUP`` texts in all, nothing is removed (two notes centred are exact opposites).
     """
     import numpy as np
 
     shifted = vectors.astype(np.float64)
-    names, counts = np.unique(np.array(scripts), return_counts=True)
-    small = {name for name, seen in zip(names.tolist(), counts.tolist(), strict=True) if seen < MIN_SCRIPT_GROUP}
-    groups = np.array(["" if name in small else name for name in scripts])
-    centre = shifted.copy()
-    for name in np.unique(groups).tolist():
-        members = groups == name
-        centre[members] = shifted[members].mean(axis=0)
-    shifted -= centre
+    if len(scripts) >= MIN_SCRIPT_GROUP:
+        centre = np.broadcast_to(shifted.mean(axis=0), shifted.shape).copy()
+        labels = np.array(scripts)
+        names, counts = np.unique(labels, return_counts=True)
+        for name, seen in zip(names.tolist(), counts.tolist(), strict=True):
+            if seen >= MIN_SCRIPT_GROUP:
+                members = labels == name
+                centre[members] = shifted[members].mean(axis=0)
+        shifted -= centre
     norms = np.linalg.norm(shifted, axis=1, keepdims=True)
     return np.ascontiguousarray(shifted / np.maximum(norms, 1e-12), dtype=np.float32)
 
@@ -187,10 +192,15 @@ def compute_related(
 
     # TF-IDF cosine of each candidate pair: the candidate's sparse weights against the note's dense row.
     columns, weights = keyword_terms([texts[path][:KEYWORD_CHARS] for path in paths])
-    dense = np.zeros((total, KEYWORD_DIMENSIONS), dtype=np.float32)
+    dense = np.zeros((total, KEYWORD_DIMENSIONS + 1), dtype=np.float32)  # the last column: padding, 0
     dense[np.arange(total)[:, None], columns] = weights
+    dense[:, KEYWORD_DIMENSIONS] = 0.0
     safe = np.maximum(candidates, 0)
-    keyword = (dense[np.arange(total)[:, None, None], columns[safe]] * weights[safe]).sum(axis=2)
+    keyword = np.empty(candidates.shape, dtype=np.float32)
+    for first in range(0, total, KEYWORD_ROWS):  # in slices of rows: the gathered weights stay small
+        rows = slice(first, first + KEYWORD_ROWS)
+        gathered = dense[np.arange(first, min(first + KEYWORD_ROWS, total))[:, None, None], columns[safe[rows]]]
+        keyword[rows] = (gathered * weights[safe[rows]]).sum(axis=2)
     del dense
 
     # Sections grouped by note, centred by their note's script like the notes.
