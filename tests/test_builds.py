@@ -101,13 +101,18 @@ def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(
 
     real = plugin_module.related_notes
 
-    def with_a_stale_anchor(*args: object, **kwargs: object) -> dict:
-        related = real(*args, **kwargs)
-        notes = related["ml/overfitting.md"]
-        notes[0] = replace(notes[0], target=replace(notes[0].target, anchor="no-such-section"))
-        return related
+    def with_a_stale(side: str, anchor: str):  # type: ignore[no-untyped-def]
+        """``related_notes`` whose first entry of ml/overfitting.md has ``anchor`` on its ``side`` section."""
 
-    monkeypatch.setattr(plugin_module, "related_notes", with_a_stale_anchor)
+        def stale(*args: object, **kwargs: object) -> dict:
+            related = real(*args, **kwargs)
+            first = related["ml/overfitting.md"][0]
+            related["ml/overfitting.md"][0] = replace(first, **{side: replace(getattr(first, side), anchor=anchor)})
+            return related
+
+        return stale
+
+    monkeypatch.setattr(plugin_module, "related_notes", with_a_stale("target", "no-such-section"))
     code, output = _build(site, "--strict", "--verbose")
     assert code != 0
     assert "'ml/overfitting.md' contains a link" in output and "'#no-such-section'" in output, output
@@ -116,13 +121,7 @@ def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(
     assert "1 link to a heading that does not exist, in 1 note: ml/overfitting.md (" in output, output
     assert "#no-such-section" in output
 
-    def with_a_stale_section_of_its_own(*args: object, **kwargs: object) -> dict:
-        related = real(*args, **kwargs)
-        notes = related["ml/overfitting.md"]
-        notes[0] = replace(notes[0], source=replace(notes[0].source, anchor="no-such-own-section"))
-        return related
-
-    monkeypatch.setattr(plugin_module, "related_notes", with_a_stale_section_of_its_own)
+    monkeypatch.setattr(plugin_module, "related_notes", with_a_stale("source", "no-such-own-section"))
     code, output = _build(site, "--strict", "--verbose")  # "§ this note's section" is checked too
     assert code != 0 and "'#no-such-own-section'" in output, output
 
