@@ -41,7 +41,7 @@ MAX_SCORE = 1.0 + SECTION_WEIGHT + KEYWORD_WEIGHT
 """The score of two notes that are the same in every respect."""
 NEIGHBOURS = 32
 """Candidates per note, taken by note-vector similarity before sections and keywords are compared."""
-RELATED_VERSION = 2
+RELATED_VERSION = 3
 """Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
 DEFAULT_EXCLUDE = ("index.md", "README.md")
 """Home pages list every note, so they resemble everything without being about anything."""
@@ -56,7 +56,7 @@ class RelatedNote:
     source: SectionRecord
     """The section of this note that it matches."""
     score: float
-    """The notes' score: note-vector cosine plus keyword (TF-IDF) cosine; the list is sorted by it."""
+    """The notes' score (see the module's docstring; at most ``MAX_SCORE``); the list is sorted by it."""
 
     @property
     def share(self) -> float:
