@@ -54,7 +54,7 @@ def related_html(related: list[tuple[RelatedNote, str]], heading: str, heading_i
         label = html.escape(" ".join(target.title.split()))
         if target.anchor and target.heading != target.title:
             label += " &#8250; " + html.escape(" ".join(target.heading.split()))
-        line = f'<li><a href="{html.escape(link)}">{label}</a> <small>{round(item.share * 100)}%</small>'
+        line = f'<li><a href="{html.escape(link)}">{label}</a> <small>{max(0, round(item.share * 100))}%</small>'
         # Where the two notes meet: this note's section (a link within the page) and the other's passage.
         why = ""
         if item.source.anchor:
