@@ -11,7 +11,8 @@ subprocess on its own index):
   ``tilsite search --notes`` lists), overall and by the queries' ``lang``;
 - related notes: the share of each note's related notes in its own top-level folder
   (``tilsite eval --related``), beside two baselines that do not depend on tilsite's version:
-  TF-IDF (``keyword_vectors``) and the same model embedding each note's raw Markdown file
+  TF-IDF (``tilsite.results.evaluate.keyword_baseline``, as ``tilsite eval --related``) and the same
+  model embedding each note's raw Markdown file
   (``passage: `` + the text, cut at the model's window), corpus mean removed.
 
 Usage: python bench/quality.py --root /work/field [--before-code DIR --before-index DIR] [--out bench/quality.json]
@@ -58,34 +59,6 @@ def rankings(config: Path, queries: Path | None, related: bool, code: Path | Non
     return json.loads(done.stdout)
 
 
-def search_scores(queries, ranked: dict[str, dict[str, list[str]]]) -> dict[str, object]:
-    from tilsite.results.evaluate import Scores, first_rank
-
-    methods = ("hybrid", "dense", "keyword")
-    overall = {method: Scores() for method in methods}
-    groups: dict[str, dict[str, Scores]] = {}
-    for item in queries:
-        for method in methods:
-            rank = first_rank(ranked[item.query][method], item.expect)
-            overall[method].add(rank)
-            groups.setdefault(item.group or "all", {m: Scores() for m in methods})[method].add(rank)
-    return {
-        "methods": {method: scores.as_dict() for method, scores in overall.items()},
-        "groups": {group: {m: s.as_dict() for m, s in by.items()} for group, by in sorted(groups.items())},
-    }
-
-
-def top_neighbours(vectors, paths: list[str], count: int, exclude: set[str]) -> dict[str, list[str]]:
-    """For every note, the ``count`` other notes with the highest inner product of ``vectors``."""
-    import numpy as np
-
-    similarities = vectors @ vectors.T
-    np.fill_diagonal(similarities, -np.inf)
-    similarities[:, np.array([path in exclude for path in paths])] = -np.inf
-    order = np.argsort(-similarities, axis=1, kind="stable")[:, :count]
-    return {path: [paths[j] for j in order[i]] for i, path in enumerate(paths) if path not in exclude}
-
-
 def whole_note_vectors(model, notes_dir: Path, paths: list[str], cache: Path):
     """The model's vectors of each note's raw file (kept in ``cache``, keyed by the texts)."""
     import numpy as np
@@ -104,8 +77,7 @@ def whole_note_vectors(model, notes_dir: Path, paths: list[str], cache: Path):
 def run_set(name: str, arguments: argparse.Namespace) -> dict[str, object]:
     from tilsite.cli import _load_index, load_site
     from tilsite.results import evaluate
-    from tilsite.results.keywords import keyword_vectors
-    from tilsite.results.related import centred, note_texts
+    from tilsite.results.related import centred_by_script, excluded
 
     folder, commit, queries_file, by_folder = SETS[name]
     project = arguments.root / folder if folder else HERE.parent
@@ -122,22 +94,27 @@ def run_set(name: str, arguments: argparse.Namespace) -> dict[str, object]:
     if queries_path:
         queries = evaluate.read_queries(queries_path, set(paths))
         result["queries"] = len(queries)
-        result["search"] = {version: search_scores(queries, ranked["search"]) for version, ranked in versions.items()}
+        result["search"] = {
+            version: evaluate.score_rankings(
+                queries, lambda item, method, got=got: got["search"][item.query][method]
+            ).as_dict()
+            for version, got in versions.items()
+        }
     if by_folder:
         count = settings.related_count
-        exclude = {path for path in paths if path.rsplit("/", 1)[-1] in settings.related_exclude}
-        scored = [path for path in paths if path not in exclude]
+        scored = [path for path in paths if not excluded(path, settings.related_exclude)]
         related: dict[str, object] = {}
         for version, ranked in versions.items():
             related[version] = evaluate.folder_scores(ranked["related"], scored, count).as_dict()
             related[f"{version}_seconds"] = ranked["related_seconds"]
-        texts = note_texts(index)
-        tfidf = top_neighbours(keyword_vectors([texts[path] for path in paths]), paths, count, exclude)
+        tfidf = evaluate.keyword_baseline(index, scored, count)
         related["tfidf"] = evaluate.folder_scores(tfidf, scored, count).as_dict()
-        whole = centred(whole_note_vectors(model, settings.notes_dir, paths, arguments.cache))
-        related["whole_note_dense"] = evaluate.folder_scores(
-            top_neighbours(whole, paths, count, exclude), scored, count
-        ).as_dict()
+        whole = centred_by_script(
+            whole_note_vectors(model, settings.notes_dir, paths, arguments.cache), [""] * len(paths)
+        )
+        rows = [paths.index(path) for path in scored]
+        whole_lists = evaluate.nearest(whole[rows], scored, count)
+        related["whole_note_dense"] = evaluate.folder_scores(whole_lists, scored, count).as_dict()
         result["related"] = related
     model.close()
     return result

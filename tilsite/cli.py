@@ -518,30 +518,19 @@ def evaluate(config_file: Path, queries: Path | None, score_related: bool, as_js
 
 def _related_scores(section_index: SectionIndex, settings: Settings) -> dict[str, Any]:
     """``tilsite eval --related``: related notes and the TF-IDF baseline scored against the folders."""
-    import fnmatch
-
-    import numpy as np
-
     from tilsite.results import evaluate as scoring
-    from tilsite.results.keywords import keyword_vectors
-    from tilsite.results.related import compute_related, note_texts
+    from tilsite.results.related import compute_related, excluded
 
     exclude = settings.related_exclude
     paths = sorted({record.path for record in section_index.records})
-    kept = [path for path in paths if not any(fnmatch.fnmatchcase(path, pattern) for pattern in exclude)]
+    kept = [path for path in paths if not excluded(path, exclude)]
     if not kept:
         raise click.ClickException("no notes to score: every indexed note is in `related_exclude`.")
     count = settings.related_count or 5
     ours = compute_related(section_index, count, settings.related_threshold, exclude)
-    texts = note_texts(section_index)
-    vectors = keyword_vectors([texts[path] for path in kept])
-    similarities = vectors @ vectors.T
-    np.fill_diagonal(similarities, -np.inf)
-    best = np.argsort(-similarities, axis=1, kind="stable")[:, : min(count, len(kept) - 1)]  # never the note itself
-    tfidf = {path: [kept[other] for other in best[row]] for row, path in enumerate(kept)}
     return {
         "tilsite": scoring.folder_scores(scoring.related_lists(ours), kept, count).as_dict(),
-        "tfidf": scoring.folder_scores(tfidf, kept, count).as_dict(),
+        "tfidf": scoring.folder_scores(scoring.keyword_baseline(section_index, kept, count), kept, count).as_dict(),
     }
 
 

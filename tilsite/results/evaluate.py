@@ -22,6 +22,9 @@ from tilsite.errors import TilsiteError
 from tilsite.results.search import METHODS
 
 if TYPE_CHECKING:
+    import numpy
+
+    from tilsite.index.store import SectionIndex
     from tilsite.results.related import RelatedNote
     from tilsite.results.search import Searcher
 
@@ -145,18 +148,31 @@ def evaluate_search(
     searcher: Searcher, queries: Sequence[Query], progress: Callable[[int, int], None] | None = None
 ) -> SearchEvaluation:
     """Score keyword, dense and hybrid note rankings of ``searcher`` on ``queries``."""
+
+    def ranked(item: Query, method: str) -> list[str]:
+        return [hit.record.path for hit in searcher.search(item.query, MRR_DEPTH, notes=True, method=method)]
+
+    return score_rankings(queries, ranked, progress)
+
+
+def score_rankings(
+    queries: Sequence[Query],
+    ranked: Callable[[Query, str], Sequence[str]],
+    progress: Callable[[int, int], None] | None = None,
+) -> SearchEvaluation:
+    """Score the note rankings ``ranked(query, method)`` gives for each of ``METHODS`` on ``queries``."""
     overall = {method: Scores() for method in METHODS}
     groups: dict[str, dict[str, Scores]] = {}
     misses: list[dict[str, object]] = []
     for done, item in enumerate(queries):
         for method in METHODS:
-            ranked = [hit.record.path for hit in searcher.search(item.query, MRR_DEPTH, notes=True, method=method)]
-            rank = first_rank(ranked, item.expect)
+            notes = list(ranked(item, method))
+            rank = first_rank(notes, item.expect)
             overall[method].add(rank)
             if item.group:
                 groups.setdefault(item.group, {m: Scores() for m in METHODS})[method].add(rank)
             if method == "hybrid" and (rank is None or rank > max(HIT_DEPTHS)):
-                misses.append({"query": item.query, "expect": list(item.expect), "rank": rank, "got": ranked[:3]})
+                misses.append({"query": item.query, "expect": list(item.expect), "rank": rank, "got": notes[:3]})
         if progress:
             progress(done + 1, len(queries))
     return SearchEvaluation(overall, groups, misses)
@@ -215,6 +231,26 @@ def folder_scores(lists: dict[str, list[str]], paths: Sequence[str], count: int)
         filled / total,
         strict / total,
     )
+
+
+def nearest(vectors: numpy.ndarray, paths: Sequence[str], count: int) -> dict[str, list[str]]:
+    """For every note (``paths`` in the order of the rows of ``vectors``), the ``count`` other notes with
+    the highest inner product of their vectors: a baseline to score related notes against."""
+    import numpy as np
+
+    similarities = vectors @ vectors.T
+    np.fill_diagonal(similarities, -np.inf)
+    best = np.argsort(-similarities, axis=1, kind="stable")[:, : min(count, len(paths) - 1)]  # never the note itself
+    return {path: [paths[other] for other in best[row]] for row, path in enumerate(paths)}
+
+
+def keyword_baseline(index: SectionIndex, paths: Sequence[str], count: int) -> dict[str, list[str]]:
+    """The related notes TF-IDF alone would list for ``paths`` (the notes that get and appear in lists)."""
+    from tilsite.results.keywords import keyword_vectors
+    from tilsite.results.related import note_texts
+
+    texts = note_texts(index)
+    return nearest(keyword_vectors([texts[path] for path in paths]), paths, count)
 
 
 def related_lists(related: dict[str, list[RelatedNote]]) -> dict[str, list[str]]:

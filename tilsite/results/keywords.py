@@ -145,11 +145,15 @@ def keyword_terms(documents: Sequence[str]) -> tuple[numpy.ndarray, numpy.ndarra
     return columns, weights / np.maximum(norms, 1e-12)
 
 
-def keyword_vectors(documents: Sequence[str]) -> numpy.ndarray:
-    """``keyword_terms`` as dense rows (``len(documents)`` × ``KEYWORD_DIMENSIONS``)."""
+def keyword_rows(columns: numpy.ndarray, weights: numpy.ndarray) -> numpy.ndarray:
+    """``keyword_terms``' sparse rows as dense ones, with one more column (the padding's, always 0)."""
     import numpy as np
 
-    columns, weights = keyword_terms(documents)
-    matrix = np.zeros((len(documents), KEYWORD_DIMENSIONS + 1), dtype=np.float32)
-    matrix[np.arange(len(documents))[:, None], columns] = weights
-    return matrix[:, :KEYWORD_DIMENSIONS]
+    matrix = np.zeros((len(columns), KEYWORD_DIMENSIONS + 1), dtype=np.float32)
+    matrix[np.arange(len(columns))[:, None], columns] = weights
+    return matrix
+
+
+def keyword_vectors(documents: Sequence[str]) -> numpy.ndarray:
+    """``keyword_terms`` as dense rows (``len(documents)`` × ``KEYWORD_DIMENSIONS``)."""
+    return keyword_rows(*keyword_terms(documents))[:, :KEYWORD_DIMENSIONS]

@@ -69,27 +69,16 @@ class RelatedNote:
         return self.source.anchor
 
 
-def centred(vectors: numpy.ndarray) -> numpy.ndarray:
-    """Unit vectors with the corpus mean removed.
-
-    Sentence embeddings share a common direction (multilingual-e5 puts almost any
-    two texts above 0.7), so short or generic sections look similar to everything
-    and crowd out real matches. Removing the mean spreads similarities out and
-    takes away that advantage; cosine similarity is then computed as usual.
-    """
-    import numpy as np
-
-    shifted = vectors - vectors.mean(axis=0, keepdims=True)
-    norms = np.linalg.norm(shifted, axis=1, keepdims=True)
-    return np.ascontiguousarray(shifted / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
 def centred_by_script(vectors: numpy.ndarray, scripts: list[str]) -> numpy.ndarray:
-    """``centred``, each group of texts in one script (``scripts``: each text's ``script``) around its own mean.
+    """Unit vectors with the mean of the texts in their script removed (``scripts``: each text's ``script``).
 
-    A multilingual model puts texts of one language closer together whatever they say: in notes mixed
-    Korean and English, an English note about git resembled English notes about HTTP more than the Korean
-    one about git branches. Removing each script's own mean takes that away. A script with fewer than
+    Sentence embeddings share a common direction (multilingual-e5 puts almost any two texts above 0.7),
+    so short or generic texts look similar to everything and crowd out real matches; removing the mean
+    spreads similarities out, and cosine similarity is then computed as usual.
+
+    A multilingual model also puts texts of one language closer together whatever they say: in notes
+    mixed Korean and English, an English note about git resembled English notes about HTTP more than the
+    Korean one about git branches. Removing each script's own mean takes that away. A script with fewer than
     ``MIN_SCRIPT_GROUP`` texts has the mean of all texts removed instead (its own would be mostly the
     texts themselves: a lone Korean note among English ones would become nothing); with fewer than
     ``MIN_SCRIPT_GROUP`` texts in all, nothing is removed (two notes centred are exact opposites).
@@ -133,20 +122,24 @@ def script(text: str) -> str:
     return "latin"
 
 
-def note_vectors(index: SectionIndex, scripts: dict[str, str]) -> tuple[list[str], numpy.ndarray, numpy.ndarray]:
-    """The indexed notes' paths (sorted), the note number of every record, and one centred unit vector per
-    note: the mean of its sections' vectors (a note is what all its sections say, not its longest one),
-    centred by script (``scripts``: each note's ``script``)."""
+def note_vectors(
+    vectors: numpy.ndarray, grouped: numpy.ndarray, bounds: numpy.ndarray, scripts: list[str]
+) -> numpy.ndarray:
+    """One centred unit vector per note: the mean of its sections' ``vectors`` (a note is what all its
+    sections say, not its longest one), centred by script (``scripts``: each note's ``script``).
+
+    ``grouped`` lists the sections note by note; note ``n``'s are ``grouped[bounds[n]:bounds[n + 1]]``.
+    """
     import numpy as np
 
-    paths = sorted({record.path for record in index.records})
-    number = {path: position for position, path in enumerate(paths)}
-    note_of = np.array([number[record.path] for record in index.records], dtype=np.int64)
-    order = np.argsort(note_of, kind="stable")
-    starts = np.searchsorted(note_of[order], np.arange(len(paths)))  # every note has a record
-    sums = np.add.reduceat(index.vectors[order].astype(np.float64), starts, axis=0)
+    sums = np.add.reduceat(vectors[grouped].astype(np.float64), bounds[:-1], axis=0)  # every note has a section
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return paths, note_of, centred_by_script(sums / np.maximum(norms, 1e-12), [scripts[path] for path in paths])
+    return centred_by_script(sums / np.maximum(norms, 1e-12), scripts)
+
+
+def excluded(path: str, patterns: tuple[str, ...]) -> bool:
+    """Whether the note at ``path`` matches one of the ``related_exclude`` glob ``patterns``."""
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
 
 
 def note_texts(index: SectionIndex) -> dict[str, str]:
@@ -175,16 +168,22 @@ def compute_related(
     import faiss
     import numpy as np
 
-    from tilsite.results.keywords import KEYWORD_DIMENSIONS, keyword_terms
+    from tilsite.results.keywords import keyword_rows, keyword_terms
 
     records = index.records
     if not records or count <= 0:
         return {}
     texts = note_texts(index)
     scripts = {path: script(text) for path, text in texts.items()}
-    paths, note_of, vectors = note_vectors(index, scripts)
+    paths = sorted(texts)
     total = len(paths)
-    excluded = np.array([any(fnmatch.fnmatchcase(path, pattern) for pattern in exclude) for path in paths], bool)
+    number = {path: position for position, path in enumerate(paths)}
+    note_of = np.array([number[record.path] for record in records], dtype=np.int64)
+    grouped = np.argsort(note_of, kind="stable")  # the sections note by note
+    bounds = np.searchsorted(note_of[grouped], np.arange(total + 1))
+    sizes = np.diff(bounds)
+    vectors = note_vectors(index.vectors, grouped, bounds, [scripts[path] for path in paths])
+    left_out = np.array([excluded(path, exclude) for path in paths], bool)
 
     search = faiss.IndexFlatIP(vectors.shape[1])
     search.add(vectors)
@@ -192,9 +191,7 @@ def compute_related(
 
     # TF-IDF cosine of each candidate pair: the candidate's sparse weights against the note's dense row.
     columns, weights = keyword_terms([texts[path][:KEYWORD_CHARS] for path in paths])
-    dense = np.zeros((total, KEYWORD_DIMENSIONS + 1), dtype=np.float32)  # the last column: padding, 0
-    dense[np.arange(total)[:, None], columns] = weights
-    dense[:, KEYWORD_DIMENSIONS] = 0.0
+    dense = keyword_rows(columns, weights)
     safe = np.maximum(candidates, 0)
     keyword = np.empty(candidates.shape, dtype=np.float32)
     for first in range(0, total, KEYWORD_ROWS):  # in slices of rows: the gathered weights stay small
@@ -203,18 +200,15 @@ def compute_related(
         keyword[rows] = (gathered * weights[safe[rows]]).sum(axis=2)
     del dense
 
-    # Sections grouped by note, centred by their note's script like the notes.
+    # Sections, centred by their note's script like the notes.
     sections = centred_by_script(index.vectors, [scripts[record.path] for record in records])
-    grouped = np.argsort(note_of, kind="stable")
-    bounds = np.searchsorted(note_of[grouped], np.arange(total + 1))
-    sizes = np.diff(bounds)
 
     related: dict[str, list[RelatedNote]] = {}
     for note, path in enumerate(paths):
         row = candidates[note]
         usable = (row >= 0) & (row != note)
-        usable[usable] &= ~excluded[row[usable]]
-        if excluded[note] or not usable.any():
+        usable[usable] &= ~left_out[row[usable]]
+        if left_out[note] or not usable.any():
             continue
         others = row[usable]
         # The sections of every candidate, one after the other; ``starts``: where each candidate's begin.
