@@ -413,6 +413,11 @@ def _print_results(results: list[dict[str, Any]], score_format: str) -> None:
         why = f"§ {result['from_heading']} → " if result.get("from_anchor") else ""
         if why or result["snippet"]:
             click.echo(f"    {why}{result['snippet']}")
+        for copy in result.get("near_copies", []):
+            click.echo(
+                f"    near-copy: § {copy['from_heading']} ≈ § {copy['heading']}"
+                f" ({copy['overlap'] * 100:.0f}% of the shorter one's text is in the other)"
+            )
 
 
 @cli.command()
@@ -420,7 +425,9 @@ def _print_results(results: list[dict[str, Any]], score_format: str) -> None:
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of related notes.")
 def related(config_file: Path, path: str, as_json: bool) -> None:
-    """List the notes related to the note at PATH (relative to the notes folder, or a file path), as its page does."""
+    """List the notes related to the note at PATH (relative to the notes folder, or a file path), as its page does;
+    a section that nearly repeats one of the other note's is marked (``near_copies`` in --json)."""
+    from tilsite.results.copies import find_near_copies
     from tilsite.results.related import compute_related
 
     with user_errors():
@@ -432,6 +439,19 @@ def related(config_file: Path, path: str, as_json: bool) -> None:
         items = compute_related(
             section_index, settings.related_count, settings.related_threshold, settings.related_exclude
         ).get(note, [])
+        copies: dict[str, list[dict[str, Any]]] = {}
+        for pair in find_near_copies(section_index):
+            for mine, theirs in ((pair.first, pair.second), (pair.second, pair.first)):
+                if mine.path == note:
+                    copies.setdefault(theirs.path, []).append(
+                        {
+                            "from_anchor": mine.anchor,
+                            "from_heading": mine.heading,
+                            "anchor": theirs.anchor,
+                            "heading": theirs.heading,
+                            "overlap": round(pair.overlap, 3),
+                        }
+                    )
     site_url = (config.site_url or "").rstrip("/")
     results = [
         {
@@ -444,6 +464,7 @@ def related(config_file: Path, path: str, as_json: bool) -> None:
             "snippet": item.target.snippet,
             "from_anchor": item.source.anchor,
             "from_heading": item.source.heading,
+            "near_copies": copies.get(item.target.path, []),
         }
         for item in items
     ]
@@ -453,6 +474,50 @@ def related(config_file: Path, path: str, as_json: bool) -> None:
     if not results:
         click.echo("No related notes above the threshold (`related_threshold`).")
     _print_results(results, "{:.3f}")
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the topics as JSON.")
+def topics(config_file: Path, as_json: bool) -> None:
+    """List the topics of the notes (grouped by meaning, as on the site's topics page) with their notes."""
+    from tilsite.results.topics import compute_topics
+
+    with user_errors():
+        config, settings = load_site(config_file)
+        section_index, model = _load_index(settings)
+        model.close()
+        found = compute_topics(section_index, settings.related_exclude)
+    site_url = (config.site_url or "").rstrip("/")
+    listed: list[dict[str, Any]] = [
+        {
+            "topic": topic.number + 1,
+            "label": topic.label,
+            "words": list(topic.words),
+            "notes": [
+                {
+                    "path": record.path,
+                    "title": record.title,
+                    "heading": record.heading,
+                    "anchor": record.anchor,
+                    "url": f"{site_url}/{record.url}" if site_url else record.url,
+                    "map": [round(value, 4) for value in found.positions.get(record.path, (0.5, 0.5))],
+                }
+                for record in topic.notes
+            ],
+        }
+        for topic in found.topics
+    ]
+    if as_json:
+        click.echo(json.dumps(listed, ensure_ascii=False, indent=2))
+        return
+    if not listed:
+        click.echo("No notes to group.")
+    for topic in listed:
+        click.echo(f"{topic['topic']:>2}. {topic['label'] or '—'}  ({len(topic['notes'])} notes)")
+        for note in topic["notes"]:
+            heading = f" › {note['heading']}" if note["anchor"] and note["heading"] != note["title"] else ""
+            click.echo(f"    {note['path']}  {note['title']}{heading}")
 
 
 @cli.command(name="eval")

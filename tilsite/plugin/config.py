@@ -39,7 +39,8 @@ class TilsiteConfig(base.Config):
     related_count = c.Type(int, default=DEFAULT_COUNT)
     """Related notes listed per page (0 turns the block off)."""
     related_threshold = c.Type((int, float), default=DEFAULT_THRESHOLD)
-    """Minimum similarity, from -1 to 1, of the best section pair."""
+    """Lowest score of a related note, from -1 to 2 (note vectors' cosine + ½ best section pair + ½ TF-IDF
+    cosine; default 0.4)."""
     related_exclude = c.ListOfItems(c.Type(str), default=list(DEFAULT_EXCLUDE))
     """Glob patterns (relative to docs_dir) of notes left out of related lists, e.g. index pages."""
     related_heading = c.Type(str, default="Related notes")
@@ -58,6 +59,13 @@ class TilsiteConfig(base.Config):
     paragraph, Markdown between HTML blocks, GitHub alerts); ``tilsite init`` turns it on."""
     archive_page = c.Type(str, default="archive.md")
     """Path of the generated page listing notes by date and by folder; empty to turn it off."""
+    topics_page = c.Type(str, default="topics.md")
+    """Path of the generated page of topics (the notes grouped by meaning) and their map; empty to turn it
+    off (notes then show no topic line either)."""
+    topics_title = c.Type(str, default="Topics")
+    """Title of the topics page."""
+    near_copies = c.Type(bool, default=True)
+    """Say in the build's output which sections nearly repeat a section of another note."""
 
 
 def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> Settings:

@@ -26,19 +26,30 @@ from tilsite.plugin.github import GithubMarkdown
 from tilsite.plugin.links import LinkFixer
 from tilsite.plugin.nav import unwrap_single_pages
 from tilsite.site.build import (
+    ASSETS,
     RELATED_CSS,
     SEARCH_DIR,
     NoteFile,
     RelatedNote,
     SiteBuild,
     SiteFile,
+    Topics,
     link_leaving,
     page_source,
     page_uri,
     scan_notes,
     walk_files,
 )
-from tilsite.site.render import balance_html, fragment, insert_date, related_html, trim_indentation
+from tilsite.site.render import (
+    balance_html,
+    escape_markdown_text,
+    fragment,
+    insert_date,
+    insert_under_title,
+    related_html,
+    trim_indentation,
+)
+from tilsite.site.topics import TOPICS_CSS, TOPICS_SCRIPT, TopicsPage, topic_ids, topic_line, topics_html
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -56,6 +67,8 @@ if TYPE_CHECKING:
 log = get_plugin_logger(__name__)
 
 _CSS = "assets/tilsite/related.css"
+_TOPICS_CSS = f"assets/tilsite/{TOPICS_CSS}"
+_TOPICS_SCRIPT = f"assets/tilsite/{TOPICS_SCRIPT}"
 _SAME_PAGE = "another note is published at the same page path; skipped. Rename one of them."
 
 
@@ -80,6 +93,12 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.links = LinkFixer()
         self.files: Files | None = None
         """The files of this build, for the links of related notes."""
+        self.topics = Topics([], {}, {})
+        """The notes by topic and their map, from ``on_env``."""
+        self.topics_page: str | None = None
+        """Where the topics page is generated in this build (None: it is not)."""
+        self.topic_ids: list[str] = []
+        """The id of each topic's heading on the topics page."""
         self._progress: Progress | None = _log_progress
         self._final_site_dir: Path | None = None
         self._serving = False
@@ -109,6 +128,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         except (TilsiteError, OSError) as exc:
             raise PluginError(_message(exc)) from exc
         config.extra_css.append(_CSS)
+        if self.config.topics_page.strip("/"):
+            config.extra_css.append(_TOPICS_CSS)
+            config.extra_javascript.append(ExtraScriptValue(_TOPICS_SCRIPT))
         if self.config.site_search:
             script = ExtraScriptValue(f"{SEARCH_DIR}/search-ui.js")
             script.type = "module"
@@ -221,6 +243,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             }
             self.dates = build.note_dates(report.front_matter, sources)
         self._add_archive(files, config, build)
+        self._add_topics_page(files, config)
         files.append(File.generated(config, _CSS, content=RELATED_CSS.read_text(encoding="utf-8")))
         return files
 
@@ -254,8 +277,18 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         try:
             build.finish(rendered)
             self.related = build.related()
+            if self.config.near_copies:
+                build.near_copies()
+            self.topics = build.topics() if self.topics_page else Topics([], {}, {})
         except (TilsiteError, OSError) as exc:
             raise PluginError(_message(exc)) from exc
+        topics_file = files.get_file_from_path(self.topics_page) if self.topics_page else None
+        if topics_file is not None and topics_file.page is not None:
+            # Known now, before any page links to them: MkDocs checks those links against these ids.
+            taken = topics_file.page.present_anchor_ids
+            self.topic_ids = topic_ids(len(self.topics.topics), taken or set())
+            if taken is not None:
+                taken.update(self.topic_ids)
         return None
 
     def on_post_build(self, /, *, config: MkDocsConfig) -> None:
@@ -283,15 +316,18 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             build.close()
 
     def _add_archive(self, files: Files, config: MkDocsConfig, build: SiteBuild) -> None:
-        page = self.config.archive_page.strip("/")
-        if not page:
+        page = _generated_page(files, self.config.archive_page, "archive")
+        if page is not None:
+            files.append(File.generated(config, page, content=build.archive_markdown(page, self.dates)))
+
+    def _add_topics_page(self, files: Files, config: MkDocsConfig) -> None:
+        self.topics_page = page = _generated_page(files, self.config.topics_page, "topics")
+        if page is None:
             return
-        if not page.endswith(".md"):
-            page += ".md"
-        if files.get_file_from_path(page) is not None:
-            log.info(f"{page} is one of your notes, so no archive page is generated there.")
-            return
-        files.append(File.generated(config, page, content=build.archive_markdown(page, self.dates)))
+        title = escape_markdown_text(self.config.topics_title) or "Topics"
+        files.append(File.generated(config, page, content=f"# {title}\n"))
+        for name, uri in ((TOPICS_CSS, _TOPICS_CSS), (TOPICS_SCRIPT, _TOPICS_SCRIPT)):
+            files.append(File.generated(config, uri, content=(ASSETS / name).read_text(encoding="utf-8")))
 
     def _add_asset_dirs(self, files: Files, config: MkDocsConfig) -> None:
         """Publish folders such as ``img/`` that notes reference as ``/img/x.png``."""
@@ -361,10 +397,47 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
     ) -> TemplateContext | None:
         # Related notes are known once every page is read (``on_env``); the block is added before
         # the page is written, with the files of the build (MkDocs' anchor check runs after this).
-        related = self.related.get(page.file.src_uri) if self.config.enabled else None
-        if related and page.content is not None and self.files is not None:
+        if not self.config.enabled or page.content is None or self.files is None:
+            return None
+        if page.file.src_uri == self.topics_page:
+            page.content = f"{page.content}\n{self._topics_content(page, self.files)}"
+            return None
+        topic = self.topics.topic_of.get(page.file.src_uri)
+        topics_file = self.files.get_file_from_path(self.topics_page) if self.topics_page else None
+        if topic is not None and topics_file is not None and topic < len(self.topic_ids):
+            anchor = self.topic_ids[topic]
+            link = topics_file.url_relative_to(page.file) + fragment(anchor)
+            if page.links_to_anchors is not None:
+                page.links_to_anchors.setdefault(topics_file, {}).setdefault(anchor, f"{self.topics_page}#{anchor}")
+            page.content = insert_under_title(page.content, topic_line(self.topics.topics[topic].label, link))
+        related = self.related.get(page.file.src_uri)
+        if related:
             page.content = f"{page.content}\n{self._related_block(related, page, self.files)}"
         return None
+
+    def _topics_content(self, page: Page, files: Files) -> str:
+        """The topics page's map and lists; its links are registered for MkDocs' anchor check and each topic
+        joins the page's table of contents."""
+        links: dict[str, str] = {}
+        for topic in self.topics.topics:
+            for record in topic.notes:
+                target = files.get_file_from_path(record.path)
+                if target is None:
+                    continue
+                links[record.path] = target.url_relative_to(page.file)
+                if record.anchor and page.links_to_anchors is not None:
+                    original = f"{record.path}#{record.anchor}"
+                    page.links_to_anchors.setdefault(target, {}).setdefault(record.anchor, original)
+        entries = [
+            AnchorLink(escape(topic.label or "—"), heading_id, 2)
+            for topic, heading_id in zip(self.topics.topics, self.topic_ids, strict=False)
+        ]
+        top = page.toc.items
+        if len(top) == 1 and top[0].level == 1:
+            top[0].children.extend(entries)
+        else:
+            top.extend(entries)
+        return topics_html(TopicsPage(self.topics, links, self.topic_ids[: len(self.topics.topics)]))
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
         return trim_indentation(output) if self.config.enabled else None
@@ -400,6 +473,20 @@ class _ToMkDocsLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         logging.getLogger("mkdocs.plugins.tilsite").log(record.levelno, record.getMessage())
+
+
+def _generated_page(files: Files, setting: str, what: str) -> str | None:
+    """The path of the page tilsite generates for a ``setting`` such as ``archive_page`` (None when it is
+    turned off, or when a note is there already: the note wins)."""
+    page = setting.strip("/")
+    if not page:
+        return None
+    if not page.endswith(".md"):
+        page += ".md"
+    if files.get_file_from_path(page) is not None:
+        log.info(f"{page} is one of your notes, so no {what} page is generated there.")
+        return None
+    return page
 
 
 def _unused_id(wanted: str, taken: set[str]) -> str:

@@ -151,13 +151,56 @@ def note_texts(index: SectionIndex) -> dict[str, str]:
     return {path: "\n".join(parts) for path, parts in texts.items()}
 
 
+@dataclass(slots=True)
+class NoteGroups:
+    """An index's sections grouped by note (made once per build: related notes and topics both use it)."""
+
+    paths: list[str]
+    """Every indexed note, in path order."""
+    texts: dict[str, str]
+    """Each note's text (``note_texts``)."""
+    scripts: list[str]
+    """Each note's script (``script``), in the order of ``paths``."""
+    grouped: numpy.ndarray
+    """Section numbers note by note: note ``n``'s are ``grouped[bounds[n]:bounds[n + 1]]``."""
+    bounds: numpy.ndarray
+    _keywords: tuple[numpy.ndarray, numpy.ndarray] | None = None
+
+    @classmethod
+    def of(cls, index: SectionIndex) -> NoteGroups:
+        import numpy as np
+
+        texts = note_texts(index)
+        paths = sorted(texts)
+        number = {path: position for position, path in enumerate(paths)}
+        note_of = np.array([number[record.path] for record in index.records], dtype=np.int64)
+        grouped = np.argsort(note_of, kind="stable")
+        bounds = np.searchsorted(note_of[grouped], np.arange(len(paths) + 1))
+        return cls(paths, texts, [script(texts[path]) for path in paths], grouped, bounds)
+
+    def vectors(self, index: SectionIndex) -> numpy.ndarray:
+        """Each note's centred unit vector (``note_vectors``), in the order of ``paths``."""
+        return note_vectors(index.vectors, self.grouped, self.bounds, self.scripts)
+
+    def keyword_terms(self) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """Each note's sparse TF-IDF vector (``keywords.keyword_terms`` of its first ``KEYWORD_CHARS``
+        characters), in the order of ``paths``; computed once."""
+        from tilsite.results.keywords import keyword_terms
+
+        if self._keywords is None:
+            self._keywords = keyword_terms([self.texts[path][:KEYWORD_CHARS] for path in self.paths])
+        return self._keywords
+
+
 def compute_related(
     index: SectionIndex,
     count: int = DEFAULT_COUNT,
     threshold: float = DEFAULT_THRESHOLD,
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
+    notes: NoteGroups | None = None,
 ) -> dict[str, list[RelatedNote]]:
-    """For every note, the ``count`` other notes with the highest score at or above ``threshold``.
+    """For every note, the ``count`` other notes with the highest score at or above ``threshold``
+    (``notes``: the index's ``NoteGroups``, when the caller has them already).
 
     Candidates are each note's ``NEIGHBOURS`` nearest notes by note vector (one FAISS k-NN query of all
     notes at once). A candidate's score is the cosine of the two note vectors, plus ``SECTION_WEIGHT``
@@ -168,21 +211,17 @@ def compute_related(
     import faiss
     import numpy as np
 
-    from tilsite.results.keywords import keyword_rows, keyword_terms
+    from tilsite.results.keywords import keyword_rows
 
     records = index.records
     if not records or count <= 0:
         return {}
-    texts = note_texts(index)
-    scripts = {path: script(text) for path, text in texts.items()}
-    paths = sorted(texts)
+    notes = notes or NoteGroups.of(index)
+    paths, grouped, bounds = notes.paths, notes.grouped, notes.bounds
+    scripts = dict(zip(paths, notes.scripts, strict=True))
     total = len(paths)
-    number = {path: position for position, path in enumerate(paths)}
-    note_of = np.array([number[record.path] for record in records], dtype=np.int64)
-    grouped = np.argsort(note_of, kind="stable")  # the sections note by note
-    bounds = np.searchsorted(note_of[grouped], np.arange(total + 1))
     sizes = np.diff(bounds)
-    vectors = note_vectors(index.vectors, grouped, bounds, [scripts[path] for path in paths])
+    vectors = notes.vectors(index)
     left_out = np.array([excluded(path, exclude) for path in paths], bool)
 
     search = faiss.IndexFlatIP(vectors.shape[1])
@@ -190,7 +229,7 @@ def compute_related(
     similarities, candidates = search.search(vectors, min(total, NEIGHBOURS + count + 1))
 
     # TF-IDF cosine of each candidate pair: the candidate's sparse weights against the note's dense row.
-    columns, weights = keyword_terms([texts[path][:KEYWORD_CHARS] for path in paths])
+    columns, weights = notes.keyword_terms()
     dense = keyword_rows(columns, weights)
     safe = np.maximum(candidates, 0)
     keyword = np.empty(candidates.shape, dtype=np.float32)
@@ -239,11 +278,12 @@ def related_notes(
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
     *,
     cache: EmbeddingCache | None = None,
+    notes: NoteGroups | None = None,
 ) -> dict[str, list[RelatedNote]]:
     """``compute_related``, kept in ``cache`` for the index's content and these settings, so that a build
     whose notes did not change does not compute it again (0.9 s at 2,000 notes)."""
     if cache is None or not index.content:
-        return compute_related(index, count, threshold, exclude)
+        return compute_related(index, count, threshold, exclude, notes)
     settings = [RELATED_VERSION, index.content, count, threshold, sorted(exclude)]
     source = hashlib.sha256(json.dumps(settings).encode("utf-8")).hexdigest()
     stored = cache.get_derived("related", source)
@@ -256,7 +296,7 @@ def related_notes(
             }
         except (TypeError, ValueError, IndexError, AttributeError):
             pass  # not what this function writes: compute it again
-    related = compute_related(index, count, threshold, exclude)
+    related = compute_related(index, count, threshold, exclude, notes)
     position = {id(record): number for number, record in enumerate(index.records)}
     kept = {
         path: [[position[id(item.target)], position[id(item.source)], item.score] for item in items]

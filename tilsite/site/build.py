@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -45,12 +46,22 @@ from tilsite.notes.reading import page_source
 from tilsite.notes.slugs import SlugSettings, github_slug
 from tilsite.notes.sources import link_leaving, page_uri, scan_notes, walk_files
 from tilsite.notes.targets import RepositoryFiles, Resolved
-from tilsite.results.related import DEFAULT_COUNT, DEFAULT_EXCLUDE, DEFAULT_THRESHOLD, RelatedNote, related_notes
+from tilsite.results.copies import NearCopy, near_copies
+from tilsite.results.related import (
+    DEFAULT_COUNT,
+    DEFAULT_EXCLUDE,
+    DEFAULT_THRESHOLD,
+    NoteGroups,
+    RelatedNote,
+    related_notes,
+)
+from tilsite.results.topics import Topic, Topics, site_topics
 from tilsite.site.archive import ArchiveEntry, archive_markdown
 from tilsite.site.published import SEARCH_DIR, SiteFile, record_texts, search_excluded, search_files
 from tilsite.workdir import DEFAULT_NAME, WorkDir
 
 __all__ = [
+    "ASSETS",
     "DEFAULT_COUNT",
     "DEFAULT_EXCLUDE",
     "DEFAULT_MODEL",
@@ -60,6 +71,7 @@ __all__ = [
     "SEARCH_DIR",
     "BuildReport",
     "LinkTargets",
+    "NearCopy",
     "NoteFile",
     "Progress",
     "RelatedNote",
@@ -69,6 +81,8 @@ __all__ = [
     "SiteBuild",
     "SiteFile",
     "SlugSettings",
+    "Topic",
+    "Topics",
     "github_blocks",
     "github_slug",
     "link_leaving",
@@ -80,7 +94,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger("tilsite")
-RELATED_CSS = Path(__file__).parent / "assets" / "related.css"
+ASSETS = Path(__file__).parent / "assets"
+"""The stylesheets and scripts that the adapter publishes (besides search's)."""
+RELATED_CSS = ASSETS / "related.css"
 """The stylesheet of the related-notes block (published by the adapter)."""
 
 
@@ -114,6 +130,8 @@ class Settings:
         return WorkDir(self.work_dir)
 
 
+SHOWN_COPIES = 10
+"""Near-copies a build names one by one (a repository with hundreds gets a count for the rest)."""
 STOP_SECONDS = 60.0
 """How long closing a build waits for its background step (a batch of sections, or writing the browser copy
 of the model, takes a few seconds at most)."""
@@ -187,6 +205,7 @@ class SiteBuild:
         self._browser: Future[tuple[Path, str] | None] | None = None
         self.index: SectionIndex | None = None
         """The index, once ``finish`` has written it."""
+        self._notes: NoteGroups | None = None
 
     @property
     def model(self) -> EmbeddingModel:
@@ -261,8 +280,53 @@ class SiteBuild:
         settings = self.settings
         with EmbeddingCache(settings.work.cache) as cache:
             return related_notes(
-                self.index, settings.related_count, settings.related_threshold, settings.related_exclude, cache=cache
+                self.index,
+                settings.related_count,
+                settings.related_threshold,
+                settings.related_exclude,
+                cache=cache,
+                notes=self._note_groups(),
             )
+
+    def topics(self) -> Topics:
+        """The notes grouped by meaning, named, and placed on a map (kept in the cache for the index's content);
+        the notes of ``related_exclude`` are left out, as from related lists."""
+        if self.index is None:
+            return Topics([], {}, {})
+        with EmbeddingCache(self.settings.work.cache) as cache:
+            return site_topics(self.index, self.settings.related_exclude, cache=cache, notes=self._note_groups())
+
+    def _note_groups(self) -> NoteGroups | None:
+        """The index's notes, grouped once for related notes and topics (made only when one is computed)."""
+        if self.index is None:
+            return None
+        if self._notes is None:
+            self._notes = NoteGroups.of(self.index)
+        return self._notes
+
+    def near_copies(self, shown: int = SHOWN_COPIES) -> list[NearCopy]:
+        """Sections that nearly repeat a section of another note, each said in one line (the first ``shown``
+        of them; the others at debug level, which ``tilsite build --verbose`` prints)."""
+        if self.index is None:
+            return []
+        with EmbeddingCache(self.settings.work.cache) as cache:
+            found = near_copies(self.index, cache=cache)
+        headings = Counter((record.path, record.heading) for record in self.index.records)
+
+        def place(record: SectionRecord) -> str:
+            # A heading that the note has twice is told apart by its id.
+            twice = headings[(record.path, record.heading)] > 1 and record.anchor
+            return f"{record.path} § {' '.join(record.heading.split())}" + (f" (#{record.anchor})" if twice else "")
+
+        for number, pair in enumerate(found):
+            line = (
+                f"near-copy: {place(pair.first)} ≈ {place(pair.second)} ({round(pair.overlap * 100)}% of the"
+                " shorter one's text is in the other)"
+            )
+            _log.log(logging.INFO if number < shown else logging.DEBUG, line)
+        if len(found) > shown:
+            _log.info(f"... {len(found) - shown} more near-copies: `tilsite build --verbose` lists them.")
+        return found
 
     def published_files(self, excluded: set[str] | None = None) -> list[SiteFile]:
         """The files of search on the site: the sections' data and vectors, the browser copy of the model (when

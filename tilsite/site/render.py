@@ -150,6 +150,18 @@ def insert_date(html: str, when: dt.date) -> str:
     return f"{html[: match.end()]}\n{tag}{html[match.end() :]}"
 
 
+_DATE_LINE_END = re.compile(r'<p class="tilsite-date">.*?</p>', re.DOTALL)
+
+
+def insert_under_title(html: str, tag: str) -> str:
+    """Put ``tag`` under the note's title: after its date line (``insert_date``), else after its first
+    ``<h1>``, else at the top."""
+    match = _DATE_LINE_END.search(html) or _FIRST_H1_END.search(html)
+    if match is None:
+        return f"{tag}\n{html}"
+    return f"{html[: match.end()]}\n{tag}{html[match.end() :]}"
+
+
 def balance_html(html: str) -> str:
     """``html`` with the elements a note leaves open closed at its end, and end tags that close nothing removed.
 
