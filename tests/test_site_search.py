@@ -279,3 +279,34 @@ def test_without_webassembly_keyword_results_still_come_and_the_box_says_why(ser
     assert "unavailable" in result["status"]
     assert _site_path(result["hits"][0]["url"]).startswith("ml/overfitting/")
     assert not any(url.endswith(".onnx") for url in output["requests"])
+
+
+@pytest.mark.real_model
+def test_the_model_stays_loaded_from_page_to_page_with_instant_navigation(tmp_path: Path) -> None:
+    project = copy_sample_site(tmp_path / "sample")
+    (project / "site").mkdir()
+    with serving(project / "site") as url:
+        # Material's instant navigation needs site_url (its sitemap says which links it may open in place).
+        config = project / "mkdocs.yml"
+        config.write_text(f"site_url: {url}\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+        _build(project)
+        output = _browse(url, ["과적합 막는 법"], next_click="git/rebase-vs-merge/", next_query="git 브랜치 합치기")
+    second = output["second"]
+    assert second["url"] == url + "git/rebase-vs-merge/"
+    assert second["samePage"], "the second page was a full page load"
+    assert [hit for hit in second["hits"] if "/git/" in hit], second["hits"]
+    # One model download and one load for both pages: the second page's query waited for no model.
+    assert len([request for request in output["requests"] if request.endswith(".onnx")]) == 1, output["requests"]
+    assert second["stats"]["loadMs"] == output["results"][0]["stats"]["loadMs"]
+
+
+@pytest.mark.real_model
+def test_after_a_full_page_load_the_model_loads_without_waiting_for_the_search_box(served: str) -> None:
+    second_page = served + "git/rebase-vs-merge/"
+    output = _browse(
+        served, ["과적합 막는 법"], next_url=second_page, next_query="git 브랜치 합치기", next_wait_ready=True
+    )
+    second = output["second"]
+    assert not second["samePage"]  # no site_url here: a full page load, and the model loaded again ...
+    assert second["stats"]["loadMs"] > 0  # ... by itself, before the search box was touched (the visitor had
+    assert [hit for hit in second["hits"] if "/git/" in hit], second["hits"]  # searched by meaning before)

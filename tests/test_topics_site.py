@@ -12,7 +12,10 @@ from tilsite.cli import cli
 
 from .conftest import FakeEmbedder
 
-DOT = re.compile(r'<a href="([^"]+)" class="tilsite-t(\d+)" aria-label="([^"]*)"><circle cx="([\d.]+)" cy="([\d.]+)"')
+DOT = re.compile(
+    r'<a href="([^"]+)" class="tilsite-dot(?: tilsite-dot--right)? tilsite-t(\d+)"'
+    r' style="left: ([\d.]+)%; top: ([\d.]+)%" aria-label="([^"]*)">'
+)
 TOPIC_LINE = re.compile(r'<p class="tilsite-topic">Topic: <a href="([^"]+)">([^<]*)</a></p>')
 NOTES = {"ml/overfitting/", "ml/regularization/", "web/django/", "web/tricky/"}
 
@@ -39,14 +42,13 @@ def test_topics_page_maps_every_note_and_each_note_names_its_topic(site: Path, f
     code, output = _build(site, "--strict")  # the topics page's and topic lines' links are anchor-checked
     assert code == 0, output
     page = (site / "site/topics/index.html").read_text(encoding="utf-8")
-    assert "assets/tilsite/topics.css" in page and "assets/tilsite/topics-map.js" in page
+    assert "assets/tilsite/topics.css" in page
     assert (site / "site/assets/tilsite/topics.css").is_file()
-    assert (site / "site/assets/tilsite/topics-map.js").is_file()
     dots = DOT.findall(page)
     expected = NOTES | {"git/rebase/", "git/merge/", "git/stash/"}
     assert {href.removeprefix("../") for href, *_ in dots} == expected
-    for _, _, label, x, y in dots:
-        assert label and 0 <= float(x) <= 1000 and 0 <= float(y) <= 640
+    for _, _, x, y, label in dots:
+        assert label and 0 <= float(x) <= 100 and 0 <= float(y) <= 100
     headings = re.findall(r'<h2 id="(topic-\d+)">', page)
     assert headings and headings[0] == "topic-1"
     assert 'href="#topic-1"' in page  # in the table of contents
@@ -175,5 +177,7 @@ def test_the_map_reads_in_both_palettes_and_works_by_keyboard(site: Path, fake_m
         assert look["dots"] == 7 and look["colours"] >= 2, look
         assert look["mapWidth"] > 300
         assert look["dotContrast"] >= 1.5 and look["labelContrast"] >= 4.5, look  # text: WCAG AA
-        assert look["focused"] and look["tip"] == look["focused"], look  # the focused note's title is shown
+        assert look["titlesShown"] == 0 and look["mapHeight"] > 150, look  # no title until hover or focus
+        # The focused note's title is shown beside its dot (with its topic's name).
+        assert look["focused"] and look["tip"] and look["tip"].startswith(look["focused"]), look
         assert look["opened"] == look["href"] and look["opened"].startswith(url), look

@@ -3,7 +3,9 @@
 //   CONFIG_JSON: {"url": page to open, "queries": [...], "wait_ms": bound for each wait,
 //                 "follow": true to click the first result of the last query, "keyboard": true to press ArrowDown
 //                 in the search box, "wasm": false to hide WebAssembly,
-//                 "expect": "keyword" or "hybrid", the kind of results to wait for}
+//                 "expect": "keyword" or "hybrid", the kind of results to wait for,
+//                 "next_url" (or "next_click", a link to follow) and "next_query": then open that page and search
+//                 there (output "second"), "next_wait_ready": before that, wait for the model to load untouched}
 // Output: {"results": [{query, kind, hits: [{url, heading, title}], ms}], "requests": [urls], "loadMs", ...}
 import { launchChromium } from "./chromium.mjs";
 
@@ -67,6 +69,49 @@ try {
     await input.focus();
     await page.keyboard.press("ArrowDown");
     output.focused = await page.evaluate(() => document.activeElement && document.activeElement.getAttribute("href"));
+  }
+  if (config.next_url || config.next_click) {
+    // A second page of the same visit (a full page load; the files are in the browser's cache by now): the time
+    // from typing the query to the results by meaning.
+    const before = await page.evaluate(() => {
+      window.tilsiteSamePage = true; // gone after a full page load, kept by Material's instant navigation
+      return document.querySelectorAll("script").length;
+    });
+    if (config.next_click) {
+      // Follow a link of the page (a click event on it, as Material's instant navigation listens for; not the
+      // pointer, which the search dialog's closing animation may still cover).
+      await page.keyboard.press("Escape");
+      await page.evaluate((suffix) => document.querySelector(`a[href$="${suffix}"]`).click(), config.next_click);
+      await page.waitForURL((url) => url.href.endsWith(config.next_click), { timeout: waitMs });
+    } else {
+      await page.goto(config.next_url);
+    }
+    if (config.next_wait_ready) {
+      // Without touching the search box: does the model load by itself (the visitor searched by meaning before)?
+      await page.waitForFunction(() => window.tilsiteSearchStats && window.tilsiteSearchStats.loadMs > 0, null, {
+        timeout: waitMs,
+      });
+    }
+    const next = page.locator(".md-search__input");
+    await next.click();
+    const typed = Date.now();
+    await next.fill(config.next_query);
+    await page.waitForFunction(
+      (q) => {
+        const element = document.querySelector(".tilsite-search");
+        return element && element.dataset.query === q && element.dataset.kind === "hybrid";
+      },
+      config.next_query,
+      { timeout: waitMs },
+    );
+    output.second = {
+      ms: Date.now() - typed,
+      url: page.url(),
+      samePage: await page.evaluate(() => window.tilsiteSamePage === true),
+      scriptsBefore: before,
+      hits: await page.locator(".tilsite-search__hit").evaluateAll((links) => links.map((link) => link.getAttribute("href"))),
+      stats: await page.evaluate(() => window.tilsiteSearchStats || null),
+    };
   }
   const last = output.results[output.results.length - 1];
   if (config.follow && last && last.hits.length) {

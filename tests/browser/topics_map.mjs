@@ -28,17 +28,22 @@ for (const scheme of ["light", "dark"]) {
         const [light, dark] = [luminance(one), luminance(two)].sort((a, b) => b - a);
         return (light + 0.05) / (dark + 0.05);
       };
-      const svg = document.querySelector(".tilsite-map svg");
+      const area = document.querySelector(".tilsite-map-area");
       const background = getComputedStyle(document.body).backgroundColor;
-      const dots = [...document.querySelectorAll(".tilsite-map a circle")];
-      const label = document.querySelector(".tilsite-map-labels text");
+      const dots = [...document.querySelectorAll(".tilsite-map-area a.tilsite-dot")];
+      const label = document.querySelector(".tilsite-map-label");
       return {
         scheme: document.body.getAttribute("data-md-color-scheme"),
         dots: dots.length,
-        colours: [...new Set(dots.map((dot) => getComputedStyle(dot).fill))].length,
-        dotContrast: Math.min(...dots.slice(0, 200).map((dot) => contrast(getComputedStyle(dot).fill, background))),
-        labelContrast: label ? contrast(getComputedStyle(label).fill, background) : null,
-        mapWidth: svg ? svg.getBoundingClientRect().width : 0,
+        colours: [...new Set(dots.map((dot) => getComputedStyle(dot).backgroundColor))].length,
+        dotContrast: Math.min(
+          ...dots.slice(0, 200).map((dot) => contrast(getComputedStyle(dot).backgroundColor, background)),
+        ),
+        labelContrast: label ? contrast(getComputedStyle(label).color, background) : null,
+        titlesShown: dots.filter((dot) => getComputedStyle(dot.querySelector(".tilsite-dot-title")).display !== "none")
+          .length,
+        mapWidth: area ? area.getBoundingClientRect().width : 0,
+        mapHeight: area ? area.getBoundingClientRect().height : 0,
       };
     });
     // The keyboard: Tab until a dot has the focus (bounded), then its title is shown and Enter opens it.
@@ -50,11 +55,14 @@ for (const scheme of ["light", "dark"]) {
         return active && active.closest(".tilsite-map") ? active.getAttribute("aria-label") : null;
       });
     }
-    const tip = await page.evaluate(() => document.querySelector(".tilsite-map-tip")?.textContent ?? null);
-    const href = await page.evaluate(() => {
-      const link = document.activeElement?.getAttribute("href");
-      return link ? new URL(link, location.href).href : null; // an SVG link's .href is not a string
+    // The focused dot's title is shown beside it (and only that one).
+    const tip = await page.evaluate(() => {
+      const shown = [...document.querySelectorAll(".tilsite-dot-title")].filter(
+        (title) => getComputedStyle(title).display !== "none",
+      );
+      return shown.length === 1 && shown[0].closest("a") === document.activeElement ? shown[0].textContent : null;
     });
+    const href = await page.evaluate(() => document.activeElement?.href ?? null);
     let opened = null;
     if (focused) {
       await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);

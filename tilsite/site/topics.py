@@ -1,10 +1,11 @@
 """The HTML of the topics page (a map of the notes and the notes by topic) and of each note's topic line.
 
 Like the related-notes block, it is written after MkDocs has rendered the pages, and every piece of note
-text in it is HTML-escaped. The map is an inline SVG drawn from the build's own data: a link per note
-(focusable, with its title for hover and for screen readers), coloured by topic with the classes of
-``topics.css`` (readable on Material's light and dark palettes), and ``topics-map.js`` shows the title
-of the note under the pointer or the keyboard focus.
+text in it is HTML-escaped. The map is drawn from the build's own data as plain HTML: a link per note at
+its place (focusable, named for screen readers), coloured by topic with the classes of ``topics.css``
+(readable on Material's light and dark palettes), whose title ``topics.css`` shows beside it under the
+pointer or the keyboard focus. No script, and nothing an SVG would need that Material's instant
+navigation cannot handle (it rewrites every link of a page it opens; SVG links refuse that).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
 COLOURS = 12
 """Colour classes in topics.css (``tilsite-t0`` …); topics beyond them take the colours again."""
 TOPICS_CSS = "topics.css"
-TOPICS_SCRIPT = "topics-map.js"
-_WIDTH, _HEIGHT, _MARGIN = 1000, 640, 24
+_MARGIN = 0.03
+"""Share of the map's width and height left free at each edge."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,7 +63,7 @@ def topics_html(page: TopicsPage) -> str:
     lines = [
         f'<p class="tilsite-topics-intro">{notes} notes in {len(topics.topics)} topics, grouped by what they'
         " say. On the map, each dot is a note: notes close together are close in meaning.</p>",
-        map_svg(page),
+        map_html(page),
     ]
     for topic, heading_id in zip(topics.topics, page.heading_ids, strict=True):
         swatch = f'<span class="tilsite-swatch tilsite-t{topic.number % COLOURS}"></span>'
@@ -83,30 +84,33 @@ def topics_html(page: TopicsPage) -> str:
     return "\n".join(lines)
 
 
-def map_svg(page: TopicsPage) -> str:
-    """The map of the notes as inline SVG: a dot per note linking to it, each topic's first word at its middle."""
+def map_html(page: TopicsPage) -> str:
+    """The map of the notes: a dot per note linking to it (an HTML link placed in a box of fixed proportions, so
+    that Material's instant navigation, which rewrites every link of a page it opens, handles them like any
+    other), each topic's first word at its middle."""
     topics = page.topics
     placed = [(topic, record) for topic in topics.topics for record in topic.notes if record.path in page.links]
-    radius = max(3.0, min(8.0, 160.0 / math.sqrt(max(1, len(placed)))))
+    size = max(6.0, min(14.0, 300.0 / math.sqrt(max(1, len(placed)))))
 
     def point(path: str) -> tuple[float, float]:
         x, y = topics.positions.get(path, (0.5, 0.5))
-        return _MARGIN + x * (_WIDTH - 2 * _MARGIN), _MARGIN + y * (_HEIGHT - 2 * _MARGIN)
+        return 100 * (_MARGIN + x * (1 - 2 * _MARGIN)), 100 * (_MARGIN + y * (1 - 2 * _MARGIN))
 
     parts = [
-        f'<figure class="tilsite-map"><svg viewBox="0 0 {_WIDTH} {_HEIGHT}" role="group"'
-        ' aria-label="Map of the notes by meaning">',
-        '<g class="tilsite-map-notes">',
+        '<figure class="tilsite-map"><div class="tilsite-map-area" role="group"'
+        f' aria-label="Map of the notes by meaning" style="--dot: {size:.0f}px">'
     ]
     for topic, record in placed:
         x, y = point(record.path)
         title = _text(record.title)
+        about = f" ({_text(topic.label)})" if topic.words else ""
+        side = " tilsite-dot--right" if x > 50 else ""  # its title goes on its left, inside the map
+        colour = f"tilsite-t{topic.number % COLOURS}"
         parts.append(
-            f'<a href="{html.escape(page.links[record.path])}" class="tilsite-t{topic.number % COLOURS}"'
-            f' aria-label="{title}"><circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}"/>'
-            f"<title>{title}{f' ({_text(topic.label)})' if topic.words else ''}</title></a>"
+            f'<a href="{html.escape(page.links[record.path])}" class="tilsite-dot{side} {colour}"'
+            f' style="left: {x:.2f}%; top: {y:.2f}%" aria-label="{title}">'
+            f'<span class="tilsite-dot-title">{title}{about}</span></a>'
         )
-    parts.append('</g><g class="tilsite-map-labels" aria-hidden="true">')
     for topic in topics.topics:
         spots = [point(record.path) for record in topic.notes if record.path in page.links]
         if not spots or not topic.words:
@@ -114,11 +118,13 @@ def map_svg(page: TopicsPage) -> str:
         # The median, not the mean: a few of a topic's notes may lie among another topic's.
         x = sorted(spot[0] for spot in spots)[len(spots) // 2]
         y = sorted(spot[1] for spot in spots)[len(spots) // 2]
-        parts.append(f'<text x="{x:.1f}" y="{y:.1f}">{_text(topic.words[0])}</text>')
-    parts.append('</g><text class="tilsite-map-tip" aria-hidden="true" x="0" y="0"></text></svg>')
+        parts.append(
+            f'<span class="tilsite-map-label" aria-hidden="true" style="left: {x:.2f}%; top: {y:.2f}%">'
+            f"{_text(topic.words[0])}</span>"
+        )
     parts.append(
-        "<figcaption>Colours are topics; a topic's first word sits in its middle. Hover over a dot or move to it"
-        " with the Tab key to see the note; click or press Enter to open it.</figcaption></figure>"
+        "</div><figcaption>Colours are topics; a topic's first word sits in its middle. Hover over a dot or move"
+        " to it with the Tab key to see the note; click or press Enter to open it.</figcaption></figure>"
     )
     return "".join(parts)
 

@@ -7,6 +7,7 @@ import { loadIndex, search } from "./search-core.js";
 const base = new URL(".", import.meta.url);
 const siteRoot = new URL("../../../", base);
 const TOP = 8;
+const USED_KEY = "tilsite-search-by-meaning";
 const state = {
   index: null,
   indexPromise: null,
@@ -93,6 +94,11 @@ function onWorkerMessage(event) {
   const message = event.data;
   if (message.type === "ready") {
     state.model = "ready";
+    try {
+      sessionStorage.setItem(USED_KEY, "1");
+    } catch (error) {
+      // Storage may be off (private modes): the next page loads the model on focus, as the first did.
+    }
     window.tilsiteSearchStats = { ...(window.tilsiteSearchStats || {}), loadMs: message.ms };
     refresh();
   } else if (message.type === "vector") {
@@ -183,6 +189,18 @@ async function refresh() {
   render(search(index, query, vector, TOP), "hybrid", query);
   // Timings for the benchmark (bench/site_search.py): keyword results, and query embedded + ranked + shown.
   window.tilsiteSearchStats = { ...window.tilsiteSearchStats, keywordMs, queryMs: performance.now() - started };
+}
+
+// A visitor who searched by meaning on an earlier page of this visit gets the model loading at once: with
+// Material's instant navigation this script (and the model) stays loaded between pages anyway; after a full
+// page load (no instant navigation, no site_url), the model is ready sooner than on a first focus.
+try {
+  if (sessionStorage.getItem(USED_KEY) === "1") {
+    const idle = window.requestIdleCallback || ((run) => setTimeout(run, 200));
+    idle(() => startModel());
+  }
+} catch (error) {
+  // No storage: load on focus.
 }
 
 let timer = null;
