@@ -81,7 +81,17 @@ try {
       // Follow a link of the page (a click event on it, as Material's instant navigation listens for; not the
       // pointer, which the search dialog's closing animation may still cover).
       await page.keyboard.press("Escape");
-      await page.evaluate((suffix) => document.querySelector(`a[href$="${suffix}"]`).click(), config.next_click);
+      const found = await page.evaluate((suffix) => {
+        const link = document.querySelector(`a[href$="${suffix}"]`);
+        if (link) link.click();
+        if (link) return null;
+        const links = [...document.querySelectorAll("a[href]")].map((a) => a.getAttribute("href"));
+        return [location.href, links.length, ...links.filter((href) => !href.includes("?h=")).slice(0, 60)];
+      }, config.next_click);
+      if (found) {
+        const [where, count, ...some] = found;
+        throw new Error(`no link to ${config.next_click} on ${where} (${count} links: ${some.join(" ")})`);
+      }
       await page.waitForURL((url) => url.href.endsWith(config.next_click), { timeout: waitMs });
     } else {
       await page.goto(config.next_url);
