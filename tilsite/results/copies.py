@@ -74,8 +74,10 @@ def find_near_copies(index: SectionIndex) -> list[NearCopy]:
             second = int(places[column]) if column >= 0 else -1
             if second <= first or cosine < MIN_COSINE or records[second].path == records[first].path:
                 continue
-            mine = shingles.setdefault(first, _shingles(records[first].text))
-            theirs = shingles.setdefault(second, _shingles(records[second].text))
+            for place in (first, second):
+                if place not in shingles:
+                    shingles[place] = _shingles(records[place].text)
+            mine, theirs = shingles[first], shingles[second]
             overlap = len(mine & theirs) / max(1, min(len(mine), len(theirs)))
             if overlap >= MIN_OVERLAP:
                 found.append(NearCopy(records[first], records[second], cosine, overlap))

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from tilsite.index.cache import EmbeddingCache
     from tilsite.index.store import SectionIndex, SectionRecord
 
-TOPICS_VERSION = 2
+TOPICS_VERSION = 4
 """Changes whenever ``compute_topics`` groups, names or places notes differently (cached results are not reused)."""
 KEYWORD_SHARE = 0.5
 """Weight of the TF-IDF cosine beside the note vectors' cosine when notes are grouped."""
@@ -197,7 +197,7 @@ _KOREAN_STOP = """
 오늘 내일 어제 내용 정리 공부 학습 배운 배운점 느낀점 회고 참고 사용 사용법 방법 경우 위해 통해 그리고 하지만
 그래서 또한 이번 다음 이후 이전 관련 대한 대해 있는 없는 하는 되는 있다 없다 한다 된다 것을 것이 것은 수업
 강의 과제 목표 시간 진행 정도 부분 문제 해결 결과 설명 예시 예제 코드 실습 개념 기본 정의 특징 종류 주의
-요약 메모 기록
+요약 메모 기록 혹은 또는 그러나 만약 다른 같은 모든 각각 이것 그것 여기 때문 때문에 않고 없이 가장 매우
 """
 _KOREAN_ENDINGS = """
 에서는 으로는 에서도 이라는 이라고 으로도 에게서 에서 으로 까지 부터 이란 이라 하기 하는 하고 해서 하면 했다
@@ -218,7 +218,7 @@ TITLE_BOILERPLATE = 0.1
 """A word in the titles of this share of the notes (three or more), in more than one topic, names none."""
 TEMPLATE_SHARE = 0.05
 """A heading that this share of the notes (and three or more) have word for word is part of their template."""
-BODY_CHARS = 8000
+BODY_CHARS = 3000
 """Characters of a note's text read for words (what a note is about shows early, as for TF-IDF)."""
 
 
