@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from tilsite.index.cache import EmbeddingCache
     from tilsite.index.store import SectionIndex, SectionRecord
 
-TOPICS_VERSION = 4
+TOPICS_VERSION = 5
 """Changes whenever ``compute_topics`` groups, names or places notes differently (cached results are not reused)."""
 KEYWORD_SHARE = 0.5
 """Weight of the TF-IDF cosine beside the note vectors' cosine when notes are grouped."""
@@ -198,6 +198,7 @@ _KOREAN_STOP = """
 그래서 또한 이번 다음 이후 이전 관련 대한 대해 있는 없는 하는 되는 있다 없다 한다 된다 것을 것이 것은 수업
 강의 과제 목표 시간 진행 정도 부분 문제 해결 결과 설명 예시 예제 코드 실습 개념 기본 정의 특징 종류 주의
 요약 메모 기록 혹은 또는 그러나 만약 다른 같은 모든 각각 이것 그것 여기 때문 때문에 않고 없이 가장 매우
+에서 으로 에게 까지 부터
 """
 _KOREAN_ENDINGS = """
 에서는 으로는 에서도 이라는 이라고 으로도 에게서 에서 으로 까지 부터 이란 이라 하기 하는 하고 해서 하면 했다
@@ -205,8 +206,10 @@ _KOREAN_ENDINGS = """
 """
 _STOP_WORDS = frozenset(_ENGLISH_STOP.split()) | frozenset(_KOREAN_STOP.split())
 """Words too common in notes to name a topic (most are rare in titles and headings anyway)."""
-_PARTICLES = sorted(_KOREAN_ENDINGS.split(), key=len, reverse=True)
-"""Particles and verb endings taken off the end of a Korean word (longest first)."""
+_PARTICLE_AT_END = re.compile(
+    "(.{2,}?)(?:" + "|".join(sorted(_KOREAN_ENDINGS.split(), key=len, reverse=True)) + ")", re.DOTALL
+)
+"""A Korean word and the particle or verb ending at its end (the longest, leaving two syllables at least)."""
 _ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.+#][A-Za-z0-9]+)*\+*#?")
 _HANGUL_WORD = re.compile(r"(?<![0-9\uac00-\ud7a3])[\uac00-\ud7a3]+")  # not "일차" of "14일차"
 _KATAKANA_WORD = re.compile(r"[\u30a0-\u30ff]{2,}")
@@ -235,11 +238,8 @@ def label_words(text: str) -> set[str]:
         if named and len(word) <= 30 and word.lower() not in _STOP_WORDS:
             words.add(word)
     for found in set(_HANGUL_WORD.findall(text)):
-        word = found
-        for particle in _PARTICLES:
-            if word.endswith(particle) and len(word) - len(particle) >= 2:
-                word = word[: -len(particle)]
-                break
+        stripped = _PARTICLE_AT_END.fullmatch(found)
+        word = stripped.group(1) if stripped else found
         if 2 <= len(word) <= 12 and word not in _STOP_WORDS:
             words.add(word)
     words.update(_KATAKANA_WORD.findall(text))
