@@ -7,10 +7,11 @@ that download small:
 1. **Vocabulary.** The multilingual tokenizer has 250,002 pieces, and their
    embedding rows are most of the weights. The browser copy keeps the special
    tokens, every piece the site's own notes tokenise into, every single
-   character and every Hangul piece (so no Korean or English text becomes
-   ``<unk>``), then the ASCII pieces that technical English uses most
-   (``tilsite/data/common_pieces.txt``, written by ``bench/vocabulary.py``) and
-   the most likely remaining ASCII/punctuation pieces, up to ``KEEP_PIECES``.
+   character (so no Korean or English text becomes ``<unk>``), the
+   ``HANGUL_PIECES`` most likely Hangul pieces, then the ASCII pieces that
+   technical English uses most (``tilsite/data/common_pieces.txt``, written by
+   ``bench/vocabulary.py``) and the most likely remaining ASCII/punctuation
+   pieces, up to ``KEEP_PIECES``.
    For text whose best segmentation uses only kept pieces -- all of the notes'
    words, so queries that reuse them -- the cut tokenizer gives exactly the same
    pieces: Unigram picks the most likely segmentation, and the cut vocabulary
