@@ -178,3 +178,10 @@ def test_a_section_copied_into_another_note_is_a_near_copy_and_a_similar_one_is_
     with EmbeddingCache(tmp_path / "cache.sqlite") as cache:
         assert near_copies(index, cache=cache) == found
         assert near_copies(index, cache=cache) == found
+
+
+def test_a_topic_without_shared_words_is_named_by_its_number() -> None:
+    from tilsite.results.topics import Topic
+
+    assert Topic(2, (), ()).label == "Topic 3"
+    assert Topic(0, ("Git", "rebase"), ()).label == "Git · rebase"

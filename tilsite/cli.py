@@ -514,7 +514,7 @@ def topics(config_file: Path, as_json: bool) -> None:
     if not listed:
         click.echo("No notes to group.")
     for topic in listed:
-        click.echo(f"{topic['topic']:>2}. {topic['label'] or '—'}  ({len(topic['notes'])} notes)")
+        click.echo(f"{topic['topic']:>2}. {topic['label']}  ({len(topic['notes'])} notes)")
         for note in topic["notes"]:
             heading = f" › {note['heading']}" if note["anchor"] and note["heading"] != note["title"] else ""
             click.echo(f"    {note['path']}  {note['title']}{heading}")

@@ -432,7 +432,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                     original = f"{record.path}#{record.anchor}"
                     page.links_to_anchors.setdefault(target, {}).setdefault(record.anchor, original)
         entries = [
-            AnchorLink(escape(topic.label or "—"), heading_id, 2)
+            AnchorLink(escape(topic.label), heading_id, 2)
             for topic, heading_id in zip(self.topics.topics, self.topic_ids, strict=False)
         ]
         top = page.toc.items

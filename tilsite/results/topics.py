@@ -54,8 +54,8 @@ class Topic:
 
     @property
     def label(self) -> str:
-        """The topic's name: its words, joined."""
-        return " · ".join(self.words)
+        """The topic's name: its words, joined (``Topic 3`` when no word is shared by enough of its notes)."""
+        return " · ".join(self.words) or f"Topic {self.number + 1}"
 
 
 @dataclass(slots=True, frozen=True)
