@@ -68,9 +68,7 @@ def topics_html(page: TopicsPage) -> str:
     for topic, heading_id in zip(topics.topics, page.heading_ids, strict=True):
         swatch = f'<span class="tilsite-swatch tilsite-t{topic.number % COLOURS}"></span>'
         count = "1 note" if len(topic.notes) == 1 else f"{len(topic.notes)} notes"
-        lines.append(
-            f'<h2 id="{html.escape(heading_id)}">{swatch}{_text(topic.label)} <small>{count}</small></h2>'
-        )
+        lines.append(f'<h2 id="{html.escape(heading_id)}">{swatch}{_text(topic.label)} <small>{count}</small></h2>')
         lines.append('<ul class="tilsite-topic-notes">')
         for record in topic.notes:
             link = page.links.get(record.path)
