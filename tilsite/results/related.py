@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy
 
     from tilsite.index.cache import EmbeddingCache
@@ -182,6 +184,19 @@ class NoteGroups:
         """Each note's centred unit vector (``note_vectors``), in the order of ``paths``."""
         return note_vectors(index.vectors, self.grouped, self.bounds, self.scripts)
 
+    def section_vectors(self, index: SectionIndex) -> numpy.ndarray:
+        """Every section's unit vector, centred by its note's script like the notes (index order)."""
+        import numpy as np
+
+        of_note = np.empty(len(index.records), dtype=np.int64)
+        for note in range(len(self.paths)):
+            of_note[self.sections(note)] = note
+        return centred_by_script(index.vectors, [self.scripts[note] for note in of_note.tolist()])
+
+    def sections(self, note: int) -> list[int]:
+        """The section numbers of the note at ``paths[note]``, in index order."""
+        return self.grouped[self.bounds[note] : self.bounds[note + 1]].tolist()
+
     def keyword_terms(self) -> tuple[numpy.ndarray, numpy.ndarray]:
         """Each note's sparse TF-IDF vector (``keywords.keyword_terms`` of its first ``KEYWORD_CHARS``
         characters), in the order of ``paths``; computed once."""
@@ -218,7 +233,6 @@ def compute_related(
         return {}
     notes = notes or NoteGroups.of(index)
     paths, grouped, bounds = notes.paths, notes.grouped, notes.bounds
-    scripts = dict(zip(paths, notes.scripts, strict=True))
     total = len(paths)
     sizes = np.diff(bounds)
     vectors = notes.vectors(index)
@@ -239,8 +253,7 @@ def compute_related(
         keyword[rows] = (gathered * weights[safe[rows]]).sum(axis=2)
     del dense
 
-    # Sections, centred by their note's script like the notes.
-    sections = centred_by_script(index.vectors, [scripts[record.path] for record in records])
+    sections = notes.section_vectors(index)
 
     related: dict[str, list[RelatedNote]] = {}
     for note, path in enumerate(paths):
@@ -278,12 +291,13 @@ def related_notes(
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
     *,
     cache: EmbeddingCache | None = None,
-    notes: NoteGroups | None = None,
+    notes: Callable[[], NoteGroups] | None = None,
 ) -> dict[str, list[RelatedNote]]:
     """``compute_related``, kept in ``cache`` for the index's content and these settings, so that a build
-    whose notes did not change does not compute it again (0.9 s at 2,000 notes)."""
+    whose notes did not change does not compute it again (0.9 s at 2,000 notes). ``notes`` gives the index's
+    ``NoteGroups`` when they are needed (not when the cache holds the result)."""
     if cache is None or not index.content:
-        return compute_related(index, count, threshold, exclude, notes)
+        return compute_related(index, count, threshold, exclude, notes() if notes else None)
     settings = [RELATED_VERSION, index.content, count, threshold, sorted(exclude)]
     source = hashlib.sha256(json.dumps(settings).encode("utf-8")).hexdigest()
     stored = cache.get_derived("related", source)
@@ -296,7 +310,7 @@ def related_notes(
             }
         except (TypeError, ValueError, IndexError, AttributeError):
             pass  # not what this function writes: compute it again
-    related = compute_related(index, count, threshold, exclude, notes)
+    related = compute_related(index, count, threshold, exclude, notes() if notes else None)
     position = {id(record): number for number, record in enumerate(index.records)}
     kept = {
         path: [[position[id(item.target)], position[id(item.source)], item.score] for item in items]

@@ -21,9 +21,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tilsite.results.related import DEFAULT_EXCLUDE, NoteGroups, centred_by_script, excluded
+from tilsite.results.related import DEFAULT_EXCLUDE, NoteGroups, excluded
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy
 
     from tilsite.index.cache import EmbeddingCache
@@ -367,11 +369,9 @@ def compute_topics(
     rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
     similarity = rows @ rows.T
     groups = choose_groups(rows, similarity)
-    by_note: dict[str, list[SectionRecord]] = {}
-    sections_of: dict[str, list[int]] = {}
-    for number, record in enumerate(index.records):
-        by_note.setdefault(record.path, []).append(record)
-        sections_of.setdefault(record.path, []).append(number)
+    position = {path: number for number, path in enumerate(notes.paths)}
+    sections_of = {path: notes.sections(position[path]) for path in paths}
+    by_note = {path: [index.records[place] for place in sections_of[path]] for path in paths}
     spelling: Counter[str] = Counter()
     template = template_headings([by_note[path] for path in paths])
     words = [NoteWords.of(by_note[path], spelling, template) for path in paths]
@@ -381,8 +381,7 @@ def compute_topics(
     members = [members[group] for group in order if members[group]]
     names = topic_words(members, words, spelling)
 
-    scripts = dict(zip(notes.paths, notes.scripts, strict=True))
-    sections = centred_by_script(index.vectors, [scripts[record.path] for record in index.records])
+    sections = notes.section_vectors(index)
     topics = []
     topic_of = {}
     for number, (group, name) in enumerate(zip(members, names, strict=True)):
@@ -407,11 +406,12 @@ def site_topics(
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
     *,
     cache: EmbeddingCache | None = None,
-    notes: NoteGroups | None = None,
+    notes: Callable[[], NoteGroups] | None = None,
 ) -> Topics:
-    """``compute_topics``, kept in ``cache`` for the index's content and these settings."""
+    """``compute_topics``, kept in ``cache`` for the index's content and these settings (``notes``: as for
+    ``related_notes``)."""
     if cache is None or not index.content:
-        return compute_topics(index, exclude, notes)
+        return compute_topics(index, exclude, notes() if notes else None)
     source = hashlib.sha256(json.dumps([TOPICS_VERSION, index.content, sorted(exclude)]).encode("utf-8")).hexdigest()
     stored = cache.get_derived("topics", source)
     if stored is not None:
@@ -419,7 +419,7 @@ def site_topics(
             return _topics_from_json(json.loads(stored), index)
         except (TypeError, ValueError, IndexError, KeyError):
             pass  # not what this function writes: compute it again
-    topics = compute_topics(index, exclude, notes)
+    topics = compute_topics(index, exclude, notes() if notes else None)
     cache.put_derived("topics", source, json.dumps(_topics_to_json(topics, index)).encode("utf-8"))
     return topics
 

@@ -285,7 +285,7 @@ class SiteBuild:
                 settings.related_threshold,
                 settings.related_exclude,
                 cache=cache,
-                notes=self._note_groups(),
+                notes=self._note_groups,
             )
 
     def topics(self) -> Topics:
@@ -294,13 +294,14 @@ class SiteBuild:
         if self.index is None:
             return Topics([], {}, {})
         with EmbeddingCache(self.settings.work.cache) as cache:
-            return site_topics(self.index, self.settings.related_exclude, cache=cache, notes=self._note_groups())
+            return site_topics(self.index, self.settings.related_exclude, cache=cache, notes=self._note_groups)
 
-    def _note_groups(self) -> NoteGroups | None:
-        """The index's notes, grouped once for related notes and topics (made only when one is computed)."""
-        if self.index is None:
-            return None
+    def _note_groups(self) -> NoteGroups:
+        """The index's notes, grouped once for related notes and topics (made only when one is computed, not
+        when both come from the cache)."""
         if self._notes is None:
+            if self.index is None:
+                raise RuntimeError("the notes are grouped once the index is written: call finish() first")
             self._notes = NoteGroups.of(self.index)
         return self._notes
 
