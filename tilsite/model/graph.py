@@ -219,12 +219,6 @@ def _nodes(
             shapes[dims] = constant(f"shape_{'x'.join(map(str, dims))}", np.array(dims, np.int64))
         return shapes[dims]
 
-    def blocks_shape(inputs: int, outputs: int) -> str:
-        return shape(inputs // Q4_BLOCK, Q4_BLOCK, outputs)
-
-    def matrix_shape(inputs: int, outputs: int) -> str:
-        return shape(inputs, outputs)
-
     def blocks_of(name: str, columns: int, rows: list[int] | None = None) -> tuple[numpy.ndarray, numpy.ndarray]:
         stored = t.blocks(name, columns, rows) if hasattr(t, "blocks") else None
         if stored is not None:
@@ -241,8 +235,8 @@ def _nodes(
             scales, quants = blocks_of(f"{name}.w", columns)
             nibbles = weights.add_int4(f"{name}.weight_q4", q4_values(quants).reshape(rows, columns).T)
             block_scales = node("Cast", [constant(f"{name}.weight_scale", scales.T[:, None, :].copy())], to=FLOAT)
-            shaped = node("Reshape", [node("Cast", [nibbles], to=FLOAT), blocks_shape(columns, rows)])
-            expanded = node("Reshape", [node("Mul", [shaped, block_scales]), matrix_shape(columns, rows)])
+            shaped = node("Reshape", [node("Cast", [nibbles], to=FLOAT), shape(columns // Q4_BLOCK, Q4_BLOCK, rows)])
+            expanded = node("Reshape", [node("Mul", [shaped, block_scales]), shape(columns, rows)])
             return node("Add", [node("MatMul", [x, expanded]), bias])
         # A PyTorch Linear holds its weight as (out, in): x @ weight.T + bias.
         weight = matrix(f"{name}.w", rows, columns).T
