@@ -23,10 +23,7 @@ bench/site_search.md (and .json).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import gzip
-import http.server
 import json
 import os
 import platform
@@ -35,10 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +40,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import write_corpus  # noqa: E402
-from tests.helpers import copy_sample_site  # noqa: E402
+from tests.helpers import copy_sample_site, serving  # noqa: E402
 
 QUERIES = [
     "과적합 막는 법",
@@ -78,31 +72,8 @@ SYNTHETIC_QUERIES = [
 ]
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".wasm": "application/wasm",
-    }
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def build(project: Path) -> None:
     subprocess.run([sys.executable, "-m", "tilsite", "build"], cwd=project, check=True, capture_output=True)
-
-
-@contextlib.contextmanager
-def serving(site: Path) -> Iterator[str]:
-    site.mkdir(parents=True, exist_ok=True)
-    handler = functools.partial(_Handler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def browse(url: str, queries: list[str], **options: object) -> dict:
@@ -170,6 +141,7 @@ def measure_site(project: Path, queries: list[str], second_page: str | None = No
     site = project / "site"
     config = project / "mkdocs.yml"
     original = config.read_text(encoding="utf-8")
+    site.mkdir(parents=True, exist_ok=True)  # served before it is built: site_url needs the server's address
     with serving(site) as url:
         config.write_text(f"site_url: {url}\n{original}", encoding="utf-8")
         build(project)
