@@ -41,6 +41,16 @@ def _build(project: Path) -> str:
 # -- compact files, with the fake model ---------------------------------------------------------------------------
 
 
+def test_the_build_says_how_to_keep_the_search_model_from_page_to_page(site: Path, fake_model: FakeEmbedder) -> None:
+    hint = "set site_url and add navigation.instant"
+    assert hint in _build(site)  # the fixture has neither
+    config = site / "mkdocs.yml"
+    features = "  name: material\n  features:\n    - navigation.instant\n"
+    text = config.read_text(encoding="utf-8").replace("  name: material\n", features)
+    config.write_text(f"site_url: https://example.org/til/\n{text}", encoding="utf-8")
+    assert hint not in _build(site)
+
+
 def test_quantized_rows_keep_cosine_order() -> None:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(50, 384)).astype(np.float32)
