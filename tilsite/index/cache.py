@@ -91,8 +91,9 @@ class EmbeddingCache:
                         found[text_hash] = blob
         return found
 
-    def put_many(self, model_id: str, hashes: list[str], vectors: numpy.ndarray) -> None:
-        """Store vectors for ``hashes`` in one transaction."""
+    def put_many(self, model_id: str, hashes: list[str], vectors: numpy.ndarray | list[numpy.ndarray]) -> None:
+        """Store vectors for ``hashes`` in one transaction (a row may hold several vectors one after the other:
+        a section's passages)."""
         import numpy as np
 
         number = self._build_number()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from tilsite.errors import ModelError
 from tilsite.index.cache import EmbeddingCache
+from tilsite.index.passages import passage_key, passage_texts
 from tilsite.index.store import SectionIndex, SectionRecord, damaged_rows, write_index
 from tilsite.notes.reading import Note, NoteProblem, iter_note_paths, read_note
 from tilsite.notes.sections import Section, split_sections
@@ -70,6 +71,8 @@ class BuildReport:
     """Sections embedded in this build (new or changed)."""
     reused: int = 0
     """Sections whose vector came from the cache."""
+    passages: int = 0
+    """Passages of long sections embedded in this build (known once the index is written)."""
     changed_notes: list[str] = field(default_factory=list)
     """Notes with at least one newly embedded section."""
     problems: list[NoteProblem] = field(default_factory=list)
@@ -90,9 +93,10 @@ class BuildReport:
         if self.changed_notes:
             shown = ", ".join(self.changed_notes[:5]) + (" ..." if len(self.changed_notes) > 5 else "")
             changed = f" in {_count(len(self.changed_notes), 'note')} ({shown})"
+        passages = f" and {_count(self.passages, 'passage')} of long sections" if self.passages else ""
         return (
             f"Indexed {_count(self.notes, 'note')}, {_count(self.sections, 'section')}:"
-            f" embedded {self.embedded} new or changed {_noun(self.embedded, 'section')}{changed},"
+            f" embedded {self.embedded} new or changed {_noun(self.embedded, 'section')}{changed}{passages},"
             f" reused {self.reused} from the cache."
         )
 
@@ -158,9 +162,12 @@ def _note_key(note: Note, fingerprint: str) -> str:
 
 
 class SectionVectors:
-    """The vectors of some sections: cached ones at once, new ones made by ``embed``."""
+    """The vectors of some sections: cached ones at once, new ones made by ``embed``; with ``passages``, also
+    the vectors of long sections' passages (tilsite.index.passages), cached per section."""
 
-    def __init__(self, sections: list[Section], model: EmbeddingModel, cache: EmbeddingCache) -> None:
+    def __init__(
+        self, sections: list[Section], model: EmbeddingModel, cache: EmbeddingCache, *, passages: bool = True
+    ) -> None:
         self.model = model
         self.sections = sections
         self.hashes = [section.content_hash for section in sections]
@@ -176,24 +183,121 @@ class SectionVectors:
         self.todo = [(self.hashes[index], sections[index].embedding_text) for index in todo]
         self.missing = missing
         """Positions of the sections whose vectors were not cached."""
+        self.passages = passages
+        self.known_passages: dict[str, bytes] = {}
+        """Each section's passage vectors, one after the other (b"" for a section without passages), by its hash."""
+        if passages:
+            distinct = list(dict.fromkeys(self.hashes))
+            stored = cache.get_raw(model.model_id, [passage_key(text_hash) for text_hash in distinct])
+            size = self._vector_size()
+            # A row that is not a whole number of vectors (damaged) is made again, as if it were not there.
+            self.known_passages = {
+                h: stored[passage_key(h)]
+                for h in distinct
+                if passage_key(h) in stored and not (size and len(stored[passage_key(h)]) % size)
+            }
+        self.passages_todo = [h for h in dict.fromkeys(self.hashes) if passages and h not in self.known_passages]
+        """Hashes of the sections whose passages are not cached (most of them have none, which is cached too)."""
+        self.embedded_passages = 0
+        """Passages ``embed`` embedded."""
+
+    @property
+    def pending(self) -> bool:
+        """Whether ``embed`` has work to do."""
+        return bool(self.todo or self.passages_todo)
 
     def embed(self, cache_path: Path, progress: Progress | None = None) -> None:
         """Embed the new sections and store their vectors (through a connection of its own: this may run in
         another thread)."""
         todo, self.todo = self.todo, []
-        if not todo:
+        waiting, self.passages_todo = self.passages_todo, []
+        if not todo and not waiting:
             return
         cache = EmbeddingCache(cache_path)
         try:
+            sections = {section.content_hash: section for section in self.sections}
+            found = passage_texts([sections[text_hash] for text_hash in waiting], self.model) if waiting else []
+            passages = dict(zip(waiting, found, strict=True))
+            total = len(todo) + sum(map(len, found))
             if progress:
-                progress(0, len(todo))
+                progress(0, total)
             for start in range(0, len(todo), EMBED_CHUNK):
                 chunk = todo[start : start + EMBED_CHUNK]
                 self._store(cache, [text_hash for text_hash, _ in chunk], [text for _, text in chunk])
                 if progress:
-                    progress(min(start + EMBED_CHUNK, len(todo)), len(todo))
+                    progress(min(start + EMBED_CHUNK, len(todo)), total)
+            self.embedded_passages += sum(map(len, found))
+            done, group = len(todo), []
+            for number, text_hash in enumerate(waiting):
+                group.append(text_hash)
+                if number == len(waiting) - 1 or sum(len(passages[h]) for h in group) >= EMBED_CHUNK:
+                    self._store_passages(cache, {h: passages[h] for h in group})
+                    done += sum(len(passages[h]) for h in group)
+                    group = []
+                    if progress:
+                        progress(done, total)
         finally:
             cache.close()
+
+    def _store_passages(self, cache: EmbeddingCache, passages: dict[str, list[str]]) -> None:
+        """Embed the passages of some sections (by hash) and store each section's vectors as one row."""
+        import numpy as np
+
+        texts = [text for found in passages.values() for text in found]
+        vectors = self.model.embed_batch(texts, "passage") if texts else np.zeros((0, 0), np.float32)
+        if texts and damaged_rows(list(vectors)):
+            where = next(s.path for s in self.sections if s.content_hash in passages)
+            raise ModelError(
+                f"{where}: the model {self.model.model_id!r} gave vectors that are not finite unit vectors;"
+                " nothing was stored. Check the model (`model:` in mkdocs.yml)."
+            )
+        rows, start = [], 0
+        for found in passages.values():
+            rows.append(np.ascontiguousarray(vectors[start : start + len(found)], dtype="<f4").reshape(-1))
+            start += len(found)
+        cache.put_many(self.model.model_id, [passage_key(text_hash) for text_hash in passages], rows)
+        self.known_passages.update((h, row.tobytes()) for h, row in zip(passages, rows, strict=True))
+
+    def _vector_size(self) -> int:
+        """Bytes of one vector (0 while there is none)."""
+        sizes = (len(vector) if isinstance(vector, bytes) else 4 * vector.shape[0] for vector in self.known.values())
+        return max(sizes, default=0)
+
+    def passage_counts(self) -> list[int]:
+        """How many passages each section has (after ``embed``), from the stored sizes (numpy not needed)."""
+        size = self._vector_size()
+        if not self.passages or not size:
+            return [0] * len(self.hashes)
+        return [len(self.known_passages.get(text_hash, b"")) // size for text_hash in self.hashes]
+
+    def passage_matrix(self, cache_path: Path) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """The passages' vectors (after ``embed``) in index order, and the position of each one's section.
+        Stored passage vectors that are damaged (not finite unit vectors, or cut short) are embedded again."""
+        import numpy as np
+
+        size = self._vector_size()
+        dimension = size // 4
+        with_passages = [h for h in dict.fromkeys(self.hashes) if self.known_passages.get(h)]
+
+        def damaged(text_hash: str) -> bool:
+            data = self.known_passages[text_hash]
+            return len(data) % size != 0 or bool(damaged_rows(list(_passage_rows(data, dimension)), dimension))
+
+        broken = [text_hash for text_hash in with_passages if damaged(text_hash)]
+        if broken:
+            _log.warning(f"{len(broken)} cached passage rows were damaged: embedded again.")
+            sections = {section.content_hash: section for section in self.sections}
+            found = passage_texts([sections[text_hash] for text_hash in broken], self.model)
+            cache = EmbeddingCache(cache_path)
+            try:
+                self._store_passages(cache, dict(zip(broken, found, strict=True)))
+            finally:
+                cache.close()
+        counts = self.passage_counts()
+        rows = [_passage_rows(self.known_passages[h], dimension) for h, n in zip(self.hashes, counts, strict=True) if n]
+        stacked = np.vstack(rows) if rows else np.zeros((0, dimension), np.float32)
+        owners = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        return np.ascontiguousarray(stacked, dtype=np.float32), owners
 
     def _store(self, cache: EmbeddingCache, hashes: list[str], texts: list[str]) -> None:
         vectors = self.model.embed_batch(texts, "passage")
@@ -235,6 +339,12 @@ class SectionVectors:
         return np.ascontiguousarray(np.vstack(rows), dtype=np.float32)
 
 
+def _passage_rows(data: bytes, dimension: int) -> numpy.ndarray:
+    import numpy as np
+
+    return np.frombuffer(data, dtype="<f4").reshape(-1, dimension)
+
+
 def _arrays(vectors: list[bytes | numpy.ndarray]) -> list[numpy.ndarray]:
     import numpy as np
 
@@ -253,7 +363,9 @@ class IndexBuild:
         model: EmbeddingModel,
         cache_path: Path,
         index_dir: Path,
+        passages: bool = True,
     ) -> None:
+        """``passages``: embed the prose of long sections beyond the model's window too (tilsite.index.passages)."""
         self.model = model
         self.cache_path = cache_path
         self.index_dir = index_dir
@@ -265,7 +377,7 @@ class IndexBuild:
             report.front_matter = {note.path: note.meta for note in notes}
             report.links = {note.path: link_targets(note.text) for note in notes}
             sections, self.note_keys = collect_sections(notes, slugs, cache)
-            self.vectors = SectionVectors(sections, model, cache)
+            self.vectors = SectionVectors(sections, model, cache, passages=passages)
         finally:
             cache.close()
         report.notes, report.sections = len(notes), len(sections)
@@ -297,13 +409,22 @@ class IndexBuild:
         cached for it, do not need it. When the index changed, cache rows no build uses any
         more are pruned.
         """
+        self.report.passages = self.vectors.embedded_passages
         if rendered_anchors is not None:
             self.records = rendered_only(self.records, rendered_anchors)
-        index = SectionIndex(self.model.model_id, self.records, lambda: self.vectors.matrix(self.cache_path))
+        index = SectionIndex(
+            self.model.model_id,
+            self.records,
+            lambda: self.vectors.matrix(self.cache_path),
+            passages=lambda: self.vectors.passage_matrix(self.cache_path),
+            passage_counts=self.vectors.passage_counts(),
+        )
         if write_index(index, self.index_dir):
             cache = EmbeddingCache(self.cache_path)
             try:
-                cache.keep_only(self.model.model_id, self.vectors.hashes, self.note_keys)
+                hashes = self.vectors.hashes
+                kept = hashes + [passage_key(text_hash) for text_hash in hashes] if self.vectors.passages else hashes
+                cache.keep_only(self.model.model_id, kept, self.note_keys)
             finally:
                 cache.close()
         return index

@@ -5,8 +5,9 @@ Layout of ``index_dir``::
     CURRENT              name of the live generation folder (replaced atomically)
     <generation>/
         manifest.json    format version, model id, dimension, count, file checksums
-        sections.json    one record per vector, in index order
-        sections.faiss   normalised vectors in an exact inner-product index
+        sections.json    one record per section, in index order
+        passages.json    how many passages each section has (tilsite.index.passages)
+        sections.faiss   normalised vectors in an exact inner-product index: the sections', then the passages'
 
 A build writes a new generation folder and then swaps ``CURRENT``, so readers
 see either the old index or the new one, never a mix, and an interrupted build
@@ -26,14 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 from tilsite.errors import IndexLoadError
 from tilsite.files import file_sha256, process_folder, remove_abandoned
+from tilsite.index.passages import PASSAGES_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy
 
-FORMAT_VERSION = 2
-"""2: the vectors are checked (finite, unit length) before they are written."""
+    Passages = tuple[numpy.ndarray, numpy.ndarray]
+
+FORMAT_VERSION = 3
+"""2: the vectors are checked (finite, unit length) before they are written; 3: long sections' passages follow
+the sections' vectors in the FAISS file (how many each section has: ``passages.json``)."""
 _CURRENT = "CURRENT"
 _REBUILD = "run `tilsite index` (or `tilsite build`) to rebuild it"
 
@@ -61,9 +66,9 @@ class SectionRecord:
 
 
 class SectionIndex:
-    """Vectors and their records, in the same order."""
+    """Vectors and their records, in the same order, and the vectors of long sections' passages."""
 
-    __slots__ = ("_vectors", "content", "model_id", "records")
+    __slots__ = ("_passages", "_vectors", "content", "model_id", "passage_counts", "records")
 
     def __init__(
         self,
@@ -71,6 +76,9 @@ class SectionIndex:
         records: list[SectionRecord],
         vectors: numpy.ndarray | Callable[[], numpy.ndarray],
         content: str = "",
+        *,
+        passages: Passages | Callable[[], Passages] | None = None,
+        passage_counts: list[int] | None = None,
     ) -> None:
         self.model_id = model_id
         """The model that produced the vectors."""
@@ -80,6 +88,9 @@ class SectionIndex:
         """A hash of the model id and the records, which identify the vectors too; set when the index is
         written or loaded (results derived from the index are cached under it)."""
         self._vectors = vectors
+        self._passages = passages
+        self.passage_counts = passage_counts if passage_counts is not None else [0] * len(records)
+        """How many passages each section has (tilsite.index.passages)."""
 
     @property
     def vectors(self) -> numpy.ndarray:
@@ -88,6 +99,18 @@ class SectionIndex:
         if callable(self._vectors):
             self._vectors = self._vectors()
         return self._vectors
+
+    @property
+    def passages(self) -> Passages:
+        """The passages' unit vectors, section by section, and the position of each one's section (made on
+        first use when given as a function)."""
+        if callable(self._passages):
+            self._passages = self._passages()
+        if self._passages is None:
+            import numpy as np
+
+            self._passages = (np.zeros((0, self.dimension), np.float32), np.zeros(0, np.int64))
+        return self._passages
 
     def __repr__(self) -> str:
         return f"SectionIndex({self.model_id!r}, {len(self.records)} records, content={self.content[:12]!r})"
@@ -98,12 +121,15 @@ class SectionIndex:
         return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
 
     def faiss_index(self) -> Any:
-        """An exact inner-product FAISS index over the vectors (cosine, since they are normalised)."""
+        """An exact inner-product FAISS index over the sections' vectors, then their passages' (cosine, since
+        they are normalised); a row from ``len(records)`` on is a passage of section ``passages[1][row - len]``."""
         import faiss
 
         index = faiss.IndexFlatIP(max(self.dimension, 1))
         if len(self.records):
             index.add(self.vectors)
+            if len(self.passages[1]):
+                index.add(self.passages[0])
         return index
 
 
@@ -141,8 +167,11 @@ def write_index(index: SectionIndex, index_dir: Path) -> bool:
     records_json = json.dumps(
         [{name: getattr(record, name) for name in names} for record in index.records], ensure_ascii=False
     )
-    # Vectors come from the cache keyed by each record's text hash, so model + records identify the index.
-    content = hashlib.sha256(f"{index.model_id}\n{records_json}".encode()).hexdigest()
+    # Vectors come from the cache keyed by each record's text hash (passages by it and their version), so model +
+    # records + passage counts identify the index.
+    counts_json = json.dumps(index.passage_counts)
+    passages = f"passages {PASSAGES_VERSION} {counts_json}" if any(index.passage_counts) else ""
+    content = hashlib.sha256(f"{index.model_id}\n{passages}{records_json}".encode()).hexdigest()
     index.content = content
     current = _current_generation(index_dir)
 
@@ -154,7 +183,7 @@ def write_index(index: SectionIndex, index_dir: Path) -> bool:
     if current is not None:
         manifest = _read_manifest(current)
         # Reused only if a load would accept it: whatever ``load_index`` rejects, a build writes again.
-        problem = _problem(current, manifest, index.model_id, len(index.records))
+        problem = _problem(current, manifest, index.model_id, len(index.records), sum(index.passage_counts))
         if manifest.get("content") == content and problem is None:
             remove_abandoned(index_dir, "gen-", left_behind)
             return False
@@ -165,14 +194,16 @@ def write_index(index: SectionIndex, index_dir: Path) -> bool:
     try:
         faiss.write_index(index.faiss_index(), str(generation / "sections.faiss"))
         (generation / "sections.json").write_text(records_json, encoding="utf-8")
+        (generation / "passages.json").write_text(counts_json, encoding="utf-8")
         manifest = {
             "content": content,
             "format_version": FORMAT_VERSION,
             "model_id": index.model_id,
             "dimension": index.dimension,
             "count": len(index.records),
+            "passages": sum(index.passage_counts),
             "metric": "inner_product",
-            "files": {name: file_sha256(generation / name) for name in ("sections.faiss", "sections.json")},
+            "files": {name: file_sha256(generation / name) for name in _GENERATION_FILES - {"manifest.json"}},
         }
         (generation / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         pointer = index_dir / f".{_CURRENT}.tmp"
@@ -187,7 +218,7 @@ def write_index(index: SectionIndex, index_dir: Path) -> bool:
 
 
 _GENERATION_NAME = re.compile(r"gen-(?:\d+-)?[a-z0-9_]{8}")
-_GENERATION_FILES = frozenset({"manifest.json", "sections.json", "sections.faiss"})
+_GENERATION_FILES = frozenset({"manifest.json", "sections.json", "passages.json", "sections.faiss"})
 
 
 def _is_generation(folder: Path) -> bool:
@@ -217,8 +248,10 @@ def _read_manifest(generation: Path) -> dict[str, Any]:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def _problem(generation: Path, manifest: dict[str, Any], model_id: str | None, count: int | None) -> str | None:
-    """What is wrong with a stored generation for ``model_id`` and ``count`` records, or None."""
+def _problem(
+    generation: Path, manifest: dict[str, Any], model_id: str | None, count: int | None, passages: int | None = None
+) -> str | None:
+    """What is wrong with a stored generation for ``model_id``, ``count`` records and ``passages``, or None."""
     if manifest.get("format_version") != FORMAT_VERSION:
         return f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}"
     if model_id is not None and manifest.get("model_id") != model_id:
@@ -227,14 +260,17 @@ def _problem(generation: Path, manifest: dict[str, Any], model_id: str | None, c
         return "index files missing or corrupt (checksum mismatch)"
     header = _faiss_header(generation / "sections.faiss")
     stored_count = manifest.get("count")
+    stored_passages = manifest.get("passages")
     dimension = manifest.get("dimension")
     if (
         header is None
         or not isinstance(stored_count, int)
+        or not isinstance(stored_passages, int)
         or not isinstance(dimension, int)
-        or header[1] != stored_count
+        or header[1] != stored_count + stored_passages
         or (stored_count and header[0] != dimension)
         or (count is not None and stored_count != count)
+        or (passages is not None and stored_passages != passages)
     ):
         return "records, vectors and manifest disagree"
     return None
@@ -280,17 +316,26 @@ def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
         raise IndexLoadError(f"{generation}: {problem}; {_REBUILD}.")
     try:
         records = [SectionRecord(**item) for item in json.loads((generation / "sections.json").read_text("utf-8"))]
+        counts = json.loads((generation / "passages.json").read_text("utf-8"))
         stored = faiss.read_index(str(generation / "sections.faiss"))
-        vectors = stored.reconstruct_n(0, stored.ntotal) if stored.ntotal else np.zeros((0, manifest["dimension"]))
+        every = stored.reconstruct_n(0, stored.ntotal) if stored.ntotal else np.zeros((0, manifest["dimension"]))
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         raise IndexLoadError(f"{generation}: cannot read the index ({exc}); {_REBUILD}.") from exc
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    every = np.ascontiguousarray(every, dtype=np.float32)
     if (
         len(records) != manifest.get("count")
-        or stored.ntotal != len(records)
-        or (len(records) and vectors.shape[1] != manifest.get("dimension"))
+        or not isinstance(counts, list)
+        or len(counts) != len(records)
+        or not all(isinstance(n, int) and n >= 0 for n in counts)
+        or stored.ntotal != len(records) + sum(counts)
+        or (len(records) and every.shape[1] != manifest.get("dimension"))
     ):
         raise IndexLoadError(f"{generation}: records, vectors and manifest disagree; {_REBUILD}.")
-    if len(records) and damaged_rows(list(vectors)):
+    if len(every) and damaged_rows(list(every)):
         raise IndexLoadError(f"{generation}: the index holds vectors that are not finite unit vectors; {_REBUILD}.")
-    return SectionIndex(manifest["model_id"], records, vectors, str(manifest.get("content", "")))
+    owners = np.repeat(np.arange(len(counts), dtype=np.int64), np.array(counts, dtype=np.int64))
+    passages = (np.ascontiguousarray(every[len(records) :]), owners)
+    content = str(manifest.get("content", ""))
+    return SectionIndex(
+        manifest["model_id"], records, every[: len(records)], content, passages=passages, passage_counts=counts
+    )

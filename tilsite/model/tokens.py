@@ -62,6 +62,20 @@ def token_ids(tokenizer_file: Path, texts: list[str], vocabulary: Vocabulary | N
     return [encoding.ids for encoding in load_tokenizer(tokenizer_file).encode_batch(texts)]
 
 
+def token_spans(
+    tokenizer_file: Path, texts: list[str], vocabulary: Vocabulary | None = None
+) -> list[list[tuple[int, int]]]:
+    """Where each piece of each text lies in it (character offsets, special tokens left out); fitted like
+    ``token_ids`` while the texts are few."""
+    small = sum(map(len, texts)) <= FIT_LIMIT
+    if tokenizer_file not in _tokenizers and vocabulary is not None and small and vocabulary.seconds < FIT_BUDGET:
+        fitted = vocabulary.encodings(texts)
+        if fitted is not None:
+            return [list(encoding.offsets) for encoding in fitted[0]]
+    encodings = load_tokenizer(tokenizer_file).encode_batch(texts, add_special_tokens=False)
+    return [list(encoding.offsets) for encoding in encodings]
+
+
 class Vocabulary:
     """A Unigram tokenizer taken apart, to tokenise a few texts without building all of it.
 
@@ -111,6 +125,21 @@ class Vocabulary:
 
     def token_ids(self, texts: list[str]) -> list[list[int]] | None:
         """The full tokenizer's ids for ``texts``, or None if one of them contains a special token."""
+        fitted = self.encodings(texts, special_tokens=True)
+        if fitted is None:
+            return None
+        encodings, original = fitted
+        return [
+            [
+                piece if special else original[piece]
+                for piece, special in zip(encoding.ids, encoding.special_tokens_mask, strict=True)
+            ]
+            for encoding in encodings
+        ]
+
+    def encodings(self, texts: list[str], *, special_tokens: bool = False) -> tuple[list[Any], list[int]] | None:
+        """The fitted tokenizer's encodings of ``texts`` (ids of the fitted vocabulary, offsets as the full
+        tokenizer's) and the full vocabulary's id of each fitted id; None if a text contains a special token."""
         if any(token in text for text in texts for token in self._added):
             return None
         with self._lock:
@@ -122,15 +151,7 @@ class Vocabulary:
                 self._tokenizer, self._original = self._fit(seen)
                 self._seen = seen  # only once the tokenizer that covers them is in place
             self.seconds += time.perf_counter() - start
-            original = self._original
-            encodings = self._tokenizer.encode_batch(texts)
-        return [
-            [
-                piece if special else original[piece]
-                for piece, special in zip(encoding.ids, encoding.special_tokens_mask, strict=True)
-            ]
-            for encoding in encodings
-        ]
+            return self._tokenizer.encode_batch(texts, add_special_tokens=special_tokens), self._original
 
     def _fit(self, seen: set[str]) -> tuple[Any, list[int]]:
         """A tokenizer with the pieces in ``seen``, and the full vocabulary's id of each of its pieces."""

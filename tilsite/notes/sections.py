@@ -141,6 +141,20 @@ def embedded_markdown(source: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
+def code_spans(source: str) -> list[tuple[int, int]]:
+    """Where the code blocks (fenced or indented, in lists and quotes too) of Markdown ``source`` lie in it, as
+    character ranges of whole lines."""
+    starts = [0]
+    for line in source.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    spans: list[tuple[int, int]] = []
+    for token in _parser().parse(source):
+        if token.type in ("fence", "code_block") and token.map:
+            first, end = token.map
+            spans.append((starts[min(first, len(starts) - 1)], min(starts[min(end, len(starts) - 1)], len(source))))
+    return spans
+
+
 def _inline_body(token: Token) -> str:
     parts: list[str] = []
     for child in token.children or []:

@@ -66,6 +66,9 @@ class TilsiteConfig(base.Config):
     """Title of the topics page."""
     near_copies = c.Type(bool, default=True)
     """Say in the build's output which sections nearly repeat a section of another note."""
+    passages = c.Type(bool, default=True)
+    """Embed the prose of sections longer than the model's window (256 pieces) too, in passages that search
+    finds; off, a long section is found by its beginning only, and a first build embeds less."""
 
 
 def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> Settings:
@@ -98,6 +101,7 @@ def settings_from_config(config: MkDocsConfig, plugin_config: TilsiteConfig) -> 
         related_threshold=float(plugin_config.related_threshold),
         related_exclude=tuple(plugin_config.related_exclude),
         site_search=plugin_config.site_search,
+        passages=plugin_config.passages,
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tilsite.results.keywords import KeywordRanker
+from tilsite.notes.sections import SNIPPET_CHARS
+from tilsite.results.keywords import KeywordRanker, tokenize
 
 if TYPE_CHECKING:
     import numpy
@@ -16,8 +18,8 @@ if TYPE_CHECKING:
 RRF_K = 30
 """Reciprocal rank fusion: rank r contributes 1 / (RRF_K + r). Lower than the usual 60, so that the first
 places of each ranking count for more than a long tail of middling ones."""
-KEYWORD_WEIGHT = 0.5
-"""Keyword ranks count at most half as much as dense ranks: bigram matching is strong on the notes'
+KEYWORD_WEIGHT = 0.3
+"""Keyword ranks count at most 0.3 as much as dense ranks: bigram matching is strong on the notes'
 own words and weak on paraphrases, so it should reorder close calls, not bury good dense hits. The
 weight is scaled by the share of the query's terms that the notes contain (``KeywordRanker.known_share``):
 an English question about Korean notes shares few terms with them, and those few make a keyword ranking
@@ -27,9 +29,10 @@ KEYWORD_VOTES = 5
 some score to most sections that share a syllable pair with the query, and further down its list that is
 chance that lifted wrong notes over the dense ranking's right ones.
 
-The three settings were chosen on the development sets of bench/quality.md (a grid of weight 0.3-1.0,
-votes 5-20, k 30/60): with them the hybrid ranking is at least as good as the dense one alone on every
-set and measure, and better on most."""
+The three settings were chosen on the development sets of bench/quality.md (a grid of weight 0.2-1.0,
+votes 3-20, k 30/60, with long sections' passages searched): with them the hybrid ranking is at least as
+good as the dense one alone in hit@1, hit@5 and MRR@10 on both sets, and better in most. (Weight 0.5 was
+best before passages made the dense side stronger.)"""
 CANDIDATES = 100
 METHODS = ("hybrid", "dense", "keyword")
 """Rankings ``Searcher.search`` can return: the fused one (what the CLI and the site show) or either side alone."""
@@ -44,7 +47,9 @@ class SearchHit:
     score: float
     """Fused score (higher is better)."""
     similarity: float
-    """Cosine similarity between the query and the section."""
+    """Cosine similarity between the query and the section (its best passage's, when that is higher)."""
+    snippet: str = ""
+    """The part of the section's text to show (``query_snippet``); its first words when empty."""
 
     def as_dict(self, site_url: str = "") -> dict[str, object]:
         """JSON-ready fields, with ``url`` prefixed by ``site_url`` when given."""
@@ -57,8 +62,39 @@ class SearchHit:
             "url": site_url.rstrip("/") + "/" + record.url if site_url else record.url,
             "score": round(self.score, 6),
             "similarity": round(self.similarity, 6),
-            "snippet": record.snippet,
+            "snippet": self.snippet or record.snippet,
         }
+
+
+_SNIPPET_START = re.compile(r"\n|[.!?]\s")
+
+
+def query_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """The ``width`` characters of a section's ``text`` that hold the most of the query's keyword terms, from
+    the start of a line or sentence (of those, the one whose own sentence holds the most), or "" when none
+    holds more than the start does: an answer found in a long section (often by its passages) is rarely in
+    its first words. The site's search does the same (``querySnippet`` in search-core.js)."""
+    terms = set(tokenize(query))
+    if not terms or len(text) <= width:
+        return ""
+    starts = [0, *(match.end() for match in _SNIPPET_START.finditer(text))]
+
+    def found(part: str) -> int:
+        return len(terms.intersection(tokenize(part)))
+
+    def window(start: int) -> str:
+        return " ".join(text[start : start + 2 * width].split())[:width]
+
+    scores = [
+        (found(window(start)), found(text[start:end]))
+        for start, end in zip(starts, [*starts[1:], len(text)], strict=True)
+    ]
+    best = max(range(len(starts)), key=lambda number: (scores[number], -number))
+    if not starts[best] or scores[best][0] <= scores[0][0]:
+        return ""
+    shown = window(starts[best])
+    more = len(" ".join(text[starts[best] :].split())) > len(shown)
+    return f"… {shown[: width - 1].rstrip()}…" if more else f"… {shown}"
 
 
 def fuse(rankings: list[tuple[list[int], float]], k: int = RRF_K) -> dict[int, float]:
@@ -99,9 +135,13 @@ class Searcher:
         vector = self._query_vector[1]
         depth = min(count, max(CANDIDATES, top * 4))
         rankings: list[tuple[list[int], float]] = []
+        passage_vectors, owners = self.index.passages
         if method != "keyword":
-            _, positions = self._faiss.search(np.ascontiguousarray(vector, dtype=np.float32), depth)
-            rankings.append(([int(position) for position in positions[0] if position >= 0], 1.0))
+            # A section ranks by the best of its own row and its passages' rows (tilsite.index.passages).
+            rows = min(count + len(owners), depth + len(owners))
+            _, positions = self._faiss.search(np.ascontiguousarray(vector, dtype=np.float32), rows)
+            dense = [int(row) if row < count else int(owners[row - count]) for row in positions[0] if row >= 0]
+            rankings.append((list(dict.fromkeys(dense))[:depth], 1.0))
         if method != "dense":
             if method == "hybrid":
                 keyword = [position for position, _ in self._keywords.rank(query, KEYWORD_VOTES)]
@@ -110,6 +150,8 @@ class Searcher:
                 rankings.append(([position for position, _ in self._keywords.rank(query, depth)], 1.0))
         fused = fuse(rankings)
         all_similarities = self.index.vectors @ vector[0]
+        if len(owners):
+            np.maximum.at(all_similarities, owners, passage_vectors @ vector[0])
         order = sorted(fused, key=lambda position: (-fused[position], -all_similarities[position]))
         hits: list[SearchHit] = []
         seen_notes: set[str] = set()
@@ -119,7 +161,8 @@ class Searcher:
                 if record.path in seen_notes:
                     continue
                 seen_notes.add(record.path)
-            hits.append(SearchHit(record, fused[position], float(all_similarities[position])))
+            snippet = query_snippet(record.text, query)
+            hits.append(SearchHit(record, fused[position], float(all_similarities[position]), snippet))
             if len(hits) >= top:
                 break
         return hits

@@ -120,6 +120,9 @@ class Settings:
     """Glob patterns of notes that neither get nor appear in related lists."""
     site_search: bool = True
     """Whether the site searches by meaning (the browser copy of the model is made and published)."""
+    passages: bool = True
+    """Whether long sections' prose beyond the model's window is embedded too, as passages that search finds
+    (tilsite.index.passages); off, a long section is known by its beginning only."""
     model_process: bool = True
     """Whether the default model runs in a process of its own while the generator renders (a build); a live
     preview keeps it in its own process between rebuilds instead."""
@@ -226,9 +229,10 @@ class SiteBuild:
             model=self.model,
             cache_path=work.cache,
             index_dir=work.index,
+            passages=self.settings.passages,
         )
         self._index_build = build
-        if build.vectors.todo:
+        if build.vectors.pending:
             # Started here rather than by the background thread's first request: that thread gets the interpreter
             # only in turns while MkDocs renders, and the process should be loading the model meanwhile.
             self.model.start()

