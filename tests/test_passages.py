@@ -184,3 +184,23 @@ def test_stored_passages_that_are_damaged_are_embedded_again(tmp_path: Path) -> 
     assert len(model.calls) == 2, "the new note, then the damaged passages again"
     vectors, _ = load_index(tmp_path / "index").passages
     assert np.isfinite(vectors).all() and len(vectors) == sum(build.vectors.passage_counts())
+
+
+def test_a_stored_passage_row_cut_short_is_embedded_again_at_once(tmp_path: Path) -> None:
+    import sqlite3
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "long.md").write_text(f"# Long\n\n## Lecture\n\n{_words('w', 100)}\n", encoding="utf-8")
+    model = WindowedEmbedder()
+    first = _build(tmp_path, model)
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        query = "SELECT text_hash, vector FROM vectors WHERE text_hash LIKE 'passages-%' AND dimension > 0"
+        (key, blob) = db.execute(query).fetchone()
+        db.execute(
+            "UPDATE vectors SET vector = ?, dimension = ? WHERE text_hash = ?", [blob[:-4], len(blob) // 4 - 1, key]
+        )
+    model.calls.clear()
+    again = _build(tmp_path, model)
+    assert len(model.calls) == 1 and again.vectors.passage_counts() == first.vectors.passage_counts()
+    assert load_index(tmp_path / "index").passage_counts == first.vectors.passage_counts()
