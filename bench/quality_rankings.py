@@ -64,10 +64,8 @@ def main() -> None:
             query = json.loads(line)["query"]
             hybrid = [hit.record.path for hit in searcher.search(query, DEPTH, notes=True)]
             vector = model.embed_batch([query], "query")[0]
-            similarities = index.vectors @ vector
-            if getattr(index, "passage_counts", None) and any(index.passage_counts):
-                passages, owners = index.passages  # a section scores by its best passage too (since 2026-12-01)
-                np.maximum.at(similarities, owners, passages @ vector)
+            # Since 2026-12-01 a section scores by its best passage too (SectionIndex.similarities).
+            similarities = index.similarities(vector) if hasattr(index, "similarities") else index.vectors @ vector
             dense = notes_of(np.argsort(-similarities, kind="stable"), records)
             keyword = notes_of([position for position, _ in keywords.rank(query, len(records))], records)
             search[query] = {"hybrid": hybrid, "dense": dense, "keyword": keyword}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from tilsite.errors import ModelError
 from tilsite.index.cache import EmbeddingCache
 from tilsite.index.passages import passage_key, passage_texts
-from tilsite.index.store import SectionIndex, SectionRecord, damaged_rows, write_index
+from tilsite.index.store import SectionIndex, SectionRecord, damaged_rows, passage_owners, write_index
 from tilsite.notes.reading import Note, NoteProblem, iter_note_paths, read_note
 from tilsite.notes.sections import Section, split_sections
 from tilsite.notes.slugs import SlugSettings
@@ -215,10 +215,9 @@ class SectionVectors:
             return
         cache = EmbeddingCache(cache_path)
         try:
-            sections = {section.content_hash: section for section in self.sections}
-            found = passage_texts([sections[text_hash] for text_hash in waiting], self.model) if waiting else []
-            passages = dict(zip(waiting, found, strict=True))
-            total = len(todo) + sum(map(len, found))
+            passages = self._passage_texts(waiting)
+            found = sum(map(len, passages.values()))
+            total = len(todo) + found
             if progress:
                 progress(0, total)
             for start in range(0, len(todo), EMBED_CHUNK):
@@ -226,18 +225,25 @@ class SectionVectors:
                 self._store(cache, [text_hash for text_hash, _ in chunk], [text for _, text in chunk])
                 if progress:
                     progress(min(start + EMBED_CHUNK, len(todo)), total)
-            self.embedded_passages += sum(map(len, found))
-            done, group = len(todo), []
+            self.embedded_passages += found
+            done, group, size = len(todo), {}, 0
             for number, text_hash in enumerate(waiting):
-                group.append(text_hash)
-                if number == len(waiting) - 1 or sum(len(passages[h]) for h in group) >= EMBED_CHUNK:
-                    self._store_passages(cache, {h: passages[h] for h in group})
-                    done += sum(len(passages[h]) for h in group)
-                    group = []
+                group[text_hash] = passages[text_hash]
+                size += len(passages[text_hash])
+                if number == len(waiting) - 1 or size >= EMBED_CHUNK:
+                    self._store_passages(cache, group)
+                    done, group, size = done + size, {}, 0
                     if progress:
                         progress(done, total)
         finally:
             cache.close()
+
+    def _passage_texts(self, hashes: list[str]) -> dict[str, list[str]]:
+        """The passages of the sections with these hashes (tilsite.index.passages), by hash."""
+        if not hashes:
+            return {}
+        sections = {section.content_hash: section for section in self.sections}
+        return dict(zip(hashes, passage_texts([sections[h] for h in hashes], self.model), strict=True))
 
     def _store_passages(self, cache: EmbeddingCache, passages: dict[str, list[str]]) -> None:
         """Embed the passages of some sections (by hash) and store each section's vectors as one row."""
@@ -286,18 +292,15 @@ class SectionVectors:
         broken = [text_hash for text_hash in with_passages if damaged(text_hash)]
         if broken:
             _log.warning(f"{len(broken)} cached passage rows were damaged: embedded again.")
-            sections = {section.content_hash: section for section in self.sections}
-            found = passage_texts([sections[text_hash] for text_hash in broken], self.model)
             cache = EmbeddingCache(cache_path)
             try:
-                self._store_passages(cache, dict(zip(broken, found, strict=True)))
+                self._store_passages(cache, self._passage_texts(broken))
             finally:
                 cache.close()
         counts = self.passage_counts()
         rows = [_passage_rows(self.known_passages[h], dimension) for h, n in zip(self.hashes, counts, strict=True) if n]
         stacked = np.vstack(rows) if rows else np.zeros((0, dimension), np.float32)
-        owners = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        return np.ascontiguousarray(stacked, dtype=np.float32), owners
+        return np.ascontiguousarray(stacked, dtype=np.float32), passage_owners(counts)
 
     def _store(self, cache: EmbeddingCache, hashes: list[str], texts: list[str]) -> None:
         vectors = self.model.embed_batch(texts, "passage")

@@ -120,6 +120,16 @@ class SectionIndex:
         """Length of each vector."""
         return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
 
+    def similarities(self, vector: numpy.ndarray) -> numpy.ndarray:
+        """Each section's cosine with the unit ``vector``: the best of its own and its passages'."""
+        import numpy as np
+
+        found = self.vectors @ vector
+        passages, owners = self.passages
+        if len(owners):
+            np.maximum.at(found, owners, passages @ vector)
+        return found
+
     def faiss_index(self) -> Any:
         """An exact inner-product FAISS index over the sections' vectors, then their passages' (cosine, since
         they are normalised); a row from ``len(records)`` on is a passage of section ``passages[1][row - len]``."""
@@ -131,6 +141,13 @@ class SectionIndex:
             if len(self.passages[1]):
                 index.add(self.passages[0])
         return index
+
+
+def passage_owners(counts: list[int]) -> numpy.ndarray:
+    """The position of each passage's section, from how many passages each section has (in index order)."""
+    import numpy as np
+
+    return np.repeat(np.arange(len(counts), dtype=np.int64), np.array(counts, dtype=np.int64))
 
 
 UNIT_TOLERANCE = 1e-3
@@ -333,8 +350,7 @@ def load_index(index_dir: Path, *, model_id: str | None = None) -> SectionIndex:
         raise IndexLoadError(f"{generation}: records, vectors and manifest disagree; {_REBUILD}.")
     if len(every) and damaged_rows(list(every)):
         raise IndexLoadError(f"{generation}: the index holds vectors that are not finite unit vectors; {_REBUILD}.")
-    owners = np.repeat(np.arange(len(counts), dtype=np.int64), np.array(counts, dtype=np.int64))
-    passages = (np.ascontiguousarray(every[len(records) :]), owners)
+    passages = (np.ascontiguousarray(every[len(records) :]), passage_owners(counts))
     content = str(manifest.get("content", ""))
     return SectionIndex(
         manifest["model_id"], records, every[: len(records)], content, passages=passages, passage_counts=counts

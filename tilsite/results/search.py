@@ -135,7 +135,7 @@ class Searcher:
         vector = self._query_vector[1]
         depth = min(count, max(CANDIDATES, top * 4))
         rankings: list[tuple[list[int], float]] = []
-        passage_vectors, owners = self.index.passages
+        owners = self.index.passages[1]
         if method != "keyword":
             # A section ranks by the best of its own row and its passages' rows (tilsite.index.passages).
             rows = min(count + len(owners), depth + len(owners))
@@ -149,9 +149,7 @@ class Searcher:
             else:
                 rankings.append(([position for position, _ in self._keywords.rank(query, depth)], 1.0))
         fused = fuse(rankings)
-        all_similarities = self.index.vectors @ vector[0]
-        if len(owners):
-            np.maximum.at(all_similarities, owners, passage_vectors @ vector[0])
+        all_similarities = self.index.similarities(vector[0])
         order = sorted(fused, key=lambda position: (-fused[position], -all_similarities[position]))
         hits: list[SearchHit] = []
         seen_notes: set[str] = set()
