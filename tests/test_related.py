@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tilsite.index.store import SectionIndex, SectionRecord
-from tilsite.results.related import compute_related, related_notes, script
+from tilsite.results.related import blended, compute_related, related_notes, script
 
 
 def _record(path: str, anchor: str, text: str = "") -> SectionRecord:
@@ -164,3 +164,25 @@ def test_two_notes_are_related_when_they_say_the_same() -> None:
     related = compute_related(_index(rows, {"a.md": "git rebase", "b.md": "git rebase -i"}))
     assert [item.target.path for item in related["a.md"]] == ["b.md"]
     assert [item.target.path for item in related["b.md"]] == ["a.md"]
+
+
+def _unit(rows: list[list[float]]) -> np.ndarray:
+    vectors = np.array(rows, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_a_note_vector_leans_towards_the_notes_around_it() -> None:
+    group_a = [[1, 0.1, 0, 0], [1, 0, 0.1, 0], [1, 0.05, 0.05, 0], [1, 0, 0, 0.1]]
+    group_b = [[0.1, 1, 0, 0], [0, 1, 0.1, 0], [0, 1, 0, 0.1]]
+    vectors = _unit([*group_a, *group_b, [1, 0.8, 0, 0]])  # the last one: nearer group a, half in b
+    mixed = blended(vectors)
+    assert mixed.shape == vectors.shape and np.allclose(np.linalg.norm(mixed, axis=1), 1, atol=1e-6)
+    centre_a, centre_b = vectors[:4].mean(axis=0), vectors[4:7].mean(axis=0)
+    assert mixed[-1] @ centre_a > vectors[-1] @ centre_a and mixed[-1] @ centre_b < vectors[-1] @ centre_b
+    # A row that is left out (an index page, like every note a little) lends nothing to the others.
+    with_index_page = np.vstack([vectors, _unit([[1, 1, 1, 1]])])
+    left_out = np.array([False] * len(vectors) + [True])
+    np.testing.assert_allclose(blended(with_index_page, left_out)[:-1], mixed, atol=1e-6)
+    assert not np.allclose(blended(with_index_page)[:-1], mixed, atol=1e-3)
+    # One note has no neighbours: its vector stays as it is.
+    np.testing.assert_array_equal(blended(vectors[:1]), vectors[:1])

@@ -1,10 +1,11 @@
 """Related notes: whole notes compared by meaning and by keywords, explained by their best-matching sections.
 
 A note's score for another note adds the cosine of their note vectors (the mean of each note's section
-vectors, each script's mean removed), half the cosine of their best pair of sections and half the TF-IDF
-cosine of their texts. The best section pair says where the two notes meet: the related entry links to
-that section of the other note and names the section of this one. bench/quality.md compares this with
-the best section pair alone (the ranking before), the raw files embedded whole and TF-IDF alone.
+vectors, each script's mean removed, then blended with its nearest notes' vectors: ``blended``), half the
+cosine of their best pair of sections and half the TF-IDF cosine of their texts. The best section pair
+says where the two notes meet: the related entry links to that section of the other note and names the
+section of this one. bench/quality.md compares this with the best section pair alone (the ranking
+before), the raw files embedded whole and TF-IDF alone.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ MAX_SCORE = 1.0 + SECTION_WEIGHT + KEYWORD_WEIGHT
 """The score of two notes that are the same in every respect."""
 NEIGHBOURS = 32
 """Candidates per note, taken by note-vector similarity before sections and keywords are compared."""
-RELATED_VERSION = 3
+BLEND_NEIGHBOURS = 16
+"""Nearest notes whose vectors are blended into a note's vector (``blended``)."""
+BLEND_POWER = 1.5
+"""A blended neighbour's weight is its cosine to the note raised to this power (near notes count most)."""
+RELATED_VERSION = 4
 """Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
 DEFAULT_EXCLUDE = ("index.md", "README.md")
 """Home pages list every note, so they resemble everything without being about anything."""
@@ -139,6 +144,38 @@ def note_vectors(
     return centred_by_script(sums / np.maximum(norms, 1e-12), scripts)
 
 
+def blended(vectors: numpy.ndarray, left_out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """Each unit vector plus its ``BLEND_NEIGHBOURS`` nearest others, each weighted by its cosine to it raised
+    to ``BLEND_POWER`` (a negative cosine counts 0), as unit vectors; rows marked in ``left_out`` lend
+    nothing (index pages resemble everything).
+
+    What image retrieval calls database-side augmentation: a note's vector moves towards what the notes
+    around it are about and away from its own quirks (a long digression, a shared boilerplate line), so
+    two notes compare by the neighbourhoods they sit in as well as by their own words. Measured on the
+    repositories of bench/quality.md, it raised related precision on every one, most on those whose notes
+    are short.
+    """
+    import faiss
+    import numpy as np
+
+    total = len(vectors)
+    neighbours = min(BLEND_NEIGHBOURS, total - 1)
+    if neighbours < 1:
+        return vectors
+    search = faiss.IndexFlatIP(vectors.shape[1])
+    search.add(vectors)
+    cosines, nearest = search.search(vectors, neighbours + 1)  # the note itself among them, usually first
+    lends = (nearest >= 0) & (nearest != np.arange(total)[:, None])
+    if left_out is not None:
+        lends &= ~left_out[np.maximum(nearest, 0)]
+    weights = np.where(lends, np.clip(cosines, 0.0, None) ** BLEND_POWER, 0.0).astype(np.float32)
+    mixed = vectors.astype(np.float32, copy=True)
+    for place in range(nearest.shape[1]):  # one neighbour rank at a time: memory stays one matrix
+        mixed += weights[:, place : place + 1] * vectors[np.maximum(nearest[:, place], 0)]
+    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+    return np.ascontiguousarray(mixed / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
 def excluded(path: str, patterns: tuple[str, ...]) -> bool:
     """Whether the note at ``path`` matches one of the ``related_exclude`` glob ``patterns``."""
     return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
@@ -217,8 +254,8 @@ def compute_related(
     """For every note, the ``count`` other notes with the highest score at or above ``threshold``
     (``notes``: the index's ``NoteGroups``, when the caller has them already).
 
-    Candidates are each note's ``NEIGHBOURS`` nearest notes by note vector (one FAISS k-NN query of all
-    notes at once). A candidate's score is the cosine of the two note vectors, plus ``SECTION_WEIGHT``
+    Candidates are each note's ``NEIGHBOURS`` nearest notes by note vector (``blended``; one FAISS k-NN
+    query of all notes at once). A candidate's score is the cosine of the two note vectors, plus ``SECTION_WEIGHT``
     times the cosine of their best section pair, plus ``KEYWORD_WEIGHT`` times their TF-IDF cosine;
     that best pair is where the two notes meet. A note is never related to itself, and notes matching
     an ``exclude`` glob (index pages that only list other notes) neither get nor appear in lists.
@@ -235,8 +272,8 @@ def compute_related(
     paths, grouped, bounds = notes.paths, notes.grouped, notes.bounds
     total = len(paths)
     sizes = np.diff(bounds)
-    vectors = notes.vectors(index)
     left_out = np.array([excluded(path, exclude) for path in paths], bool)
+    vectors = blended(notes.vectors(index), left_out)
 
     search = faiss.IndexFlatIP(vectors.shape[1])
     search.add(vectors)
