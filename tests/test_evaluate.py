@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from tilsite.cli import cli
-from tilsite.results.evaluate import QueriesError, Scores, first_rank, folder_scores, read_queries
+from tilsite.results.evaluate import QueriesError, Scores, first_rank, folder_scores, read_queries, shared_folder
 
 from .conftest import FakeEmbedder
 
@@ -45,6 +45,21 @@ def test_folder_precision_counts_only_notes_with_folder_mates() -> None:
     assert scores.precision == pytest.approx((0.5 + 1 + 0.25 + 0) / 4)
     assert scores.filled == pytest.approx((2 + 2 + 0 + 4 + 1) / 4 / 5)
     assert scores.strict == pytest.approx((1 + 2 + 0 + 1 + 0) / 4 / 5)
+
+
+def test_notes_all_kept_in_one_folder_are_scored_against_the_folders_inside_it() -> None:
+    assert shared_folder(["documents/git/a.md", "documents/web/b.md"]) == "documents/"
+    assert shared_folder(["notes/til/git/a.md", "notes/til/web/b.md", "notes/til/c.md"]) == "notes/til/"
+    assert shared_folder(["git/a.md", "web/b.md"]) == shared_folder(["top.md", "git/a.md"]) == ""
+    assert shared_folder(["docsx/a.md", "docs/b.md"]) == "" and shared_folder([]) == ""
+    paths = ["documents/git/a.md", "documents/git/b.md", "documents/web/c.md", "documents/web/d.md"]
+    lists = {
+        "documents/git/a.md": ["documents/git/b.md", "documents/web/c.md"],
+        "documents/web/d.md": ["documents/web/c.md"],
+    }
+    scores = folder_scores(lists, paths, count=2)
+    assert (scores.notes, scores.folders) == (4, 2)  # git and web, not "documents" alone
+    assert scores.precision == pytest.approx((0.5 + 1) / 2)
 
 
 @pytest.mark.parametrize(
@@ -193,4 +208,4 @@ def test_eval_related_without_topic_folders_says_so(tmp_path: Path, fake_model: 
     config = str(tmp_path / "mkdocs.yml")
     assert _run("index", "-f", config)[0] == 0
     code, output = _run("eval", "-f", config, "--related")
-    assert code == 0 and "no top-level folder holds two notes" in output
+    assert code == 0 and "no topic folder holds two notes" in output

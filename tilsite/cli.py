@@ -523,11 +523,12 @@ def topics(config_file: Path, as_json: bool) -> None:
 @cli.command(name="eval")
 @config_option
 @click.argument("queries", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--related", "score_related", is_flag=True, help="Score related notes against top-level folders.")
+@click.option("--related", "score_related", is_flag=True, help="Score related notes against topic folders.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def evaluate(config_file: Path, queries: Path | None, score_related: bool, as_json: bool) -> None:
     """Measure search on QUERIES (JSON lines: {"query": ..., "expect": ["note.md"]}) and, with --related,
-    how often related notes share a note's top-level folder (for notes kept in topic folders)."""
+    how often related notes share a note's topic folder: its top-level folder, or the first level of folders
+    below the one all notes share (for notes kept in topic folders)."""
     from tilsite.results import evaluate as scoring
     from tilsite.results.search import METHODS, Searcher
 
@@ -571,10 +572,10 @@ def evaluate(config_file: Path, queries: Path | None, score_related: bool, as_js
         scores = results["related"]
         ours, baseline = scores["tilsite"], scores["tfidf"]
         if not ours["notes"]:
-            click.echo("Related notes: no top-level folder holds two notes, so there is nothing to score them against.")
+            click.echo("Related notes: no topic folder holds two notes, so there is nothing to score them against.")
             return
         click.echo(
-            f"Related notes in the note's own top-level folder ({ours['notes']} notes in {ours['folders']} folders,"
+            f"Related notes in the note's own topic folder ({ours['notes']} notes in {ours['folders']} folders,"
             f" up to {settings.related_count or 5} each):"
         )
         click.echo(f"  tilsite  precision {ours['precision']:.3f}, {ours['filled'] * 100:.0f}% of places filled")

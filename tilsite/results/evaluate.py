@@ -7,7 +7,7 @@ first expected note within 10, else 0). Each ranking is scored: keyword alone, d
 hybrid one, which is exactly what ``tilsite search --notes`` lists.
 
 Related notes are scored against the folders of a repository organised by topic: the share of a
-note's related notes that sit in its own top-level folder, beside a keyword (TF-IDF) baseline.
+note's related notes that sit in its own topic folder, beside a keyword (TF-IDF) baseline.
 """
 
 from __future__ import annotations
@@ -183,12 +183,24 @@ def top_folder(path: str) -> str:
     return path.split("/", 1)[0] if "/" in path else ""
 
 
+def shared_folder(paths: Sequence[str]) -> str:
+    """The folder that holds every one of ``paths``, with a closing slash ('' when they share none): a
+    repository that keeps all its notes in ``documents/`` has its topics one level further down."""
+    folders = [path.split("/")[:-1] for path in paths]
+    common: list[str] = []
+    for parts in zip(*folders, strict=False) if folders else ():  # as deep as the shallowest note
+        if any(part != parts[0] for part in parts):
+            break
+        common.append(parts[0])
+    return "".join(f"{part}/" for part in common)
+
+
 @dataclass(slots=True, frozen=True)
 class FolderScores:
-    """How well related lists stay within the notes' own top-level folders."""
+    """How well related lists stay within the notes' own topic folders (``folder_scores``)."""
 
     notes: int
-    """Notes scored: those in a top-level folder holding at least one other scored note."""
+    """Notes scored: those in a topic folder holding at least one other scored note."""
     folders: int
     precision: float
     """Mean share of a scored note's listed related notes that sit in its folder (notes listing none skipped)."""
@@ -209,16 +221,23 @@ class FolderScores:
 
 
 def folder_scores(lists: dict[str, list[str]], paths: Sequence[str], count: int) -> FolderScores:
-    """Score related ``lists`` (note path → related note paths, best first) of ``paths`` against their folders."""
+    """Score related ``lists`` (note path → related note paths, best first) of ``paths`` against their folders:
+    the first folder below the one all ``paths`` share (``shared_folder``), the top-level one in most
+    repositories."""
+    shared = shared_folder(paths)
+
+    def folder(path: str) -> str:
+        return top_folder(path.removeprefix(shared)) if path.startswith(shared) else ""
+
     sizes: dict[str, int] = {}
     for path in paths:
-        sizes[top_folder(path)] = sizes.get(top_folder(path), 0) + 1
-    scored = [path for path in paths if top_folder(path) and sizes[top_folder(path)] > 1]
+        sizes[folder(path)] = sizes.get(folder(path), 0) + 1
+    scored = [path for path in paths if folder(path) and sizes[folder(path)] > 1]
     precision: list[float] = []
     filled = strict = 0.0
     for path in scored:
         listed = lists.get(path, [])[:count]
-        same = sum(top_folder(other) == top_folder(path) for other in listed)
+        same = sum(folder(other) == folder(path) for other in listed)
         if listed:
             precision.append(same / len(listed))
         filled += len(listed) / count
@@ -226,7 +245,7 @@ def folder_scores(lists: dict[str, list[str]], paths: Sequence[str], count: int)
     total = len(scored) or 1
     return FolderScores(
         len(scored),
-        len({top_folder(path) for path in scored}),
+        len({folder(path) for path in scored}),
         sum(precision) / len(precision) if precision else 0.0,
         filled / total,
         strict / total,
