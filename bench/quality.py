@@ -39,6 +39,8 @@ SETS = {
     "simonw/til": ("simonw+til", "8d908b6", None, True),
     "shioimm/til": ("shioimm+til", "9210ddf", None, True),
     "jbranchaud/til": ("jbranchaud+til", "453e9ed", None, True),
+    # Added on 2026-12-02 after this changes, as a check they were not fitted to the sets above.
+    "milooy/TIL": ("milooy+TIL", "9e7ce07", "milooy-til.jsonl", True),
     "sample (docs/)": ("", "", None, True),
 }
 
