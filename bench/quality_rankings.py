@@ -56,6 +56,12 @@ def main() -> None:
     output: dict[str, object] = {"sections": len(records)}
     if arguments.queries:
         searcher = Searcher(index, model)
+        try:
+            from tilsite.results.search import query_shifts, shift_query
+        except ImportError:  # an earlier version
+            shifts = None
+        else:
+            shifts = query_shifts(index)
         keywords = KeywordRanker([f"{r.title}\n{r.heading}\n{r.text}" for r in records])
         search: dict[str, dict[str, list[str]]] = {}
         for line in arguments.queries.read_text(encoding="utf-8").splitlines():
@@ -64,6 +70,8 @@ def main() -> None:
             query = json.loads(line)["query"]
             hybrid = [hit.record.path for hit in searcher.search(query, DEPTH, notes=True)]
             vector = model.embed_batch([query], "query")[0]
+            if shifts is not None:  # since 2026-12-02 the query gives up part of its script's mean (search.py)
+                vector = shift_query(shifts, query, vector)
             # Since 2026-12-01 a section scores by its best passage too (SectionIndex.similarities).
             similarities = index.similarities(vector) if hasattr(index, "similarities") else index.vectors @ vector
             dense = notes_of(np.argsort(-similarities, kind="stable"), records)

@@ -1,9 +1,9 @@
 // Ranks sections with the site's JavaScript hybrid search, for comparison with tilsite/results/search.py.
-// stdin: {"manifest": {...}, "sections": [...], "codes": [[int8...]...], "scales": [...], "queries": [[text, vector]...]}
-// (codes and scales: the sections' rows, then their passages', as in the published vectors file);
-// stdout: per query, the [path, score, snippet] of the first ten results.
+// stdin: {"manifest": {...}, "sections": [...], "codes": [[int8...]...], "scales": [...], "queries": [[text, vector]...],
+//         "texts": [...]} (codes and scales: the sections' rows, then their passages', as in the published vectors file);
+// stdout: {"results": per query, the [path, score, snippet] of the first ten results, "scripts": each text's script}.
 import { readFileSync } from "node:fs";
-import { KeywordRanker, passageOwners, search } from "../tilsite/site/assets/search/search-core.js";
+import { KeywordRanker, passageOwners, script, search } from "../tilsite/site/assets/search/search-core.js";
 
 const input = JSON.parse(readFileSync(0, "utf8"));
 const index = {
@@ -18,4 +18,4 @@ const index = {
 const results = input.queries.map(([query, vector]) =>
   search(index, query, Float32Array.from(vector), 10).map((hit) => [hit.path, hit.score, hit.snippet]),
 );
-process.stdout.write(JSON.stringify(results));
+process.stdout.write(JSON.stringify({ results, scripts: (input.texts || []).map(script) }));

@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from tilsite.index.store import SectionIndex, SectionRecord
-from tilsite.results.search import KEYWORD_VOTES, KEYWORD_WEIGHT, RRF_K, Searcher
+from tilsite.results.related import script
+from tilsite.results.search import (
+    KEYWORD_VOTES,
+    KEYWORD_WEIGHT,
+    QUERY_SHIFT,
+    RRF_K,
+    Searcher,
+    query_shifts,
+    shift_query,
+)
 
 
 class QueryModel:
@@ -119,8 +128,12 @@ def test_the_sites_javascript_fuses_exactly_as_the_cli() -> None:
     queries = [("과적합 dropout", [1, 0, 0, 0, 0, 0, 0, 0.5]), ("git rebase unknownword", [0, 1, 0, 0, 0.2, 0, 0, 0])]
     queries.append(("no such words", [0, 0, 1, 0, 0, 0, 0, 0]))
     queries.append(("a passage", unit[40 + 3 + 1 + 2].tolist()))  # the third passage of section 25
+    queries.append(("日本語の質問 dropout", [0, 0, 0, 1, 0, 0, 0, 0]))  # no section in its script: the overall shift
+    shifts = query_shifts(index)
+    assert set(shifts) == {"", "ko", "latin"}
     manifest = {"dimension": 8, "candidates": CANDIDATES, "keyword_weight": KEYWORD_WEIGHT}
     manifest.update(keyword_votes=KEYWORD_VOTES, rrf_k=RRF_K)
+    manifest["query_shifts"] = {name: shift.tolist() for name, shift in shifts.items()}
     sections = [
         {"path": r.path, "title": r.title, "heading": r.heading, "text": r.text, "snippet": r.snippet}
         | ({"passages": n} if n else {})
@@ -128,13 +141,22 @@ def test_the_sites_javascript_fuses_exactly_as_the_cli() -> None:
     ]
     payload = {"manifest": manifest, "sections": sections, "codes": codes.tolist(), "scales": scales.tolist()}
     payload["queries"] = [(query, (np.array(vector) / np.linalg.norm(vector)).tolist()) for query, vector in queries]
-    in_javascript = json.loads(node("search_core.mjs", stdin=json.dumps(payload)))
+    payload["texts"] = [
+        *texts,
+        *(query for query, _ in queries),
+        "",
+        "ひらがな 漢字 text",
+        "한글 섞인 English words here",
+    ]
+    answer = json.loads(node("search_core.mjs", stdin=json.dumps(payload)))
+    assert answer["scripts"] == [script(text) for text in payload["texts"]]  # the query's script picks its shift
+    in_javascript = answer["results"]
     for (query, vector), expected in zip(queries, in_javascript, strict=True):
         hits = Searcher(index, QueryModel(vector)).search(query, 10)
         assert [hit.record.path for hit in hits] == [path for path, _, _ in expected], query
         assert [hit.score for hit in hits] == pytest.approx([score for _, score, _ in expected], rel=1e-9), query
         assert [hit.as_dict()["snippet"] for hit in hits] == [snippet for _, _, snippet in expected], query
-    assert in_javascript[-1][0][0] == "n25.md"
+    assert in_javascript[-2][0][0] == "n25.md"
     # The first two queries share words with one line of the long sections: the snippet starts there.
     for results, start in zip(
         in_javascript[:2], ["… 과적합을 막는 dropout 설명.", "… git rebase 이야기도 있다."], strict=True
@@ -154,3 +176,32 @@ def test_the_snippet_shows_where_a_long_section_holds_the_query_words() -> None:
     assert query_snippet(text, "전혀 없는 낱말들") == ""  # nothing matches: the section's own first words
     assert query_snippet(text, "0번째 줄") == ""  # the start holds them already
     assert query_snippet("짧은 글: em과 rem", "rem") == ""  # short enough to show whole
+
+
+def test_a_query_loses_part_of_the_mean_of_the_sections_written_in_its_script() -> None:
+    """A multilingual model pulls a query towards everything written in its language: the query's vector
+    gives up ``QUERY_SHIFT`` of the mean of the sections (and passages) in its script before it is compared."""
+    rng = np.random.default_rng(3)
+    texts = [f"과적합과 정규화 이야기 {n}" for n in range(6)] + [f"notes about git rebase {n}" for n in range(6)]
+    texts += ["日本語のノート", "漢字とかな"]  # two sections: too few for a mean of their own
+    vectors = rng.normal(size=(len(texts), 8))
+    plain = _index(texts, vectors.tolist())
+    passages = rng.normal(size=(2, 8)).astype(np.float32)
+    passages /= np.linalg.norm(passages, axis=1, keepdims=True)
+    counts = [2] + [0] * (len(texts) - 1)  # the first Korean section has two passages
+    index = SectionIndex(
+        "m", plain.records, plain.vectors, passages=(passages, np.zeros(2, np.int64)), passage_counts=counts
+    )
+    shifts = query_shifts(index)
+    assert set(shifts) == {"", "ko", "latin"}
+    korean_rows = np.vstack([index.vectors[:6], passages])
+    np.testing.assert_allclose(shifts["ko"], QUERY_SHIFT * korean_rows.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(shifts["latin"], QUERY_SHIFT * index.vectors[6:12].mean(axis=0), atol=1e-6)
+    every_row = np.vstack([index.vectors, passages])
+    np.testing.assert_allclose(shifts[""], QUERY_SHIFT * every_row.mean(axis=0), atol=1e-6)
+    query = np.ones(8, dtype=np.float32) / np.sqrt(8)
+    for text, name in (("과적합 막는 법", "ko"), ("how to rebase", "latin"), ("日本語の質問", "")):
+        expected = query - shifts[name]
+        np.testing.assert_allclose(shift_query(shifts, text, query), expected / np.linalg.norm(expected), atol=1e-6)
+    assert shift_query({}, "x", query) is query  # an index too small for means leaves queries as they are
+    assert query_shifts(_index(texts[:4], vectors[:4].tolist())) == {}

@@ -3,7 +3,8 @@
 Everything the search box loads is published under ``assets/tilsite/search/``
 on the site itself; nothing comes from another origin::
 
-    index.json                 settings and the names of the files below (small; fetched on every visit)
+    index.json                 settings (with ``query_shifts``, a few KB) and the names of the files below
+                               (fetched on every visit)
     sections-<hash>.json       one record per section, in index order (title, heading, url, snippet, text)
     vectors-<hash>.bin         int8 vectors, one row per section and then per passage of a long section (a
                                record's ``passages`` says how many it has), then one float32 scale per row
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tilsite.model.browser import PUBLISHED_FILES, browser_model_digest
-from tilsite.results.search import CANDIDATES, KEYWORD_VOTES, KEYWORD_WEIGHT, RRF_K
+from tilsite.results.search import CANDIDATES, KEYWORD_VOTES, KEYWORD_WEIGHT, RRF_K, query_shifts
 
 if TYPE_CHECKING:
     import numpy
@@ -109,6 +110,7 @@ def search_files(
         "keyword_weight": KEYWORD_WEIGHT,
         "keyword_votes": KEYWORD_VOTES,
         "rrf_k": RRF_K,
+        "query_shifts": _site_query_shifts(index, cache),
         "model": None,
         "query_prefix": "",
     }
@@ -172,6 +174,23 @@ def _site_vectors(index: SectionIndex, cache: EmbeddingCache | None) -> tuple[by
     if cache is not None and index.content and count:
         cache.put_derived("published vectors", source, data)
     return data, index.dimension
+
+
+def _site_query_shifts(index: SectionIndex, cache: EmbeddingCache | None) -> dict[str, list[float]]:
+    """``search.query_shifts`` of the index as lists (the browser takes them from its query vectors the same
+    way), kept in ``cache`` for the index's content like the published vectors."""
+    source = f"{FORMAT_VERSION}-{index.content}"
+    if cache is not None and index.content:
+        stored = cache.get_derived("published query shifts", source)
+        if stored is not None:
+            try:
+                return {str(name): [float(value) for value in shift] for name, shift in json.loads(stored).items()}
+            except (TypeError, ValueError, AttributeError):
+                pass  # not what this function writes: compute it again
+    shifts = {name: [round(float(value), 5) for value in shift] for name, shift in query_shifts(index).items()}
+    if cache is not None and index.content:
+        cache.put_derived("published query shifts", source, json.dumps(shifts).encode("utf-8"))
+    return shifts
 
 
 def _short_hash(data: bytes) -> str:

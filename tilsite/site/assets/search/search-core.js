@@ -144,6 +144,36 @@ export function passageOwners(sections) {
   return owners;
 }
 
+const SCRIPT_SAMPLE = 4000;
+const SCRIPT_SHARE = 0.15;
+
+/** The script a text is written in: "ko", "cjk" or "latin" (as `script` in tilsite/results/related.py). */
+export function script(text) {
+  const sample = text.slice(0, SCRIPT_SAMPLE);
+  const count = (pattern) => (sample.match(pattern) || []).length;
+  const hangul = count(/[\uac00-\ud7a3]/g);
+  const kanaHan = count(/[\u3040-\u30ff\u4e00-\u9fff]/g);
+  const letters = hangul + kanaHan + count(/[A-Za-z]/g);
+  if (letters && hangul >= Math.max(kanaHan, SCRIPT_SHARE * letters)) return "ko";
+  if (letters && kanaHan >= SCRIPT_SHARE * letters) return "cjk";
+  return "latin";
+}
+
+/** The query's vector less the shift of its script, as a unit vector (`shift_query` in tilsite/results/search.py). */
+export function shiftQuery(shifts, query, vector) {
+  const shift = shifts && (shifts[script(query)] || shifts[""]);
+  if (!shift) return vector;
+  const moved = new Float32Array(vector.length);
+  let sum = 0;
+  for (let column = 0; column < vector.length; column += 1) {
+    moved[column] = vector[column] - shift[column];
+    sum += moved[column] * moved[column];
+  }
+  const norm = Math.max(Math.sqrt(sum), 1e-12);
+  for (let column = 0; column < moved.length; column += 1) moved[column] /= norm;
+  return moved;
+}
+
 /** Cosine of `vector` with each section: the best of its own row and its passages' rows, as `tilsite search`. */
 function similarities(index, vector) {
   const { codes, scales, dimension, owners } = index;
@@ -171,7 +201,7 @@ export function search(index, query, vector, top = 10) {
   let fused;
   let cosine = null;
   if (vector) {
-    cosine = similarities(index, vector);
+    cosine = similarities(index, shiftQuery(manifest.query_shifts, query, vector));
     const dense = [...cosine.keys()].sort((a, b) => cosine[b] - cosine[a] || a - b).slice(0, depth);
     const weight = manifest.keyword_weight * index.keywords.knownShare(query);
     fused = fuse([[dense, 1], [keyword.slice(0, manifest.keyword_votes), weight]], manifest.rrf_k);
