@@ -66,12 +66,13 @@ def test_quantized_rows_keep_cosine_order() -> None:
 def test_published_vectors_are_kept_for_the_index_content(tmp_path: Path) -> None:
     from tilsite.index.cache import EmbeddingCache
     from tilsite.index.store import SectionIndex, SectionRecord
+    from tilsite.results.search import query_shifts
     from tilsite.site.published import FORMAT_VERSION, search_files
 
     rng = np.random.default_rng(1)
-    vectors = rng.normal(size=(4, 16)).astype(np.float32)
+    vectors = rng.normal(size=(6, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    records = [SectionRecord(f"n{i}.md", "T", "H", "h", f"n{i}/#h", "s", "t", str(i)) for i in range(4)]
+    records = [SectionRecord(f"n{i}.md", "T", "H", "h", f"n{i}/#h", "s", "t", str(i)) for i in range(6)]
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
 
     def published(index: SectionIndex) -> dict[str, bytes | None]:
@@ -86,6 +87,11 @@ def test_published_vectors_are_kept_for_the_index_content(tmp_path: Path) -> Non
 
     expected = published(SectionIndex("m", records, vectors))  # no content hash: nothing kept
     assert kept() is None
+    # The browser shifts queries as the CLI does (search.query_shifts), to five decimals.
+    shifts = json.loads(expected["index.json"] or b"")["query_shifts"]
+    assert set(shifts) == {"", "latin"}
+    for name, shift in query_shifts(SectionIndex("m", records, vectors)).items():
+        np.testing.assert_allclose(shifts[name], shift, atol=1e-5)
     first = published(SectionIndex("m", records, vectors, "c" * 64))
     assert first == expected and kept() is not None
     assert published(SectionIndex("m", records, never, "c" * 64)) == expected
@@ -93,7 +99,7 @@ def test_published_vectors_are_kept_for_the_index_content(tmp_path: Path) -> Non
         "published vectors", f"{FORMAT_VERSION}-{'c' * 64}", b"\0" * 7
     )  # damaged: not a whole number of rows
     assert published(SectionIndex("m", records, vectors, "c" * 64)) == expected
-    published(SectionIndex("m", records[:3], vectors[:3], "d" * 64))
+    published(SectionIndex("m", records[:5], vectors[:5], "d" * 64))
     assert kept() is None  # one kept at a time: the last index's
     cache.close()
 

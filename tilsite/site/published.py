@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tilsite.model.browser import PUBLISHED_FILES, browser_model_digest
-from tilsite.results.search import CANDIDATES, KEYWORD_VOTES, KEYWORD_WEIGHT, RRF_K, query_shifts
+from tilsite.results.search import CANDIDATES, KEYWORD_VOTES, KEYWORD_WEIGHT, QUERY_SHIFT, RRF_K, query_shifts
 
 if TYPE_CHECKING:
     import numpy
@@ -179,7 +179,7 @@ def _site_vectors(index: SectionIndex, cache: EmbeddingCache | None) -> tuple[by
 def _site_query_shifts(index: SectionIndex, cache: EmbeddingCache | None) -> dict[str, list[float]]:
     """``search.query_shifts`` of the index as lists (the browser takes them from its query vectors the same
     way), kept in ``cache`` for the index's content like the published vectors."""
-    source = f"{FORMAT_VERSION}-{index.content}"
+    source = f"{FORMAT_VERSION}-{QUERY_SHIFT}-{index.content}"
     if cache is not None and index.content:
         stored = cache.get_derived("published query shifts", source)
         if stored is not None:
