@@ -122,8 +122,8 @@ def fuse(rankings: list[tuple[list[int], float]], k: int = RRF_K) -> dict[int, f
 def query_shifts(index: SectionIndex) -> dict[str, numpy.ndarray]:
     """What ``shift_query`` takes from a query's vector: for each script (``related.script``) that at least
     ``MIN_SCRIPT_GROUP`` sections are written in, ``QUERY_SHIFT`` times the mean of their vectors and their
-    passages'; under ``""`` the same over every section (for a query in another script). None for an index of
-    fewer than ``MIN_SCRIPT_GROUP`` sections, whose mean is mostly the sections themselves."""
+    passages'; under ``""`` the same over every section (for a query in another script). Nothing for an index
+    of fewer than ``MIN_SCRIPT_GROUP`` sections, whose mean is mostly the sections themselves."""
     import numpy as np
 
     from tilsite.results.related import MIN_SCRIPT_GROUP, script
@@ -136,10 +136,10 @@ def query_shifts(index: SectionIndex) -> dict[str, numpy.ndarray]:
     rows = np.vstack([index.vectors, passages]).astype(np.float64)
     labels = np.concatenate([scripts, scripts[owners]]) if len(owners) else scripts
     shifts = {"": QUERY_SHIFT * rows.mean(axis=0)}
-    for name in sorted(set(scripts.tolist())):
-        members = labels == name
-        if int(np.count_nonzero(scripts == name)) >= MIN_SCRIPT_GROUP:
-            shifts[name] = QUERY_SHIFT * rows[members].mean(axis=0)
+    names, counts = np.unique(scripts, return_counts=True)
+    for name, seen in zip(names.tolist(), counts.tolist(), strict=True):
+        if seen >= MIN_SCRIPT_GROUP:
+            shifts[name] = QUERY_SHIFT * rows[labels == name].mean(axis=0)
     return {name: shift.astype(np.float32) for name, shift in shifts.items()}
 
 

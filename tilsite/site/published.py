@@ -3,8 +3,8 @@
 Everything the search box loads is published under ``assets/tilsite/search/``
 on the site itself; nothing comes from another origin::
 
-    index.json                 settings (with ``query_shifts``, a few KB) and the names of the files below
-                               (fetched on every visit)
+    index.json                 settings (with ``query_shifts``: about 15 KB, 4 KB gzip) and the names of
+                               the files below (fetched on every visit)
     sections-<hash>.json       one record per section, in index order (title, heading, url, snippet, text)
     vectors-<hash>.bin         int8 vectors, one row per section and then per passage of a long section (a
                                record's ``passages`` says how many it has), then one float32 scale per row
