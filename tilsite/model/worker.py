@@ -140,17 +140,17 @@ def _serve(cache_dir: Path | None, requests: IO[bytes], answers: IO[bytes]) -> N
         send({"log": message})
 
     store = ModelStore(cache_dir)
-    encoders: dict[bool, OnnxEncoder] = {}
+    encoders: dict[str, OnnxEncoder] = {}  # by kind, as BundledE5Model keeps them
     with contextlib.suppress(TilsiteError):  # a failure is reported with the first request that needs the model
-        encoders[True] = store.encoder(echo, passages=True)  # at once: the parent asks for vectors only later
+        encoders["passage"] = store.encoder(echo, passages=True)  # at once: the parent asks for vectors only later
     for line in requests:
         try:
             request = json.loads(line)
             if request.get("op") == "encode":
-                passages = request.get("kind", "passage") == "passage"
-                if passages not in encoders:
-                    encoders[passages] = store.encoder(echo, passages=passages)
-                vectors = encoders[passages].encode([str(text) for text in request["texts"]])
+                kind = "query" if request.get("kind") == "query" else "passage"
+                if kind not in encoders:
+                    encoders[kind] = store.encoder(echo, passages=kind == "passage")
+                vectors = encoders[kind].encode([str(text) for text in request["texts"]])
                 data = vectors.astype("<f4").tobytes()
                 send({"rows": vectors.shape[0], "dim": vectors.shape[1], "bytes": len(data)}, data)
             elif request.get("op") == "browser":

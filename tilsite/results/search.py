@@ -119,6 +119,12 @@ def fuse(rankings: list[tuple[list[int], float]], k: int = RRF_K) -> dict[int, f
     return fused
 
 
+def searched_text(record: SectionRecord) -> str:
+    """What search reads of a section besides its vectors: the keyword ranking's text, whose script
+    (``related.script``) picks the section's share of ``query_shifts``."""
+    return f"{record.title}\n{record.heading}\n{record.text}"
+
+
 def query_shifts(index: SectionIndex) -> dict[str, numpy.ndarray]:
     """What ``shift_query`` takes from a query's vector: for each script (``related.script``) that at least
     ``MIN_SCRIPT_GROUP`` sections are written in, ``QUERY_SHIFT`` times the mean of their vectors and their
@@ -131,15 +137,21 @@ def query_shifts(index: SectionIndex) -> dict[str, numpy.ndarray]:
     records = index.records
     if len(records) < MIN_SCRIPT_GROUP:
         return {}
-    scripts = np.array([script(f"{r.title}\n{r.heading}\n{r.text}") for r in records])
+    scripts = np.array([script(searched_text(record)) for record in records])
     passages, owners = index.passages
-    rows = np.vstack([index.vectors, passages]).astype(np.float64)
-    labels = np.concatenate([scripts, scripts[owners]]) if len(owners) else scripts
-    shifts = {"": QUERY_SHIFT * rows.mean(axis=0)}
-    names, counts = np.unique(scripts, return_counts=True)
-    for name, seen in zip(names.tolist(), counts.tolist(), strict=True):
+    passage_scripts = scripts[owners]
+    sums: dict[str, numpy.ndarray] = {}
+    rows: dict[str, int] = {}
+    sections: dict[str, int] = {}
+    for name in np.unique(scripts).tolist():  # each script's rows summed where they lie: no copy of the index
+        mine, theirs = scripts == name, passage_scripts == name
+        sums[name] = index.vectors[mine].sum(axis=0, dtype=np.float64) + passages[theirs].sum(axis=0, dtype=np.float64)
+        sections[name] = int(np.count_nonzero(mine))
+        rows[name] = sections[name] + int(np.count_nonzero(theirs))
+    shifts = {"": QUERY_SHIFT * np.sum(list(sums.values()), axis=0) / sum(rows.values())}
+    for name, seen in sections.items():
         if seen >= MIN_SCRIPT_GROUP:
-            shifts[name] = QUERY_SHIFT * rows[labels == name].mean(axis=0)
+            shifts[name] = QUERY_SHIFT * sums[name] / rows[name]
     return {name: shift.astype(np.float32) for name, shift in shifts.items()}
 
 
@@ -168,7 +180,7 @@ class Searcher:
         self._shifts = query_shifts(index)
         self._query_vector: tuple[str, numpy.ndarray] | None = None
         """The last query and its vector: the rankings of ``METHODS`` for one query embed it once."""
-        self._keywords = KeywordRanker([f"{r.title}\n{r.heading}\n{r.text}" for r in index.records])
+        self._keywords = KeywordRanker([searched_text(record) for record in index.records])
 
     def search(self, query: str, top: int = 10, *, notes: bool = False, method: str = "hybrid") -> list[SearchHit]:
         """Best sections for ``query``; with ``notes`` only the best section of each note.
