@@ -6,7 +6,7 @@ the build's query vectors and float vectors (what ``tilsite search`` does) and w
 vectors (its 4-bit, cut-vocabulary model, run by onnxruntime here) and the int8 vectors the site
 publishes, each with and without the query shift (``search.QUERY_SHIFT``).
 
-Usage: python bench/quality_browser.py --root /work/field
+Usage: python bench/quality_browser.py --root /work/field [--only tnpfldyd/TIL ...]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 SETS = {"nyum76/TIL": ("nyum76+TIL", "nyum76-til.jsonl"), "0h328/TIL": ("0h328+TIL", "0h328-til.jsonl")}
 SETS["milooy/TIL"] = ("milooy+TIL", "milooy-til.jsonl")
+SETS["tnpfldyd/TIL"] = ("tnpfldyd+TIL", "tnpfldyd-til.jsonl")
 
 
 class FixedVectors:
@@ -49,10 +50,12 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--only", action="append", help="Run only these sets (names as in SETS).")
     arguments = parser.parse_args()
     print("| set | query vectors, section vectors | shift | hybrid hit@1 / hit@5 / MRR@10 |")
     print("| --- | --- | --- | --- |")
-    for name, (folder, questions) in SETS.items():
+    for name in arguments.only or list(SETS):
+        folder, questions = SETS[name]
         project = arguments.root / folder
         _, settings = load_site(project / "mkdocs.yml")
         index, model = _load_index(settings)

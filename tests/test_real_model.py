@@ -415,6 +415,9 @@ def test_the_model_process_gives_what_the_model_gives_in_this_process(model_fold
         assert copy_there[2]["covered"] == copy_here[2]["covered"]
         for name in ("onnx/model_q4.onnx", "tokenizer.json"):
             assert (copy_there[0] / name).read_bytes() == (copy_here[0] / name).read_bytes(), name
+        # The process lets its encoders go while it writes the copy, and loads them again when asked.
+        np.testing.assert_allclose(there.embed_batch(texts, "passage"), vectors, atol=1e-6)
+        np.testing.assert_allclose(there.embed_batch(texts[:3], "query"), queries, atol=1e-6)
         worker = there._worker
         assert worker is not None
         worker._process.kill()
