@@ -103,6 +103,28 @@ def test_script_of_a_text() -> None:
     assert script("") == "latin"
 
 
+def test_script_counts_letters_as_the_character_classes_say() -> None:
+    """``script`` counts code points with numpy; the counts are those of the classes [가-힣], [ぁ-ヿ一-鿿] and
+    [A-Za-z], at the classes' edges too, and a lone surrogate (a file read with surrogateescape) is no error."""
+    import re
+
+    rng = np.random.default_rng(5)
+    edges = [0xAC00, 0xD7A3, 0xABFF, 0xD7A4, 0x3040, 0x30FF, 0x303F, 0x3100, 0x4E00, 0x9FFF, 0x4DFF, 0xA000]
+    edges += [ord(c) for c in "@AZ[`az{"] + [0xDC80, 0x1F600, 0x61 | 0x80, 0x41 + 0x100]
+    classes = [re.compile(r"[\uac00-\ud7a3]"), re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"), re.compile(r"[A-Za-z]")]
+    for _ in range(300):
+        text = "".join(chr(int(code)) for code in rng.choice(edges, size=int(rng.integers(0, 40))))
+        hangul, kana_han, latin = (len(pattern.findall(text)) for pattern in classes)
+        letters = hangul + kana_han + latin
+        if letters and hangul >= max(kana_han, 0.15 * letters):
+            expected = "ko"
+        elif letters and kana_han >= 0.15 * letters:
+            expected = "cjk"
+        else:
+            expected = "latin"
+        assert script(text) == expected, text
+
+
 def test_empty_index() -> None:
     assert compute_related(SectionIndex("m", [], np.zeros((0, 0), np.float32))) == {}
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,9 +108,9 @@ def centred_by_script(vectors: numpy.ndarray, scripts: list[str]) -> numpy.ndarr
 MIN_SCRIPT_GROUP = 5
 SCRIPT_SAMPLE = 4000
 """Characters of a text looked at to tell its script (the start says it; whole long notes cost time)."""
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_KANA_HAN = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
+_HANGUL = (0xAC00, 0xD7A3)
+_KANA_HAN = ((0x3040, 0x30FF), (0x4E00, 0x9FFF))
+_LATIN = (ord("a"), ord("z"))
 SCRIPT_SHARE = 0.15
 """A text is Korean (or Japanese/Chinese) when that script makes up this share of its letters: notes
 in Korean are full of English terms and code, so the share is low even in a Korean note."""
@@ -119,8 +118,18 @@ in Korean are full of English terms and code, so the share is low even in a Kore
 
 def script(text: str) -> str:
     """``ko``, ``cjk`` or ``latin``: the script a text is written in, for ``centred_by_script``."""
-    sample = text[:SCRIPT_SAMPLE]
-    hangul, kana_han, latin = (len(pattern.findall(sample)) for pattern in (_HANGUL, _KANA_HAN, _LATIN))
+    import numpy as np
+
+    # Letters counted by code point, all at once: on notes' texts five times as fast as a regular expression
+    # per script, which took a fifth of the related notes' time (2,000 notes: 2.0 s -> 1.5 s, bench/results.md).
+    codes = np.frombuffer(text[:SCRIPT_SAMPLE].encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+    def within(low: int, high: int, values: numpy.ndarray = codes) -> numpy.ndarray:
+        return (values >= low) & (values <= high)
+
+    hangul = int(np.count_nonzero(within(*_HANGUL)))
+    kana_han = int(np.count_nonzero(within(*_KANA_HAN[0]) | within(*_KANA_HAN[1])))
+    latin = int(np.count_nonzero(within(*_LATIN, values=codes | 0x20)))  # A-Z become a-z; no other letter does
     letters = hangul + kana_han + latin
     if letters and hangul >= max(kana_han, SCRIPT_SHARE * letters):
         return "ko"
