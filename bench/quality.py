@@ -41,7 +41,7 @@ SETS = {
     "jbranchaud/til": ("jbranchaud+til", "453e9ed", None, True),
     # Added on 2026-12-02 after this changes, as a check they were not fitted to the sets above.
     "milooy/TIL": ("milooy+TIL", "9e7ce07", "milooy-til.jsonl", True),
-    # Added on 2026-12-02 (second session), questions written blind; nothing was chosen by its results. Its
+    # Added on 2026-12-02 (second session), questions written blind once the code was fixed (see quality.md). Its
     # folders are not topics (nine notes in ten are coding problems under 백준/), so related is not scored.
     "tnpfldyd/TIL": ("tnpfldyd+TIL", "75d6de6", "tnpfldyd-til.jsonl", False),
     "sample (docs/)": ("", "", None, True),
