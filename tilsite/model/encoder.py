@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 BATCH_SIZE = 8
 """Texts per run: small batches cost no speed on the CPU and keep onnxruntime's buffers small (embedding long
-sections peaked at 1.0 GB with batches of 8 and 1.6 GB with 32)."""
+sections peaked at 1.0 GB with batches of 8 and 1.6 GB with 32). The notes' 7-bit graph quantises a run's
+activations with one scale, so a text's vector depends a little on the texts run with it (cosine 0.997-0.998
+with itself run alone); one text per run made a first index 13% slower (bench/quality.md, "Indexes built
+again"), so runs stay at eight."""
 
 
 class OnnxEncoder:
