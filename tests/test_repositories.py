@@ -495,3 +495,26 @@ def test_an_inited_repository_is_styled_in_a_browser(tmp_path: Path, fake_model:
         assert page["images"] == page["imagesLoaded"], page
         assert not page["failed"], page
     assert output["pages"][1]["images"] == 2
+
+
+def test_navigation_unwraps_a_single_page_folder_only_where_its_name_adds_nothing() -> None:
+    from mkdocs.structure.files import File
+    from mkdocs.structure.nav import Section
+    from mkdocs.structure.pages import Page
+
+    from tilsite.plugin.nav import unwrap_single_pages
+
+    def page(path: str) -> Page:
+        return Page(None, File(path, "/docs", "/site", True), {})
+
+    solved = Section("1000. A+B", [page("백준/1000. A+B/README.md")])
+    practice = Section("실습", [page("실습/with.md")])
+    python = Section("Python", [page("백준/Python/python.md")])
+    judge = Section("백준", [solved, python, page("백준/notes.md")])
+    items = unwrap_single_pages([judge, practice, page("index.md")])
+
+    assert items[0] is judge and judge.children[0] is solved.children[0]  # the problem's README stands for its folder
+    assert judge.children[0].parent is judge
+    assert judge.children[1] is python.children[0]  # the page's name already says the folder's
+    assert items[1] is practice and practice.children[0].file.src_uri == "실습/with.md"  # the folder's name stays
+    assert practice.parent is None and items[2].parent is None
