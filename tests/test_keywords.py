@@ -60,3 +60,26 @@ def test_a_term_in_the_first_column_counts() -> None:
     assert _bucket("ebi") == 0  # the column the rows' padding used to overwrite
     vectors = keyword_vectors(["ebi apple", "ebi banana"])
     assert float(vectors[0] @ vectors[1]) > 0.2
+
+
+def test_term_counts_are_the_tokenizers_terms_counted() -> None:
+    """``term_counts`` finds Hangul/CJK terms in all documents at once: the same terms as ``tokenize`` finds
+    document by document, at the script ranges' edges, across line breaks and at the documents' ends."""
+    from collections import Counter
+
+    import numpy as np
+
+    from tilsite.results.keywords import term_counts
+
+    rng = np.random.default_rng(3)
+    alphabet = [*"가힣ㄱㆎ一鿿ぁヿ\u3130\u318f\u3039\u3100\uabff\ud7a4 \n.-_aZ9#+", "İ", "\udc80", "😀", "Ａ"]
+    documents = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 30)))) for _ in range(400)]
+    documents += ["", "가", "가나", "state_dict 과적합을", "一"]
+    vocabulary, rows, terms, seen = term_counts(documents)
+    names = {number: term for term, number in vocabulary.items()}
+    found: list[Counter[str]] = [Counter() for _ in documents]
+    for row, term, times in zip(rows.tolist(), terms.tolist(), seen.tolist(), strict=True):
+        assert term not in found[row]  # each (document, term) pair once
+        found[row][names[term]] = times
+    assert found == [Counter(tokenize(document)) for document in documents]
+    assert term_counts([])[0] == {} and len(term_counts([])[1]) == 0

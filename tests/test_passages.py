@@ -204,3 +204,31 @@ def test_a_stored_passage_row_cut_short_is_embedded_again_at_once(tmp_path: Path
     again = _build(tmp_path, model)
     assert len(model.calls) == 1 and again.vectors.passage_counts() == first.vectors.passage_counts()
     assert load_index(tmp_path / "index").passage_counts == first.vectors.passage_counts()
+
+
+def test_embedding_runs_short_and_long_chunks_in_turn_and_reports_progress_by_sections(tmp_path: Path) -> None:
+    """Sections are embedded in chunks of similar lengths, shortest and longest chunk in turn (so the share
+    done tracks the time spent); each text once, and progress climbs to the total."""
+    from tilsite.index.pipeline import EMBED_CHUNK
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for number in range(5 * EMBED_CHUNK):  # a section each, of 1 to 320 words
+        (docs / f"n{number:03}.md").write_text(f"# N{number}\n\n{_words(f'w{number}x', number + 1)}\n", "utf-8")
+    model = FakeEmbedder()
+    build = IndexBuild(
+        notes_below(docs),
+        slugs=SlugSettings(),
+        model=model,
+        cache_path=tmp_path / "cache.sqlite",
+        index_dir=tmp_path / "index",
+        passages=False,
+    )
+    reported: list[tuple[int, int]] = []
+    build.vectors.embed(tmp_path / "cache.sqlite", lambda done, total: reported.append((done, total)))
+    lengths = [sorted(len(text) for text in call) for call in model.calls]
+    assert sorted(len(call) for call in model.calls) == [EMBED_CHUNK] * 5
+    assert sorted(text for call in model.calls for text in call) == sorted(set(model.embedded_texts))
+    longest = sorted(range(5), key=lambda number: lengths[number][-1])
+    assert longest == [0, 2, 4, 3, 1]  # shortest, longest, second shortest, second longest, the middle one
+    assert reported == [(0, 5 * EMBED_CHUNK)] + [(EMBED_CHUNK * turn, 5 * EMBED_CHUNK) for turn in range(1, 6)]

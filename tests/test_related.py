@@ -105,13 +105,17 @@ def test_script_of_a_text() -> None:
 
 def test_script_counts_letters_as_the_character_classes_say() -> None:
     """``script`` counts code points with numpy; the counts are those of the classes [가-힣], [ぁ-ヿ一-鿿] and
-    [A-Za-z], at the classes' edges too, and a lone surrogate (a file read with surrogateescape) is no error."""
+    [A-Za-z], at the classes' edges too, and a lone surrogate (a file read with surrogateescape) is no error.
+    ``scripts`` counts many texts at once: each text's letters, none of its neighbours' (empty texts among them)."""
     import re
+
+    from tilsite.results.related import scripts
 
     rng = np.random.default_rng(5)
     edges = [0xAC00, 0xD7A3, 0xABFF, 0xD7A4, 0x3040, 0x30FF, 0x303F, 0x3100, 0x4E00, 0x9FFF, 0x4DFF, 0xA000]
     edges += [ord(c) for c in "@AZ[`az{"] + [0xDC80, 0x1F600, 0x61 | 0x80, 0x41 + 0x100]
     classes = [re.compile(r"[\uac00-\ud7a3]"), re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"), re.compile(r"[A-Za-z]")]
+    texts, expectations = [], []
     for _ in range(300):
         text = "".join(chr(int(code)) for code in rng.choice(edges, size=int(rng.integers(0, 40))))
         hangul, kana_han, latin = (len(pattern.findall(text)) for pattern in classes)
@@ -123,6 +127,10 @@ def test_script_counts_letters_as_the_character_classes_say() -> None:
         else:
             expected = "latin"
         assert script(text) == expected, text
+        texts.append(text)
+        expectations.append(expected)
+    assert scripts(texts) == expectations
+    assert scripts([]) == []
 
 
 def test_empty_index() -> None:

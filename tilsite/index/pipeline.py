@@ -220,13 +220,19 @@ class SectionVectors:
             total = len(todo) + found
             if progress:
                 progress(0, total)
-            for start in range(0, len(todo), EMBED_CHUNK):
-                chunk = todo[start : start + EMBED_CHUNK]
+            # ``todo`` runs from the shortest text to the longest, so that a batch wastes little padding; the
+            # chunks go shortest and longest in turn, so that the share done says how much time is left
+            # (shortest first, "about 3 min left" was shown for six minutes at 2,000 notes).
+            chunks = [todo[start : start + EMBED_CHUNK] for start in range(0, len(todo), EMBED_CHUNK)]
+            done = 0
+            for turn in range(len(chunks)):
+                chunk = chunks[turn // 2] if turn % 2 == 0 else chunks[-1 - turn // 2]
                 self._store(cache, [text_hash for text_hash, _ in chunk], [text for _, text in chunk])
+                done += len(chunk)
                 if progress:
-                    progress(min(start + EMBED_CHUNK, len(todo)), total)
+                    progress(done, total)
             self.embedded_passages += found
-            done, group, size = len(todo), {}, 0
+            group, size = {}, 0
             for number, text_hash in enumerate(waiting):
                 group[text_hash] = passages[text_hash]
                 size += len(passages[text_hash])

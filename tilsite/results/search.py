@@ -132,12 +132,13 @@ def query_shifts(index: SectionIndex) -> dict[str, numpy.ndarray]:
     of fewer than ``MIN_SCRIPT_GROUP`` sections, whose mean is mostly the sections themselves."""
     import numpy as np
 
-    from tilsite.results.related import MIN_SCRIPT_GROUP, script
+    from tilsite.results.related import MIN_SCRIPT_GROUP
+    from tilsite.results.related import scripts as script_of
 
     records = index.records
     if len(records) < MIN_SCRIPT_GROUP:
         return {}
-    scripts = np.array([script(searched_text(record)) for record in records])
+    scripts = np.array(script_of([searched_text(record) for record in records]))
     passages, owners = index.passages
     passage_scripts = scripts[owners]
     sums: dict[str, numpy.ndarray] = {}
