@@ -14,6 +14,9 @@ NOTES = {
 
 - [가상환경](sparta/DAY22_241031.md)
 - [장고](sparta/DAY56_241124.md)
+- [리베이스](https://github.com/me/TIL/blob/main/git/rebase.md#rebase-%EC%99%80-merge)
+- [폼](<https://github.com/me/TIL/blob/main/FE/input.html>), [처음으로](https://github.com/Me/til/tree/main)
+- [이슈](https://github.com/me/TIL/issues), [남의 노트](https://github.com/other/TIL/blob/main/git/rebase.md)
 """,
     # The notes link /img/...: the folder was moved into sparta/ since (GitHub shows these broken).
     "sparta/DAY22_241031.md": """# DAY22 파이썬 가상환경
@@ -133,10 +136,14 @@ def _commit(root: Path, message: str, date: str) -> None:
     subprocess.run(["git", "commit", "-q", "-m", message], cwd=root, check=True, capture_output=True, env=env)
 
 
-def make_shapes_repo(root: Path) -> Path:
-    """Write the repository into ``root`` with a Git history (a note moved in a later commit); return ``root``."""
+def make_shapes_repo(root: Path, remote: str | None = None) -> Path:
+    """Write the repository into ``root`` with a Git history (a note moved in a later commit), and ``remote``
+    as its ``origin`` (its README links notes by their address on ``https://github.com/me/TIL`` too);
+    return ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True, capture_output=True)
+    if remote:
+        subprocess.run(["git", "remote", "add", "origin", remote], cwd=root, check=True)
     old = root / MOVED_NOTE[0]
     old.parent.mkdir(parents=True, exist_ok=True)
     old.write_text(MOVED_TEXT, encoding="utf-8")

@@ -424,13 +424,14 @@ LIST_IN_PARAGRAPH = re.compile(r"\n\s*(?:[-*+]|\d+[.)]) \S")
 def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model: FakeEmbedder) -> None:
     from .shapes_repo import MOVED_NOTE, make_shapes_repo
 
-    repo = make_shapes_repo(tmp_path / "TIL")
+    repo = make_shapes_repo(tmp_path / "TIL", remote="https://github.com/me/TIL.git")
     assert _invoke("init", str(repo))[0] == 0
     assert "github_markdown: true" in (repo / "mkdocs.yml").read_text(encoding="utf-8")
     code, output = _invoke("build", "-f", str(repo / "mkdocs.yml"))
     assert code == 0, output
     assert "WARNING" not in output and "warning" not in output, output
     assert "4 links in 3 notes point where their files are not" in output
+    assert "3 links in 1 note to the notes' own files on GitHub lead to them on the site instead" in output
     site_dir = repo / "site"
 
     # The theme's stylesheets, scripts and icons are published with the notes (notes_dir replaces docs_dir).
@@ -457,6 +458,11 @@ def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model:
             if fragment and target.suffix == ".html":
                 assert fragment in _parse(target).ids, f"{page}: link {href} has no such anchor"
 
+    index = (site_dir / "index.html").read_text(encoding="utf-8")  # links to the notes on GitHub lead to the site
+    assert 'href="git/rebase/#rebase-와-merge"' in index and 'href="FE/input.html"' in index
+    assert '<a href="./">처음으로</a>' in index  # the repository's tree: its README, this page
+    assert 'href="https://github.com/me/TIL/issues"' in index
+    assert 'href="https://github.com/other/TIL/blob/main/git/rebase.md"' in index
     assert (site_dir / "FE/input.html").is_file()  # linked from a note
     assert not (site_dir / "FE/unlinked.html").exists()  # linked from none
     day22 = (site_dir / "sparta/DAY22_241031/index.html").read_text(encoding="utf-8")
@@ -476,7 +482,7 @@ def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model:
     named = (site_dir / "TIL_Git_n_Github_241016/index.html").read_text(encoding="utf-8")
     assert '<time datetime="2024-10-16">' in named
     config = (repo / "mkdocs.yml").read_text(encoding="utf-8")
-    assert 'site_name: "TIL"' in config
+    assert 'site_name: "me TIL"' in config and "repo_url: https://github.com/me/TIL" in config
 
 
 def test_an_inited_repository_is_styled_in_a_browser(tmp_path: Path, fake_model: FakeEmbedder) -> None:

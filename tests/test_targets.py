@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tilsite.notes.targets import RepositoryFiles, link_targets, local_path
@@ -68,3 +70,37 @@ def test_local_path() -> None:
     assert local_path("img/x.png#frag") == ("img/x.png", False)
     assert local_path("//cdn.example.com/x.png") is None
     assert local_path("http://[bad") is None
+
+
+def test_links_to_the_notes_on_github_are_found_on_the_site(tmp_path: Path) -> None:
+    from tilsite.notes.targets import GitHubRepository, github_repository
+
+    paths = ["README.md", "Web/OSI 7 계층.md", "Web/README.md", "img/a.png"]
+    files = RepositoryFiles(paths, GitHubRepository("me", "TIL"))
+    site = "https://github.com/me/TIL"
+    assert files.find("README.md", f"{site}/blob/main/Web/OSI%207%20계층.md#osi") == ("Web/OSI 7 계층.md", "github")
+    assert files.find("x.md", "https://github.com/ME/til/blob/0123abc/img/a.png?raw=true") == ("img/a.png", "github")
+    assert files.find("x.md", "https://raw.githubusercontent.com/me/TIL/main/img/a.png") == ("img/a.png", "github")
+    assert files.find("x.md", f"{site}/tree/main/Web") == ("Web/README.md", "github")  # a folder: its README
+    assert files.find("x.md", f"{site}/tree/main/") == ("README.md", "github")
+    for elsewhere in (
+        site,  # the repository's page, its issues, another repository, a file the repository does not hold
+        f"{site}/issues/3",
+        "https://github.com/other/TIL/blob/main/img/a.png",
+        f"{site}/blob/main/missing.md",
+        f"{site}/tree/main/img",  # a folder without a README
+        f"{site}/blob/main/../../etc/passwd",
+    ):
+        assert files.find("x.md", elsewhere) is None, elsewhere
+
+    # Notes in a folder of the repository (docs/): addresses are of the repository, paths of the notes folder.
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "docs").mkdir()
+    github = github_repository("https://github.com/me/TIL/", tmp_path / "docs")
+    assert github == GitHubRepository("me", "TIL", "docs")
+    in_docs = RepositoryFiles(["img/a.png", "README.md"], github)
+    assert in_docs.find("x.md", f"{site}/blob/main/docs/img/a.png") == ("img/a.png", "github")
+    assert in_docs.find("x.md", f"{site}/blob/main/img/a.png") is None  # outside the notes folder
+    assert github_repository("https://github.com/me/TIL.git", tmp_path) == GitHubRepository("me", "TIL")
+    assert github_repository("https://gitlab.com/me/TIL", tmp_path) is None
+    assert github_repository(None, tmp_path) is None

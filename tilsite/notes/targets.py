@@ -11,6 +11,12 @@ again, in this order:
 3. a file of that name (``x.png``) elsewhere in the repository, if exactly one fits:
    among files of that name, the one that ends with most of the written path, then
    the one nearest the note.
+
+Authors also link their own notes by their address on GitHub, most often from the
+README that lists them all (``https://github.com/me/TIL/blob/main/git/rebase.md``).
+On the site such a link would leave for GitHub; when it names a file of the notes
+folder (``blob``, ``raw`` or ``raw.githubusercontent.com``), or a folder with a
+``README.md`` or ``index.md`` (``tree``), it leads to that file on the site instead.
 """
 
 from __future__ import annotations
@@ -19,10 +25,22 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-How = Literal["folder", "case", "name"]
+How = Literal["folder", "case", "name", "github"]
+
+_GITHUB_FILE = re.compile(
+    r"^https?://(?:www\.)?github\.com/(?P<owner>[^/?#]+)/(?P<repo>[^/?#]+)"
+    r"(?:/(?P<kind>blob|tree|raw)/[^/?#]+(?P<path>/[^?#]*)?)?/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+_GITHUB_RAW_FILE = re.compile(
+    r"^https?://raw\.githubusercontent\.com/(?P<owner>[^/?#]+)/(?P<repo>[^/?#]+)/[^/?#]+(?P<path>/[^?#]*)",
+    re.IGNORECASE,
+)
+_FOLDER_PAGES = ("README.md", "index.md")
 
 _WINDOWS_PATH = re.compile(r"^(?:file:/*)?[A-Za-z]:[\\/]")
 
@@ -75,10 +93,60 @@ class Resolved:
     """Which rule found it (see the module docstring)."""
 
 
-class RepositoryFiles:
-    """The files of a repository, looked up by path, by lower-cased path and by name."""
+@dataclass(slots=True, frozen=True)
+class GitHubRepository:
+    """The repository on GitHub that holds the notes (``repo_url``), and the notes folder in it."""
 
-    def __init__(self, paths: Iterable[str]) -> None:
+    owner: str
+    name: str
+    folder: str = ""
+    """The notes folder's path in the repository (``docs``), or ``""`` for the repository's root."""
+
+    def path(self, url: str) -> tuple[str, bool] | None:
+        """The path in the notes folder that a GitHub address of this repository names (percent-decoded,
+        ``""`` for the notes folder itself), and whether it names a folder (``tree``); None for other
+        addresses, and for files of the repository outside the notes folder."""
+        match = _GITHUB_FILE.match(url) or _GITHUB_RAW_FILE.match(url)
+        if match is None or (match.group("owner").lower(), match.group("repo").lower()) != (
+            self.owner.lower(),
+            self.name.lower(),
+        ):
+            return None
+        kind = match.groupdict().get("kind")
+        if kind is None and match.re is _GITHUB_FILE:  # the repository's own page
+            return None
+        path = posixpath.normpath(unquote(match.group("path") or "/").strip("/") or ".")
+        if path == ".." or path.startswith("../"):
+            return None
+        if self.folder:
+            if path != self.folder and not path.startswith(f"{self.folder}/"):
+                return None
+            path = path[len(self.folder) + 1 :]
+        return ("" if path == "." else path), kind == "tree"
+
+
+def github_repository(repo_url: str | None, notes_folder: Path) -> GitHubRepository | None:
+    """The repository on GitHub that ``repo_url`` names (None if it names none), with the notes folder's
+    path in the Git work tree that holds it (the nearest folder with a ``.git`` at or above
+    ``notes_folder``, an absolute path; without one, the notes folder is taken for the repository's root)."""
+    match = _GITHUB_FILE.match(repo_url.strip()) if repo_url else None
+    if match is None or match.group("kind"):
+        return None
+    folder = ""
+    for parent in [notes_folder, *notes_folder.parents]:
+        if (parent / ".git").exists():
+            folder = notes_folder.relative_to(parent).as_posix()
+            break
+    name = match.group("repo").removesuffix(".git")
+    return GitHubRepository(match.group("owner"), name, "" if folder == "." else folder)
+
+
+class RepositoryFiles:
+    """The files of a repository, looked up by path, by lower-cased path and by name; ``github``: where the
+    repository is on GitHub, for links to its files there."""
+
+    def __init__(self, paths: Iterable[str], github: GitHubRepository | None = None) -> None:
+        self.github = github
         self.paths = set(paths)
         self._lower: dict[str, list[str]] = {}
         self._by_name: dict[str, list[str]] = {}
@@ -89,6 +157,14 @@ class RepositoryFiles:
     def find(self, note: str, url: str) -> tuple[str, How | None] | None:
         """The file ``url`` (written in ``note``) means: (path, None) when it is where it points,
         (path, rule) when found by a rule, None when no file fits or the URL names no local file."""
+        own = self.github.path(url) if self.github else None
+        if own is not None:
+            path, is_folder = own
+            if not is_folder and path in self.paths:
+                return path, "github"
+            pages = [posixpath.join(path, name) for name in _FOLDER_PAGES] if is_folder or not path else []
+            found = next((page for page in pages if page in self.paths), None)
+            return (found, "github") if found else None
         local = local_path(url)
         if local is None:
             return None

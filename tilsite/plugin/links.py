@@ -41,6 +41,8 @@ _BEFORE_MKDOCS = 1
 """Priority just above MkDocs' ``relpath`` tree processor (0), so this runs first."""
 _BEFORE_RAW_HTML = 35
 """Before Python-Markdown puts raw HTML back into the page (30)."""
+_NOT_IN_IDS = re.compile(r"[\s#%?\"'<>]")
+"""Characters that no heading id holds: a fragment that decodes to one of them stays as written."""
 _URL_ATTRIBUTE = re.compile(r"""(\b(?:src|href)\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
 
@@ -100,7 +102,7 @@ class LinkFixer(Extension):
         found = self.retargeted.get((self.page, url))
         if found is not None:
             fragment = urlsplit(url).fragment if "#" in url and not url.startswith("file:") else ""
-            return urlunsplit(("", "", quote(posixpath.relpath(found, here or ".")), "", fragment))
+            return urlunsplit(("", "", quote(posixpath.relpath(found, here or ".")), "", self._anchor(found, fragment)))
         scheme, netloc, path, query, fragment = urlsplit(url)
         if scheme or netloc or not (path or fragment):
             return url
@@ -110,15 +112,22 @@ class LinkFixer(Extension):
         else:
             target = self.page
         new_target = self.moved.get(target, target)
-        new_fragment = fragment
-        if fragment and unquote(fragment) not in self.anchors.get(new_target, ()):
-            known = self.github_anchors.get(new_target, {}).get(unquote(fragment))
-            new_fragment = known or fragment
+        new_fragment = self._anchor(new_target, fragment)
         if new_target == target and new_fragment == fragment:
             return url
         if new_target != target:
             path = quote(posixpath.relpath(new_target, here or "."))
         return urlunsplit(("", "", path, query, new_fragment))
+
+    def _anchor(self, target: str, fragment: str) -> str:
+        """``fragment`` of a link to the page ``target``: the id of a heading where GitHub spells that id
+        otherwise, and percent-decoded (``#%EA%B8%B0`` → ``#기``) where it decodes to an id's characters:
+        browsers decode a fragment before they look for it, MkDocs checks it as written."""
+        heading = unquote(fragment)
+        known = self.anchors.get(target, ())
+        if fragment and heading not in known:
+            heading = self.github_anchors.get(target, {}).get(heading) or heading
+        return heading if heading and not _NOT_IN_IDS.search(heading) else fragment
 
 
 class _LinkTreeprocessor(Treeprocessor):

@@ -34,6 +34,7 @@ from tilsite.site.build import (
     SiteBuild,
     SiteFile,
     Topics,
+    github_repository,
     link_leaving,
     page_source,
     page_uri,
@@ -235,7 +236,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         for file in pages:
             if file.src_uri in report.skipped:
                 files.remove(file)
-        targets = build.link_targets(report.links, self._published(files, config), self.moved, set(self.unpublished))
+        github = github_repository(config.repo_url, build.settings.notes_dir)
+        published = self._published(files, config)
+        targets = build.link_targets(report.links, published, self.moved, set(self.unpublished), github)
         for path in targets.to_publish:
             files.append(_moved_file(path, self.unpublished.pop(path), config))
         self.links.update(self.moved, build.records, targets.retargeted)

@@ -45,7 +45,7 @@ from tilsite.notes.github import github_blocks
 from tilsite.notes.reading import page_source
 from tilsite.notes.slugs import SlugSettings, github_slug
 from tilsite.notes.sources import link_leaving, page_uri, scan_notes, walk_files
-from tilsite.notes.targets import RepositoryFiles, Resolved
+from tilsite.notes.targets import GitHubRepository, RepositoryFiles, Resolved, github_repository
 from tilsite.results.copies import NearCopy, near_copies
 from tilsite.results.related import (
     DEFAULT_COUNT,
@@ -70,6 +70,7 @@ __all__ = [
     "RELATED_CSS",
     "SEARCH_DIR",
     "BuildReport",
+    "GitHubRepository",
     "LinkTargets",
     "NearCopy",
     "NoteFile",
@@ -84,6 +85,7 @@ __all__ = [
     "Topic",
     "Topics",
     "github_blocks",
+    "github_repository",
     "github_slug",
     "link_leaving",
     "notes_below",
@@ -376,12 +378,17 @@ class SiteBuild:
 
     @staticmethod
     def link_targets(
-        links: dict[str, list[str]], published: set[str], moved: dict[str, str], unpublished: set[str]
+        links: dict[str, list[str]],
+        published: set[str],
+        moved: dict[str, str],
+        unpublished: set[str],
+        github: GitHubRepository | None = None,
     ) -> LinkTargets:
         """Where the notes' ``links`` lead: the files of the notes folder they link to that are not published yet
-        (``unpublished``; ``published`` ones and ``moved`` originals are), and the links whose file is elsewhere
-        in the repository (``/img/x.png`` for ``sparta/img/x.png``, see tilsite.notes.targets)."""
-        repository = RepositoryFiles([*published, *moved, *unpublished])
+        (``unpublished``; ``published`` ones and ``moved`` originals are), the links whose file is elsewhere
+        in the repository (``/img/x.png`` for ``sparta/img/x.png``, see tilsite.notes.targets), and the links to
+        the notes' files at their address on ``github``."""
+        repository = RepositoryFiles([*published, *moved, *unpublished], github)
         targets = LinkTargets()
         for note, urls in links.items():
             for url in urls:
@@ -394,22 +401,35 @@ class SiteBuild:
                 if how is not None:
                     targets.resolved.append(Resolved(note, url, path, how))
                     targets.retargeted[(note, url)] = moved.get(path, path)
-        if targets.resolved:
-            example = targets.resolved[0]
-            notes = len({item.note for item in targets.resolved})
+        found_again = [item for item in targets.resolved if item.how != "github"]
+        if found_again:
+            example = found_again[0]
             _log.info(
-                f"{len(targets.resolved)} links in {notes} notes point where their files are not; linked to the file"
+                f"{_links_in_notes(found_again)} point where their files are not; linked to the file"
                 f" of that name elsewhere in the repository instead (e.g. {example.note}: {example.url} →"
                 f" {example.target}). GitHub shows these links broken: `tilsite build --verbose` lists them."
             )
-            for item in targets.resolved:
-                _log.debug(f"{item.note}: {item.url} → {item.target} (by {item.how})")
+        on_github = [item for item in targets.resolved if item.how == "github"]
+        if on_github:
+            example = on_github[0]
+            _log.info(
+                f"{_links_in_notes(on_github)} to the notes' own files on GitHub lead to them on the site"
+                f" instead (e.g. {example.note}: {example.url} → {example.target})."
+            )
+        for item in targets.resolved:
+            _log.debug(f"{item.note}: {item.url} → {item.target} (by {item.how})")
         return targets
 
     @staticmethod
     def search_excluded(front_matter: dict[str, dict[str, object]]) -> set[str]:
         """Notes whose front matter keeps them out of search (``search: exclude: true``, as in Material)."""
         return {path for path, meta in front_matter.items() if search_excluded(meta)}
+
+
+def _links_in_notes(found: list[Resolved]) -> str:
+    """``3 links in 2 notes``."""
+    notes = len({item.note for item in found})
+    return f"{len(found)} link{'s' if len(found) != 1 else ''} in {notes} note{'s' if notes != 1 else ''}"
 
 
 @dataclass(slots=True)
