@@ -83,6 +83,9 @@ def test_links_to_the_notes_on_github_are_found_on_the_site(tmp_path: Path) -> N
     assert files.find("x.md", "https://raw.githubusercontent.com/me/TIL/main/img/a.png") == ("img/a.png", "github")
     assert files.find("x.md", f"{site}/tree/main/Web") == ("Web/README.md", "github")  # a folder: its README
     assert files.find("x.md", f"{site}/tree/main/") == ("README.md", "github")
+    moved = RepositoryFiles(["sparta/_NOTES/pip_freeze.md"], GitHubRepository("me", "TIL"))  # moved since
+    found = moved.find("sparta/DAY22.md", f"{site}/blob/main/_NOTES/pip_freeze.md")
+    assert found == ("sparta/_NOTES/pip_freeze.md", "folder")
     for elsewhere in (
         site,  # the repository's page, its issues, another repository, a file the repository does not hold
         f"{site}/issues/3",

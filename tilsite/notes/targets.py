@@ -17,6 +17,8 @@ README that lists them all (``https://github.com/me/TIL/blob/main/git/rebase.md`
 On the site such a link would leave for GitHub; when it names a file of the notes
 folder (``blob``, ``raw`` or ``raw.githubusercontent.com``), or a folder with a
 ``README.md`` or ``index.md`` (``tree``), it leads to that file on the site instead.
+A file that is not there is looked for as the link ``/path`` would be, by the rules
+above (the link is broken on GitHub too).
 """
 
 from __future__ import annotations
@@ -160,12 +162,15 @@ class RepositoryFiles:
         own = self.github.path(url) if self.github else None
         if own is not None:
             path, is_folder = own
-            if not is_folder and path in self.paths:
+            if is_folder or not path:
+                pages = [posixpath.join(path, name) for name in _FOLDER_PAGES]
+                found = next((page for page in pages if page in self.paths), None)
+                return (found, "github") if found else None
+            if path in self.paths:
                 return path, "github"
-            pages = [posixpath.join(path, name) for name in _FOLDER_PAGES] if is_folder or not path else []
-            found = next((page for page in pages if page in self.paths), None)
-            return (found, "github") if found else None
-        local = local_path(url)
+            local: tuple[str, bool] | None = (path, True)  # a file moved since: looked for like ``/path``
+        else:
+            local = local_path(url)
         if local is None:
             return None
         written, from_root = local
