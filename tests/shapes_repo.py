@@ -103,7 +103,7 @@ NOTES = {
 """,
     "TIL_Git_n_Github_241016.md": """# Git 과 GitHub
 
-원격 저장소에 push 한다.
+원격 저장소에 push 한다 :tada: (`:tada:` 그대로)
 """,
 }
 

@@ -481,6 +481,7 @@ def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model:
     assert '<time datetime="2024-09-03">' in moved  # written then, moved into git/ in December
     named = (site_dir / "TIL_Git_n_Github_241016/index.html").read_text(encoding="utf-8")
     assert '<time datetime="2024-10-16">' in named
+    assert "push 한다 🎉 (<code>:tada:</code> 그대로)" in named  # GitHub's emoji shortcodes, not in code
     config = (repo / "mkdocs.yml").read_text(encoding="utf-8")
     assert 'site_name: "me TIL"' in config and "repo_url: https://github.com/me/TIL" in config
 

@@ -204,3 +204,27 @@ def test_lone_carriage_returns_end_lines(tmp_path: Path) -> None:
     sections = split_sections(note)
     assert [(s.heading, s.line) for s in sections] == [("T", 0), ("B", 6)]
     assert "## B" not in sections[0].embedding_text and sections[1].embedding_text.endswith("bee text")
+
+
+def test_emoji_shortcodes_in_headings_get_the_ids_mkdocs_renders() -> None:
+    """With ``pymdownx.emoji`` (which ``tilsite init`` writes), ``:tada:`` in a heading is the emoji, as on
+    GitHub: its id and the heading's text are those of the emoji, not of the shortcode."""
+    import pymdownx.emoji
+
+    text = "# Note\n\n## 배포 :rocket: 하기\n\nx\n\n## :tada: Party\n\nx\n\n## :+1: :nope: :thumbsup: ok\n\nx\n"
+    extensions = ["toc", "pymdownx.emoji"]
+    configs = {
+        "toc": {"slugify": slugify_unicode},
+        "pymdownx.emoji": {"emoji_index": pymdownx.emoji.gemoji, "emoji_generator": pymdownx.emoji.to_alt},
+    }
+    rendered = [
+        anchor
+        for _level, anchor in HEADING_ID.findall(
+            markdown.Markdown(extensions=extensions, extension_configs=configs).convert(text)
+        )
+    ]
+    headings = parse_headings(_note(text), SlugSettings.from_markdown_config(extensions, configs))[2]
+    assert [heading.anchor for heading in headings] == rendered == ["note", "배포-하기", "party", "nope-ok"]
+    assert [heading.text for heading in headings][1:3] == ["배포 🚀 하기", "🎉 Party"]
+    plain = parse_headings(_note(text), SlugSettings.from_markdown_config(["toc"], configs))[2]
+    assert plain[2].anchor == "tada-party"  # without the extension, the shortcode is text

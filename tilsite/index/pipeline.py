@@ -152,7 +152,7 @@ def _slug_fingerprint(slugs: SlugSettings) -> str:
     kind = function if hasattr(function, "__qualname__") else type(function)
     name = f"{kind.__module__}.{kind.__qualname__}"
     options = f"{getattr(function, 'args', '')}{getattr(function, 'keywords', '')}{getattr(function, '__dict__', '')}"
-    flags = f"{slugs.attr_list}|{slugs.footnotes}|{slugs.hash_without_space}"
+    flags = f"{slugs.attr_list}|{slugs.footnotes}|{slugs.hash_without_space}|{slugs.emoji}"
     return f"{name}|{options}|{slugs.separator}|{flags}|{SECTIONS_VERSION}"
 
 

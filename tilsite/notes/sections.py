@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from tilsite.notes.slugs import SlugSettings, unique_id
+from tilsite.notes.slugs import SlugSettings, github_emoji, unique_id
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -233,6 +233,8 @@ def parse_headings(note: Note, slugs: SlugSettings | None = None) -> tuple[list[
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             text = _inline_text(tokens[index + 1])
+            if slugs.emoji:
+                text = github_emoji(text)
             for label in footnotes:
                 text = text.replace(f"[^{label}]", "")
             explicit = None

@@ -52,6 +52,8 @@ class SlugSettings:
     hash_without_space: bool = True
     """Whether ``#Title`` (no space) is a heading, as in Python-Markdown; GitHub, and so a site with
     ``github_markdown``, shows it as text."""
+    emoji: bool = False
+    """Whether ``pymdownx.emoji`` is enabled, so ``:tada:`` in a heading is an emoji (``github_emoji``)."""
 
     def slug(self, text: str) -> str:
         """Slugify heading text with the configured function and separator."""
@@ -74,6 +76,7 @@ class SlugSettings:
             "attr_list" in names,
             footnotes="footnotes" in names,
             hash_without_space=not github_markdown,
+            emoji="emoji" in names,
         )
 
 
@@ -87,3 +90,19 @@ def github_slug(text: str) -> str:
     (runs are not collapsed, unlike Python-Markdown's slugify).
     """
     return _NOT_IN_GITHUB_SLUG.sub("", text.strip().lower()).replace(" ", "-")
+
+
+_SHORTCODE = re.compile(r":[a-z0-9_+\-]+:")
+
+
+def github_emoji(text: str) -> str:
+    """``text`` with GitHub's emoji shortcodes (``:tada:``) as the emoji they show, from the gemoji index
+    that ``pymdownx.emoji`` uses (a shortcode it does not know stays as written)."""
+    from pymdownx import gemoji_db
+
+    def emoji(match: re.Match[str]) -> str:
+        name = gemoji_db.aliases.get(match.group(0), match.group(0))
+        points = gemoji_db.emoji.get(name, {}).get("unicode")
+        return "".join(chr(int(point, 16)) for point in points.split("-")) if points else match.group(0)
+
+    return _SHORTCODE.sub(emoji, text)
