@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     import numpy
 
 # Runs of Hangul syllables / CJK ideographs / kana, and ASCII word tokens (disjoint, so found apart).
-_CJK = "\uac00-\ud7a3\u3131-\u318e\u4e00-\u9fff\u3040-\u30ff"
 _CJK_RANGES = ((0xAC00, 0xD7A3), (0x3131, 0x318E), (0x4E00, 0x9FFF), (0x3040, 0x30FF))
-"""``_CJK``'s ranges as code points (for ``term_counts``)."""
+"""Hangul syllables, Hangul compatibility jamo, CJK ideographs, kana (code points, for ``term_counts``)."""
+_CJK = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)
 _CJK_BIGRAM = re.compile(f"(?=([{_CJK}]{{2}}))")
 _CJK_SINGLE = re.compile(f"(?<![{_CJK}])[{_CJK}](?![{_CJK}])")
 _ASCII_TOKEN = re.compile(r"[0-9a-z]+(?:[_.+#-][0-9a-z]+)*")
