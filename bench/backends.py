@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--docs", type=Path, default=HERE.parent / "docs")
     args = parser.parse_args()
 
-    sections, _ = collect_sections(read_notes(notes_below(args.docs), []), SlugSettings())
+    sections = collect_sections(read_notes(notes_below(args.docs), []), SlugSettings()).sections
     texts = [section.embedding_text for section in sections]
     cache_dir = Path(tempfile.mkdtemp())
     default = BundledE5Model(cache_dir)

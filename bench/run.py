@@ -155,7 +155,7 @@ def measure_throughput(project: Path, limit: int) -> dict[str, float]:
     from tilsite.notes.slugs import SlugSettings
     from tilsite.results.related import compute_related
 
-    sections, _ = collect_sections(read_notes(notes_below(project / "docs"), []), SlugSettings())
+    sections = collect_sections(read_notes(notes_below(project / "docs"), []), SlugSettings()).sections
     sections = sections[:limit]
     model = load_model()
     texts = [section.embedding_text for section in sections]

@@ -124,10 +124,8 @@ def test_unchanged_notes_are_not_parsed_again(site: Path, fake_model: FakeEmbedd
     config = str(site / "mkdocs.yml")
     assert _run("index", "-f", config)[0] == 0
     parsed: list[str] = []
-    real_split = pipeline.split_sections
-    monkeypatch.setattr(
-        pipeline, "split_sections", lambda note, slugs: parsed.append(note.path) or real_split(note, slugs)
-    )
+    real_split = pipeline.split_note
+    monkeypatch.setattr(pipeline, "split_note", lambda note, slugs: parsed.append(note.path) or real_split(note, slugs))
     note = site / "docs/ml/regularization.md"
     note.write_text(note.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
     code, output = _run("index", "-f", config)

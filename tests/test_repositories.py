@@ -525,3 +525,91 @@ def test_navigation_unwraps_a_single_page_folder_only_where_its_name_adds_nothin
     assert judge.children[1] is python.children[0]  # the page's name already says the folder's
     assert items[1] is practice and practice.children[0].file.src_uri == "실습/with.md"  # the folder's name stays
     assert practice.parent is None and items[2].parent is None
+
+
+VAULT = {
+    ".obsidian/app.json": '{"attachmentFolderPath": "attachments"}',
+    "Java/Java MOC.md": """---
+tags: [허브, java]
+---
+# Java MOC
+
+자바 노트의 허브. [[Java day09 MVC|MVC 종합예제]], [[Arrays#Two Arrays]], [[#학습 순서]],
+[[아직 안 쓴 노트]], [[일일 노트]].
+[[Arrays#Two Arrays#C# 기초|C# 배열]] (a heading with # in it), [[Arrays#바뀐 제목]] (a heading renamed since).
+
+| 주제 | 노트 |
+| --- | --- |
+| 배열 | [[Arrays\\|배열 정리]] · ![[shot one.png\\|200]] |
+
+## 학습 순서
+
+![[shot one.png]]
+
+> [!done]- 끝낸 것
+> ==day09== 까지 %% 나만 보는 메모 %%
+
+`[[1, 2]]` 는 코드.
+""",
+    "Java/Java day09 MVC.md": "# MVC 종합예제 정리\n\n모델, 뷰, 컨트롤러를 나눈다. 위로: [[Java MOC]]\n",
+    "Arrays.md": "# Arrays\n\n## Two Arrays\n\n### C# 기초\n\n2차원 배열 `int[][]` 를 만든다.\n",
+    "05 - Template/일일 노트.md": "# {{date}}\n\n## 단서 질문\n\n## 핵심 요약\n\n[[Java MOC]]\n",
+}
+
+
+def test_an_obsidian_vault_publishes_its_wiki_links_embeds_and_callouts(
+    tmp_path: Path, fake_model: FakeEmbedder
+) -> None:
+    from .messy_repo import png
+
+    repo = tmp_path / "vault"
+    for name, text in VAULT.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+    (repo / "attachments").mkdir()
+    (repo / "attachments/shot one.png").write_bytes(png(1))
+    code, output = _invoke("init", str(repo))
+    assert code == 0 and "Obsidian notes: [[wiki links]]" in output, output
+    assert "Left out the templates in 05 - Template: they are not notes" in output
+    assert "- pymdownx.mark" in (repo / "mkdocs.yml").read_text(encoding="utf-8")
+    code, output = _invoke("build", "-f", str(repo / "mkdocs.yml"))
+    assert code == 0, output
+    # Links found by name are how wiki links work: nothing to report, nothing broken.
+    assert "WARNING" not in output and "point where their files are not" not in output, output
+    site_dir = repo / "site"
+    page = site_dir / "Java/Java MOC/index.html"
+    html = page.read_text(encoding="utf-8")
+    links = _parse(page)
+    for url in [*links.links, *links.images]:
+        if not urlsplit(url).scheme:
+            target, fragment = _target(site_dir, page, url)
+            assert target.is_file(), url
+            if fragment and target.suffix == ".html":
+                assert fragment in _parse(target).ids, url
+    assert '<a href="../Java%20day09%20MVC/">MVC 종합예제</a>' in html
+    assert '<a href="../../Arrays/#two-arrays">Arrays &gt; Two Arrays</a>' in html
+    assert '<a href="#학습-순서">학습 순서</a>' in html
+    assert '<a href="../../Arrays/#c-기초">C# 배열</a>' in html
+    assert '<a href="../../Arrays/">Arrays &gt; 바뀐 제목</a>' in html  # the note, as Obsidian opens it
+    assert '<img src="../../attachments/shot%20one.png" alt="" width="200">' in html
+    assert html.count("attachments/shot%20one.png") == 2 and (site_dir / "attachments/shot one.png").is_file()
+    assert '<details class="done">' in html and "<summary>끝낸 것</summary>" in html
+    assert "<mark>day09</mark>" in html and "나만 보는 메모" not in html
+    text = _VisibleText()
+    text.feed(html)
+    visible = "".join(text.parts)
+    assert "[[" not in visible and "\n아직 안 쓴 노트" in visible, visible  # not written yet: its name, as text
+    assert "일일 노트" in visible and "Template" not in html  # a template is not published: as text too
+    assert "<code>[[1, 2]]</code>" in html
+    back = (site_dir / "Java/Java day09 MVC/index.html").read_text(encoding="utf-8")
+    assert '<a href="../Java%20MOC/">Java MOC</a>' in back
+    # No README.md or index.md: the site's address shows a home page listing the notes, not a 404.
+    home = _parse(site_dir / "index.html")
+    assert {"Java/Java%20MOC/", "Arrays/", "archive/", "topics/"} <= set(home.links), home.links
+    assert "3 notes in 1 folder." in (site_dir / "index.html").read_text(encoding="utf-8")
+    assert not (site_dir / "05 - Template").exists()  # the template is not a note
+    # Notes of a vault are titled by their file names, as in Obsidian: in the navigation and the related lists.
+    assert "<title>Java day09 MVC - " in back and ">Java day09 MVC &#8250; MVC 종합예제 정리</a>" in html
+    # Search on the site reads the same text: names, not brackets.
+    sections = next((site_dir / "assets/tilsite/search").glob("sections-*.json")).read_text(encoding="utf-8")
+    assert "MVC 종합예제" in sections and "[[" not in sections.replace("[[1, 2]]", "")

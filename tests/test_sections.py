@@ -105,6 +105,39 @@ def test_title_falls_back_to_file_name() -> None:
     assert section.note_title == "My first note"
 
 
+TITLED = {
+    "README.md": "Home page text\n",
+    "sub/README.md": "no heading\n",
+    "Linux Tool.md": "text first\n\n# 제한사항\n\nthen a heading\n",  # not the first thing: the file's name
+    "NoSQL.md": "## only a subheading\n",
+    "git-rebase_vs_merge.md": "plain\n",
+    "DAY30_241110.md": "# DAY30 `git` 정리 {#day30}\n\ntext\n",
+    "meta.md": "---\ntitle: From meta\n---\n# Heading\n",
+}
+
+
+def test_titles_are_the_ones_mkdocs_gives_the_pages(tmp_path: Path) -> None:
+    from mkdocs.structure.files import File, Files
+    from mkdocs.structure.pages import Page
+
+    for name, text in TITLED.items():
+        (tmp_path / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "docs" / name).write_text(text, encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\nmarkdown_extensions: [attr_list]\n", encoding="utf-8")
+    config = load_config(str(tmp_path / "mkdocs.yml"))
+    files = Files([File(name, config.docs_dir, config.site_dir, True) for name in TITLED])
+    titles = []
+    for file in files:
+        page = Page(None, file, config)
+        page.read_source(config)
+        page.render(config, files)
+        note = read_note(Path(file.abs_src_path or ""), Path(config.docs_dir), [])
+        assert note is not None
+        assert split_sections(note)[0].note_title == page.title, file.src_uri
+        titles.append(page.title)
+    assert titles == ["Home", "Index", "Linux Tool", "NoSQL", "Git rebase vs merge", "DAY30 git 정리", "From meta"]
+
+
 def test_the_seed_note_splits_into_its_sections() -> None:
     seed = Path(__file__).resolve().parents[2] / "shared/seed/DAY22_241031.md"
     if not seed.exists():

@@ -355,6 +355,13 @@ def init(path: Path, force: bool, install: str, action: str | None) -> None:
             f" ({shown}): what they point at is never read or published."
         )
     click.echo(f"Korean notes: {'yes, search and theme set up for Korean' if result.korean else 'none found'}.")
+    if result.wiki:
+        click.echo("Obsidian notes: [[wiki links]], ![[embeds]], callouts and ==highlights== show as in Obsidian.")
+    if result.templates:
+        click.echo(
+            f"Left out the templates in {', '.join(result.templates)}: they are not notes"
+            " (exclude_docs in mkdocs.yml; delete those lines to publish them)."
+        )
     for name in result.written:
         click.echo(f"Wrote {path / name}")
     if result.site_url:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tilsite.notes.sections import code_spans
+from tilsite.notes.parsing import code_spans
 
 if TYPE_CHECKING:
     from tilsite.model.models import EmbeddingModel

@@ -14,14 +14,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tilsite.errors import ModelError
 from tilsite.index.cache import EmbeddingCache
 from tilsite.index.passages import passage_key, passage_texts
 from tilsite.index.store import SectionIndex, SectionRecord, damaged_rows, passage_owners, write_index
-from tilsite.notes.reading import Note, NoteProblem, iter_note_paths, read_note
-from tilsite.notes.sections import Section, split_sections
+from tilsite.notes.reading import Note, NoteProblem, iter_note_paths, read_note, with_wiki_links
+from tilsite.notes.sections import Section, split_note
 from tilsite.notes.slugs import SlugSettings
 from tilsite.notes.targets import link_targets
 
@@ -37,9 +37,10 @@ Progress = Callable[[int, int], None]
 
 EMBED_CHUNK = 64
 """Sections embedded (and stored) at a time: an interrupted build keeps what it finished."""
-SECTIONS_VERSION = 6
+SECTIONS_VERSION = 7
 """Bump when the way notes split into sections changes, so cached splits are redone (5: sections keep their
-Markdown, which is what gets embedded, and HTML blocks' text; 6: lone carriage returns end lines)."""
+Markdown, which is what gets embedded, and HTML blocks' text; 6: lone carriage returns end lines; 7: titles as
+MkDocs gives them, Obsidian's file names, alerts' ``[!NOTE]`` out of the text)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -81,6 +82,10 @@ class BuildReport:
     """Front matter of each note read, by path on the site."""
     links: dict[str, list[str]] = field(default_factory=dict)
     """The URLs each note read links to or shows, by path on the site."""
+    wiki: bool = False
+    """The notes use wiki links (``tilsite.notes.wikilinks``): the pages are rendered with them as links."""
+    wiki_links: dict[str, set[str]] = field(default_factory=dict)
+    """Those of them that the note wrote as wiki links (``[[Note]]``), which name a file rather than point to it."""
 
     @property
     def skipped(self) -> set[str]:
@@ -110,15 +115,24 @@ def _count(count: int, noun: str) -> str:
 
 
 def read_notes(files: list[NoteFile], problems: list[NoteProblem]) -> list[Note]:
-    """Read ``files`` as notes, skipping unreadable ones (each a problem)."""
+    """Read ``files`` as notes, skipping unreadable ones (each a problem); wiki links as Markdown links in notes
+    that use them."""
     notes = (read_note(note.file, note.file.parent, problems, note.path) for note in files)
-    return [note for note in notes if note is not None]
+    return with_wiki_links([note for note in notes if note is not None])
 
 
-def collect_sections(
-    notes: list[Note], slugs: SlugSettings, cache: EmbeddingCache | None = None
-) -> tuple[list[Section], list[str]]:
-    """Split ``notes`` into sections; return them and each note's key in the cache.
+class Collected(NamedTuple):
+    """What ``collect_sections`` found."""
+
+    sections: list[Section]
+    keys: list[str]
+    """Each note's key in the cache."""
+    heading_ids: dict[str, list[tuple[str, str]]]
+    """Every heading of each note (by path), those of sections without text too: (its id, GitHub's id)."""
+
+
+def collect_sections(notes: list[Note], slugs: SlugSettings, cache: EmbeddingCache | None = None) -> Collected:
+    """Split ``notes`` into sections.
 
     With a ``cache``, a note whose text and slug settings are unchanged is not parsed again.
     """
@@ -126,24 +140,30 @@ def collect_sections(
     keys = [_note_key(note, fingerprint) for note in notes]
     stored = cache.get_sections(keys) if cache else {}
     sections: list[Section] = []
+    heading_ids: dict[str, list[tuple[str, str]]] = {}
     fresh: list[tuple[str, str]] = []
     for note, key in zip(notes, keys, strict=True):
         if key in stored:
             try:
+                row = json.loads(stored[key])
                 restored = [
-                    Section(**{**item, "heading_path": tuple(item["heading_path"])}) for item in json.loads(stored[key])
+                    Section(**{**item, "heading_path": tuple(item["heading_path"])}) for item in row["sections"]
                 ]
+                ids = [(str(anchor), str(github)) for anchor, github in row["ids"]]
             except (ValueError, TypeError, KeyError):  # a damaged row: the note is split again, and stored anew
                 restored = None
             if restored is not None:
                 sections.extend(restored)
+                heading_ids[note.path] = ids
                 continue
-        parsed = split_sections(note, slugs)
+        parsed, ids = split_note(note, slugs)
         sections.extend(parsed)
-        fresh.append((key, json.dumps([asdict(section) for section in parsed], ensure_ascii=False)))
+        heading_ids[note.path] = ids
+        row = {"sections": [asdict(section) for section in parsed], "ids": ids}
+        fresh.append((key, json.dumps(row, ensure_ascii=False)))
     if cache and fresh:
         cache.put_sections(fresh)
-    return sections, keys
+    return Collected(sections, keys, heading_ids)
 
 
 def _slug_fingerprint(slugs: SlugSettings) -> str:
@@ -157,7 +177,7 @@ def _slug_fingerprint(slugs: SlugSettings) -> str:
 
 
 def _note_key(note: Note, fingerprint: str) -> str:
-    payload = json.dumps([note.path, note.text, note.body_line, note.meta, fingerprint], default=str)
+    payload = json.dumps([note.path, note.text, note.body_line, note.meta, note.named, fingerprint], default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -385,7 +405,9 @@ class IndexBuild:
             notes = read_notes(files, report.problems)
             report.front_matter = {note.path: note.meta for note in notes}
             report.links = {note.path: link_targets(note.text) for note in notes}
-            sections, self.note_keys = collect_sections(notes, slugs, cache)
+            report.wiki_links = {note.path: set(note.wiki_urls) for note in notes if note.wiki_urls}
+            report.wiki = bool(report.wiki_links) or any(note.named for note in notes)
+            sections, self.note_keys, self.heading_ids = collect_sections(notes, slugs, cache)
             self.vectors = SectionVectors(sections, model, cache, passages=passages)
         finally:
             cache.close()

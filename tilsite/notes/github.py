@@ -13,8 +13,9 @@ alerts. Python-Markdown, which MkDocs uses, reads the same text into other block
 strikethrough), which finds the blocks GitHub finds, and rewrites the lines so that
 Python-Markdown finds the same: list lines re-indented by 4 per level, a blank line
 between blocks, each HTML block handed over as raw HTML (``stash``), ``#Title`` escaped
-and GitHub alerts (``> [!NOTE]``) turned into admonitions. The text of the note is
-otherwise left as it is.
+and GitHub alerts (``> [!NOTE]``) turned into admonitions; in notes written in Obsidian,
+its callouts too (``> [!done]- Title``, folded where ``pymdownx.details`` is on). The
+text of the note is otherwise left as it is.
 """
 
 from __future__ import annotations
@@ -40,9 +41,19 @@ ALERTS = {
     "CAUTION": ("danger", "Caution"),
 }
 """GitHub's alert kinds and the admonition type and title Material shows them with."""
+CALLOUTS = frozenset(
+    {
+        *("note", "abstract", "summary", "tldr", "info", "todo", "tip", "hint", "important", "success", "check"),
+        *("done", "question", "help", "faq", "warning", "caution", "attention", "failure", "fail", "missing"),
+        *("danger", "error", "bug", "example", "quote", "cite"),
+    }
+)
+"""Obsidian's callout types, which Material styles by the same names; another type shows as ``note``."""
 
 _MARKER = re.compile(r"^( *)([*+-]|\d{1,9}[.)])( *)")
-_ALERT = re.compile(r"^\[!(" + "|".join(ALERTS) + r")\][ \t]*$", re.IGNORECASE)
+_ALERT = re.compile(r"^\[!(" + "|".join(ALERTS) + r")\]()()[ \t]*$", re.IGNORECASE)
+"""A GitHub alert: one of its kinds, nothing after it (the groups of ``_CALLOUT`` that it has not are empty)."""
+_CALLOUT = re.compile(r"^\[!([A-Za-z][\w-]*)\]([+-]?)(?:[ \t]+(.*?))?[ \t]*$")
 _QUOTE_PREFIX = re.compile(r"^ {0,3}> ?")
 _CONTINUED_MARKER = re.compile(r"^(?:(\d{1,9})[.)]|()[-+*])(?:[ \t]|$)")
 """A list marker (``-``, ``*``, ``+``, ``2.``, ``2)``) at the start of a line; group 1 is its number, if any."""
@@ -64,11 +75,12 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"])
 
 
-def github_blocks(text: str, stash: Stash, alerts: bool = True) -> str:
+def github_blocks(text: str, stash: Stash, alerts: bool = True, details: bool = False, callouts: bool = False) -> str:
     """``text`` rewritten so that Python-Markdown renders the blocks GitHub renders.
 
-    ``stash`` takes each HTML block; ``alerts`` turns ``> [!NOTE]`` quotes into admonitions
-    (needs the ``admonition`` extension).
+    ``stash`` takes each HTML block; ``alerts`` turns ``> [!NOTE]`` quotes into admonitions (needs the
+    ``admonition`` extension), and Obsidian's ``callouts`` (``> [!done] Title``) too, which fold
+    (``> [!tip]-``) with ``details`` (``pymdownx.details``). GitHub shows those as quotes.
     """
     tokens = _parser().parse(text)
     fixed = _escaped_paragraph_lines(_closed_fences(text, tokens), tokens)
@@ -103,7 +115,7 @@ def github_blocks(text: str, stash: Stash, alerts: bool = True) -> str:
             elif token.type in ("bullet_list_open", "ordered_list_open"):
                 _reindent_list(tokens[position:end], lines, output, blank_before)
             elif token.type == "blockquote_open":
-                _rewrite_quote(tokens[position:end], lines, output, stash, alerts)
+                _rewrite_quote(tokens[position:end], lines, output, stash, (alerts, details, callouts))
         position = end
     result: list[str] = []
     for number, rewritten in enumerate(output):
@@ -371,21 +383,36 @@ def _content_column(line: str) -> int | None:
     return marker_end + spaces
 
 
-def _rewrite_quote(tokens: list[Token], lines: list[str], output: list[str | None], stash: Stash, alerts: bool) -> None:
-    """Rewrite what a top-level quote holds like a note of its own; a GitHub alert becomes an admonition."""
+def _rewrite_quote(
+    tokens: list[Token], lines: list[str], output: list[str | None], stash: Stash, kinds: tuple[bool, bool, bool]
+) -> None:
+    """Rewrite what a top-level quote holds like a note of its own; an alert or callout becomes an admonition.
+    ``kinds``: (alerts, details, callouts) as ``github_blocks`` takes them."""
+    alerts, details, callouts = kinds
     start, stop = tokens[0].map or (0, 0)
     inner = [_QUOTE_PREFIX.sub("", line, count=1) for line in lines[start:stop]]
-    kind = _ALERT.match(inner[0].strip()) if alerts and inner else None
-    if kind:
-        admonition, title = ALERTS[kind.group(1).upper()]
-        body = github_blocks("\n".join(inner[1:]), stash, alerts)
+    callout = (_CALLOUT if callouts else _ALERT).match(inner[0].strip()) if alerts and inner else None
+    if callout:
+        body = github_blocks("\n".join(inner[1:]), stash, *kinds)
         rewritten = [
-            f'!!! {admonition} "{title}"',
+            _admonition_line(callout.group(1), callout.group(2), callout.group(3), details),
             *(f"    {line}" if line.strip() else "" for line in body.split("\n")),
         ]
     else:
-        body = github_blocks("\n".join(inner), stash, alerts)
+        body = github_blocks("\n".join(inner), stash, *kinds)
         rewritten = [f"> {line}" if line.strip() else ">" for line in body.split("\n")]
     output[start] = "\n".join(rewritten)
     for line in range(start + 1, stop):
         output[line] = None
+
+
+def _admonition_line(kind: str, fold: str, title: str | None, details: bool) -> str:
+    """The first line of the admonition for ``> [!kind]fold title``: GitHub's alerts with their titles,
+    Obsidian's callouts with the title written or their type's name."""
+    if kind.upper() in ALERTS:
+        admonition, default = ALERTS[kind.upper()]
+    else:
+        admonition = kind.lower() if kind.lower() in CALLOUTS else "note"
+        default = kind[:1].upper() + kind[1:].lower().replace("-", " ")
+    marker = {"-": "???", "+": "???+"}.get(fold, "!!!") if details else "!!!"
+    return f'{marker} {admonition} "{title or default}"'

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tilsite.notes.notebooks import NotebookError, notebook_to_markdown
 from tilsite.notes.sources import MARKDOWN_SUFFIXES, NOTEBOOK_SUFFIX, walk_files
+from tilsite.notes.wikilinks import obsidian_vault, uses_wiki_links, wiki_markdown
 
 MAX_NOTE_BYTES = 2_000_000
 """Notes larger than this are indexed only up to this many bytes (the page still renders whole)."""
@@ -24,11 +25,16 @@ class Note:
     path: str
     """Path relative to the docs folder, with ``/`` separators."""
     text: str
-    """The Markdown body without front matter."""
+    """The Markdown body without front matter (in notes that use wiki links, ``[[Note]]`` is written as the
+    Markdown link it stands for: ``with_wiki_links``)."""
     body_line: int
     """0-based line in the file where ``text`` starts (after front matter)."""
     meta: dict[str, object] = field(default_factory=dict)
     """Front matter as parsed YAML (empty when absent or invalid)."""
+    wiki_urls: tuple[str, ...] = ()
+    """The URLs of the links that ``text`` holds for its wiki links."""
+    named: bool = False
+    """The note is titled by its file's name, as in Obsidian (it is in an Obsidian vault)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -153,7 +159,20 @@ def read_note(path: Path, docs_dir: Path, problems: list[NoteProblem], uri: str 
         return None
     # Lines end in \n only: Windows' \r\n and old Macs' lone \r (which Markdown parsers also read as a line end).
     meta, body, removed_lines = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
-    return Note(relative, body, removed_lines, meta)
+    return Note(relative, body, removed_lines, meta, named=obsidian_vault(path.parent))
+
+
+def with_wiki_links(notes: list[Note]) -> list[Note]:
+    """``notes`` with their wiki links written as Markdown links, if they use wiki links (an Obsidian vault,
+    or notes that link each other by them: ``tilsite.notes.wikilinks``); as they are otherwise."""
+    if not uses_wiki_links({note.path: note.text for note in notes}, any(note.named for note in notes)):
+        return notes
+    rewritten = []
+    for note in notes:
+        urls: list[str] = []
+        text = wiki_markdown(note.text, urls=urls)
+        rewritten.append(replace(note, text=text, wiki_urls=tuple(urls)) if text != note.text else note)
+    return rewritten
 
 
 def page_source(path: Path) -> str:

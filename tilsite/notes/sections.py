@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from tilsite.notes.slugs import SlugSettings, github_emoji, unique_id
+from tilsite.notes.parsing import parser
+from tilsite.notes.slugs import SlugSettings, github_emoji, github_slug, unique_id
 
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
     from tilsite.notes.reading import Note
@@ -30,6 +30,10 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>?")
 _IMAGE_TARGET = re.compile(r"(!\[[^\]\n]*\])\([^)\n]*\)")
 _DATA_URL = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
 _BLANK_LINES = re.compile(r"\n\s*\n(?:\s*\n)+")
+_INDEX_PAGES = ("README.md", "index.md")
+"""The files MkDocs makes a folder's index page of."""
+_ALERT_MARK = re.compile(r"^\[![A-Za-z][\w-]*\][+-]?[ \t]*")
+"""``[!NOTE]`` or ``[!tip]-`` starting a quote: shown as an admonition's colour and icon, not as text."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -83,17 +87,6 @@ class Section:
         return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
-    parser = MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"])
-    # markdown-it-py leaves `[x](javascript:...)` (and file:, data:, vbscript:) unparsed, as text with its
-    # URL; Python-Markdown makes it a link, whose heading id holds the link's text only.
-    parser.validateLink = lambda url: True  # type: ignore[method-assign]
-    return parser
-
-
 def _inline_text(token: Token) -> str:
     """Rendered text of an inline token, the way Python-Markdown's toc sees a heading."""
     parts: list[str] = []
@@ -110,7 +103,7 @@ def _body_text(tokens: list[Token]) -> str:
     lines: list[str] = []
     for token in tokens:
         if token.type == "inline":
-            text = _inline_body(token)
+            text = _ALERT_MARK.sub("", _inline_body(token))
             if text:
                 lines.append(text)
         elif token.type in ("fence", "code_block"):
@@ -141,20 +134,6 @@ def embedded_markdown(source: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
-def code_spans(source: str) -> list[tuple[int, int]]:
-    """Where the code blocks (fenced or indented, in lists and quotes too) of Markdown ``source`` lie in it, as
-    character ranges of whole lines."""
-    starts = [0]
-    for line in source.split("\n"):
-        starts.append(starts[-1] + len(line) + 1)
-    spans: list[tuple[int, int]] = []
-    for token in _parser().parse(source):
-        if token.type in ("fence", "code_block") and token.map:
-            first, end = token.map
-            spans.append((starts[min(first, len(starts) - 1)], min(starts[min(end, len(starts) - 1)], len(source))))
-    return spans
-
-
 def _inline_body(token: Token) -> str:
     parts: list[str] = []
     for child in token.children or []:
@@ -171,8 +150,8 @@ def _inline_body(token: Token) -> str:
 
 def _parse_tightened(source: str, tighten: bool = True) -> list[Token]:
     """Parse ``source``, first giving `#Title` lines the space Python-Markdown does not require (``tighten``)."""
-    parser = _parser()
-    tokens = parser.parse(source)
+    markdown = parser()
+    tokens = markdown.parse(source)
     if not tighten:
         return tokens
     lines = source.split("\n")
@@ -183,7 +162,7 @@ def _parse_tightened(source: str, tighten: bool = True) -> list[Token]:
                 if _TIGHT_HASH_HEADING.match(lines[number]):
                     lines[number] = _TIGHT_HASH_HEADING.sub(r"\1 ", lines[number])
                     changed = True
-    return parser.parse("\n".join(lines)) if changed else tokens
+    return markdown.parse("\n".join(lines)) if changed else tokens
 
 
 def _split_attr_list(text: str) -> tuple[str, str | None]:
@@ -196,17 +175,29 @@ def _split_attr_list(text: str) -> tuple[str, str | None]:
 
 
 def note_title(note: Note, tokens: list[Token] | None = None) -> str:
-    """The title MkDocs shows: front matter ``title``, else the first H1, else from the file name."""
+    """The title MkDocs gives the note's page (in the navigation, the browser's tab): front matter ``title``,
+    else the note's heading if it is an H1 and the first thing in the note, else from the file name. A note
+    of an Obsidian vault is titled by its file's name, as Obsidian titles it (the adapter gives MkDocs the same)."""
     title = note.meta.get("title")
     if isinstance(title, str) and title.strip():
         return title.strip()
-    for index, token in enumerate(tokens or []):
-        if token.type == "heading_open" and token.tag == "h1":
-            text = _inline_text(tokens[index + 1]) if tokens else ""
-            if text:
-                return _split_attr_list(text)[0].strip() or text
-    stem = note.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return stem.replace("-", " ").replace("_", " ").strip().capitalize() or stem
+    if note.named:
+        return posixpath.splitext(posixpath.basename(note.path))[0]
+    if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+        text = _inline_text(tokens[1])
+        if text:
+            return _split_attr_list(text)[0].strip() or text
+    return title_from_name(note.path)
+
+
+def title_from_name(path: str) -> str:
+    """MkDocs' title for a page with none of its own: ``Home`` for the home page, else the file's name with
+    ``-`` and ``_`` as spaces (capitalised when it is all lower case: ``git-rebase`` → ``Git rebase``)."""
+    folder, name = posixpath.split(path)
+    if name in _INDEX_PAGES:
+        return "Index" if folder else "Home"
+    title = posixpath.splitext(name)[0].replace("-", " ").replace("_", " ")
+    return title.capitalize() if title.lower() == title else title
 
 
 @dataclass(slots=True, frozen=True)
@@ -258,7 +249,18 @@ def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Sectio
     with an empty body are dropped, unless the note has nothing else, so that a
     title-only note can still be found.
     """
+    return split_note(note, slugs)[0]
+
+
+def split_note(note: Note, slugs: SlugSettings | None = None) -> tuple[list[Section], list[tuple[str, str]]]:
+    """``split_sections`` of ``note``, and each of its headings (those of dropped sections too) as (its id,
+    the id GitHub would give it)."""
     tokens, title, headings = parse_headings(note, slugs)
+    ids = [(heading.anchor, github_slug(heading.text)) for heading in headings]
+    return _split(note, tokens, title, headings), ids
+
+
+def _split(note: Note, tokens: list[Token], title: str, headings: list[Heading]) -> list[Section]:
     sections: list[Section] = []
     boundaries = [heading.token_index for heading in headings] + [len(tokens)]
     lines = note.text.split("\n")

@@ -10,7 +10,9 @@ again, in this order:
 2. the same path with other upper and lower case letters, if one file matches;
 3. a file of that name (``x.png``) elsewhere in the repository, if exactly one fits:
    among files of that name, the one that ends with most of the written path, then
-   the one nearest the note.
+   the one nearest the note (a name in other capitals, ``X.PNG``, when none has the
+   name as written). This is also how Obsidian finds the note a wiki link names
+   (``[[Note]]`` is ``Note.md``, see ``tilsite.notes.wikilinks``).
 
 Authors also link their own notes by their address on GitHub, most often from the
 README that lists them all (``https://github.com/me/TIL/blob/main/git/rebase.md``).
@@ -23,6 +25,7 @@ above (the link is broken on GitHub too).
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 from collections.abc import Iterable
@@ -31,7 +34,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-How = Literal["folder", "case", "name", "github"]
+How = Literal["folder", "case", "name", "github", "wiki"]
 
 _GITHUB_FILE = re.compile(
     r"^https?://(?:www\.)?github\.com/(?P<owner>[^/?#]+)/(?P<repo>[^/?#]+)"
@@ -61,7 +64,8 @@ def link_targets(markdown: str) -> list[str]:
         for match in pattern.finditer(markdown):
             url = match.group(1) or match.group(2)
             if url:
-                found[url.strip()] = None
+                # An HTML attribute's value means what its character references stand for (``&amp;`` is ``&``).
+                found[(html.unescape(url) if pattern is _LINK_PATTERNS[2] else url).strip()] = None
     return list(found)
 
 
@@ -152,9 +156,11 @@ class RepositoryFiles:
         self.paths = set(paths)
         self._lower: dict[str, list[str]] = {}
         self._by_name: dict[str, list[str]] = {}
+        self._by_lower_name: dict[str, list[str]] = {}
         for path in sorted(self.paths):
             self._lower.setdefault(path.lower(), []).append(path)
             self._by_name.setdefault(posixpath.basename(path), []).append(path)
+            self._by_lower_name.setdefault(posixpath.basename(path).lower(), []).append(path)
 
     def find(self, note: str, url: str) -> tuple[str, How | None] | None:
         """The file ``url`` (written in ``note``) means: (path, None) when it is where it points,
@@ -186,7 +192,8 @@ class RepositoryFiles:
             same = self._lower.get(direct.lower(), [])
             if len(same) == 1:
                 return same[0], "case"
-        named = self._by_name.get(posixpath.basename(written), [])
+        name = posixpath.basename(written)
+        named = self._by_name.get(name) or self._by_lower_name.get(name.lower(), [])
         chosen = _best_by_name(named, written, folder)
         return (chosen, "name") if chosen else None
 

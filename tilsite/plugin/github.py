@@ -20,19 +20,27 @@ and HTML blocks (20) are taken out of the text."""
 class GithubMarkdown(Extension):
     """Rewrites each page's Markdown with ``github_blocks`` before Python-Markdown reads its blocks."""
 
-    def __init__(self, alerts: bool) -> None:
+    def __init__(self, alerts: bool, details: bool = False) -> None:
         super().__init__()
         self.alerts = alerts
-        """Turn GitHub alerts (``> [!NOTE]``) into admonitions (the ``admonition`` extension is on)."""
+        """Turn GitHub alerts (``> [!NOTE]``) and Obsidian's callouts into admonitions (``admonition`` is on)."""
+        self.details = details
+        """Fold the callouts that fold in Obsidian (``> [!tip]-``; ``pymdownx.details`` is on)."""
+        self.callouts = False
+        """Turn Obsidian's callouts into admonitions too: the notes are written in Obsidian (set per build)."""
 
     def extendMarkdown(self, md: Markdown) -> None:
-        md.preprocessors.register(_GithubBlocks(md, self.alerts), "tilsite-github", _AFTER_WHITESPACE)
+        md.preprocessors.register(_GithubBlocks(md, self), "tilsite-github", _AFTER_WHITESPACE)
 
 
 class _GithubBlocks(Preprocessor):
-    def __init__(self, md: Markdown, alerts: bool) -> None:
+    def __init__(self, md: Markdown, settings: GithubMarkdown) -> None:
         super().__init__(md)
-        self.alerts = alerts
+        self.settings = settings
 
     def run(self, lines: list[str]) -> list[str]:
-        return github_blocks("\n".join(lines), self.md.htmlStash.store, self.alerts).split("\n")
+        settings = self.settings
+        text = "\n".join(lines)
+        return github_blocks(text, self.md.htmlStash.store, settings.alerts, settings.details, settings.callouts).split(
+            "\n"
+        )

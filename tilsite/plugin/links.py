@@ -55,6 +55,8 @@ class LinkFixer(Extension):
         """Site path of the page being rendered."""
         self.moved: dict[str, str] = {}
         self.anchors: dict[str, set[str]] = {}
+        self.headings: dict[str, set[str]] = {}
+        """Every heading id of each page, by site path."""
         self.github_anchors: dict[str, dict[str, str]] = {}
         self.retargeted: dict[tuple[str, str], str] = {}
         """Links whose file is elsewhere in the repository: {(page, URL as written): path on the site}."""
@@ -67,10 +69,13 @@ class LinkFixer(Extension):
         moved: dict[str, str],
         records: list[SectionRecord],
         retargeted: dict[tuple[str, str], str] | None = None,
+        headings: dict[str, list[tuple[str, str]]] | None = None,
     ) -> None:
-        """Learn the moved files, the links found elsewhere and every page's heading ids from the section index."""
+        """Learn the moved files, the links found elsewhere and every page's heading ids from the section index
+        (and ``headings``: all of them, those of sections without text too)."""
         self.moved = dict(moved)
         self.retargeted = dict(retargeted or {})
+        self.headings = {path: {anchor for anchor, _ in ids} for path, ids in (headings or {}).items()}
         self.anchors = {}
         self.github_anchors = {}
         for record in records:
@@ -78,6 +83,9 @@ class LinkFixer(Extension):
                 continue
             self.anchors.setdefault(record.path, set()).add(record.anchor)
             self.github_anchors.setdefault(record.path, {}).setdefault(github_slug(record.heading), record.anchor)
+        for path, ids in (headings or {}).items():  # headings with no text below them (a section's parent)
+            for anchor, github in ids:
+                self.github_anchors.setdefault(path, {}).setdefault(github, anchor)
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.treeprocessors.register(_LinkTreeprocessor(md, self), "tilsite-links", _BEFORE_MKDOCS)
@@ -99,7 +107,7 @@ class LinkFixer(Extension):
     def fix(self, url: str) -> str:
         """``url`` as written in the current page, retargeted where GitHub and the site disagree."""
         here = posixpath.dirname(self.page)
-        found = self.retargeted.get((self.page, url))
+        found = self.retargeted.get((self.page, url)) or self.retargeted.get((self.page, url.partition("#")[0]))
         if found is not None:
             fragment = urlsplit(url).fragment if "#" in url and not url.startswith("file:") else ""
             return urlunsplit(("", "", quote(posixpath.relpath(found, here or ".")), "", self._anchor(found, fragment)))
@@ -118,6 +126,27 @@ class LinkFixer(Extension):
         if new_target != target:
             path = quote(posixpath.relpath(new_target, here or "."))
         return urlunsplit(("", "", path, query, new_fragment))
+
+    def leads(self, url: str) -> bool:
+        """Whether ``url``, as written in the current page, leads to a file of the site, and to a heading of
+        it that there is (when it names one)."""
+        scheme, netloc, path, _, fragment = urlsplit(self.fix(url))
+        if scheme or netloc:
+            return True
+        if not path:
+            target = self.page
+        elif self.files is None:
+            return False
+        else:
+            raw = unquote(path)
+            target = posixpath.normpath(
+                raw.lstrip("/") if raw.startswith("/") else posixpath.join(posixpath.dirname(self.page), raw)
+            )
+            file = self.files.get_file_from_path(target)
+            if file is None or file.inclusion.is_excluded():  # not a page left out (exclude_docs)
+                return False
+        heading = unquote(fragment)
+        return not fragment or heading in self.headings.get(target, ()) or heading in self.anchors.get(target, ())
 
     def _anchor(self, target: str, fragment: str) -> str:
         """``fragment`` of a link to the page ``target``: the id of a heading where GitHub spells that id

@@ -11,7 +11,7 @@ import logging
 import shutil
 from dataclasses import replace
 from html import escape
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from mkdocs.config.config_options import ExtraScriptValue
@@ -36,10 +36,12 @@ from tilsite.site.build import (
     Topics,
     github_repository,
     link_leaving,
+    obsidian_vault,
     page_source,
     page_uri,
     scan_notes,
     walk_files,
+    wiki_markdown,
 )
 from tilsite.site.render import (
     balance_html,
@@ -90,6 +92,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.unpublished: dict[str, Path] = {}
         """Files of the notes folder that are not published unless a note links to them (code, HTML, data)."""
         self.dates: dict[str, dt.date] = {}
+        self.wiki = False
+        """The notes use wiki links (an Obsidian vault, or notes that link each other by them): pages show them
+        as links (to a note not written yet, as its text) and Obsidian's callouts as admonitions."""
         self.links = LinkFixer()
         self.files: Files | None = None
         """The files of this build, for the links of related notes."""
@@ -146,8 +151,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if self.config.github_markdown and not any(
             isinstance(item, GithubMarkdown) for item in config.markdown_extensions
         ):
-            names = {name.rsplit(".", 1)[-1] for name in config.markdown_extensions if isinstance(name, str)}
-            config.markdown_extensions.append(GithubMarkdown(alerts="admonition" in names))
+            names = {name for name in config.markdown_extensions if isinstance(name, str)}
+            alerts = "admonition" in names or "markdown.extensions.admonition" in names
+            config.markdown_extensions.append(GithubMarkdown(alerts=alerts, details="pymdownx.details" in names))
         return config
 
     def _site_dirs(self, config: MkDocsConfig) -> tuple[Path, ...]:
@@ -238,19 +244,28 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 files.remove(file)
         github = github_repository(config.repo_url, build.settings.notes_dir)
         published = self._published(files, config)
-        targets = build.link_targets(report.links, published, self.moved, set(self.unpublished), github)
+        targets = build.link_targets(
+            report.links, published, self.moved, set(self.unpublished), github, report.wiki_links
+        )
         for path in targets.to_publish:
             files.append(_moved_file(path, self.unpublished.pop(path), config))
-        self.links.update(self.moved, build.records, targets.retargeted)
+        self.wiki = report.wiki
+        for extension in config.markdown_extensions:
+            if isinstance(extension, GithubMarkdown):
+                extension.callouts = self.wiki
+        self.links.update(self.moved, build.records, targets.retargeted, build.heading_ids)
         self.search_excluded = build.search_excluded(report.front_matter)
         self.dates = {}
-        if self.config.show_dates or self.config.archive_page:
+        homeless = not any(file.dest_uri == "index.html" for file in files.documentation_pages())
+        if self.config.show_dates or self.config.archive_page or homeless:
             sources = {
                 file.src_uri: Path(file.abs_src_path) for file in files.documentation_pages() if file.abs_src_path
             }
             self.dates = build.note_dates(report.front_matter, sources)
-        self._add_archive(files, config, build)
+        archive = self._add_archive(files, config, build)
         self._add_topics_page(files, config)
+        if homeless and files.get_file_from_path("index.md") is None:  # not the archive or topics page there
+            self._add_home(files, config, build, archive)
         files.append(File.generated(config, _CSS, content=RELATED_CSS.read_text(encoding="utf-8")))
         return files
 
@@ -322,10 +337,21 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if build is not None:
             build.close()
 
-    def _add_archive(self, files: Files, config: MkDocsConfig, build: SiteBuild) -> None:
+    def _add_archive(self, files: Files, config: MkDocsConfig, build: SiteBuild) -> str | None:
         page = _generated_page(files, self.config.archive_page, "archive")
         if page is not None:
             files.append(File.generated(config, page, content=build.archive_markdown(page, self.dates)))
+        return page
+
+    def _add_home(self, files: Files, config: MkDocsConfig, build: SiteBuild, archive: str | None) -> None:
+        """A home page for notes with no README.md or index.md at the top (Obsidian vaults often have none):
+        without one the site's address shows GitHub's 404."""
+        pages = [("Notes by date", archive)] if archive else []
+        if self.topics_page:
+            pages.append((self.config.topics_title or "Topics", self.topics_page))
+        content = build.home_markdown(config.site_name, self.dates, pages)
+        files.append(File.generated(config, "index.md", content=content))
+        log.info("The notes have no README.md or index.md at the top: the home page lists the latest notes.")
 
     def _add_topics_page(self, files: Files, config: MkDocsConfig) -> None:
         self.topics_page = page = _generated_page(files, self.config.topics_page, "topics")
@@ -387,7 +413,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.links.page = page.file.src_uri
         self.links.page_file = page.file
         self.links.files = files
-        return None
+        source = page.file.abs_src_path
+        if source and "title" not in page.meta and obsidian_vault(Path(source).parent):
+            page.meta["title"] = PurePosixPath(page.file.src_uri).stem  # as Obsidian titles notes, and the index
+        # Wiki links ([[Note]]) as the links they stand for; one to no file of the site is shown as its text.
+        return wiki_markdown(markdown, self.links.leads) if self.wiki else None
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:

@@ -1,4 +1,5 @@
-"""The generated index page: every note by date (newest first) and by folder, with counts."""
+"""The generated pages that list notes: every note by date (newest first) and by folder, with counts; and the
+home page of notes that have none."""
 
 from __future__ import annotations
 
@@ -53,3 +54,27 @@ def _item(entry: ArchiveEntry, page_path: str, with_date: bool) -> str:
     link = relative_link(entry.path, "", page_path)
     when = f"{entry.date.isoformat()} · " if with_date and entry.date else ""
     return f"- {when}[{escape_markdown_text(entry.title)}]({link})"
+
+
+LATEST = 15
+"""Notes the generated home page lists."""
+
+
+def home_markdown(entries: list[ArchiveEntry], title: str, pages: list[tuple[str, str]]) -> str:
+    """Markdown of the home page (``index.md``) of notes that have none: how many there are, links to the
+    generated ``pages`` (``(title, path)``) and the latest notes (the first by path when none has a date)."""
+    dated = sorted((entry for entry in entries if entry.date), key=lambda entry: (entry.date, entry.path), reverse=True)
+    shown = dated[:LATEST] or sorted(entries, key=lambda entry: entry.path)[:LATEST]
+    folders = {entry.path.split("/", 1)[0] for entry in entries if "/" in entry.path}
+    count = f"{len(entries)} note{'s' if len(entries) != 1 else ''}"
+    if folders:
+        count += f" in {len(folders)} folder{'s' if len(folders) != 1 else ''}"
+    lines = [f"# {escape_markdown_text(title)}", "", f"{count}."]
+    if pages:
+        shortcuts = " · ".join(
+            f"[{escape_markdown_text(name)}]({relative_link(path, '', 'index.md')})" for name, path in pages
+        )
+        lines += ["", shortcuts]
+    lines += ["", "## Latest notes" if dated else "## Notes", ""]
+    lines += [_item(entry, "index.md", with_date=True) for entry in shown]
+    return "\n".join([*lines, ""])

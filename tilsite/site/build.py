@@ -46,6 +46,7 @@ from tilsite.notes.reading import page_source
 from tilsite.notes.slugs import SlugSettings, github_slug
 from tilsite.notes.sources import link_leaving, page_uri, scan_notes, walk_files
 from tilsite.notes.targets import GitHubRepository, RepositoryFiles, Resolved, github_repository
+from tilsite.notes.wikilinks import obsidian_vault, wiki_markdown
 from tilsite.results.copies import NearCopy, near_copies
 from tilsite.results.related import (
     DEFAULT_COUNT,
@@ -56,7 +57,7 @@ from tilsite.results.related import (
     related_notes,
 )
 from tilsite.results.topics import Topic, Topics, site_topics
-from tilsite.site.archive import ArchiveEntry, archive_markdown
+from tilsite.site.archive import ArchiveEntry, archive_markdown, home_markdown
 from tilsite.site.published import SEARCH_DIR, SiteFile, record_texts, search_excluded, search_files
 from tilsite.workdir import DEFAULT_NAME, WorkDir
 
@@ -89,10 +90,12 @@ __all__ = [
     "github_slug",
     "link_leaving",
     "notes_below",
+    "obsidian_vault",
     "page_source",
     "page_uri",
     "scan_notes",
     "walk_files",
+    "wiki_markdown",
 ]
 
 _log = logging.getLogger("tilsite")
@@ -270,6 +273,11 @@ class SiteBuild:
         """The sections of this build, after ``collect``."""
         return self._index_build.records if self._index_build else []
 
+    @property
+    def heading_ids(self) -> dict[str, list[tuple[str, str]]]:
+        """Every heading of each note (by path on the site) as (its id, GitHub's id), after ``collect``."""
+        return self._index_build.heading_ids if self._index_build else {}
+
     def finish(self, rendered_anchors: dict[str, set[str]] | None = None) -> SectionIndex:
         """Wait for the new vectors, write the index and return it (see ``IndexBuild.finish``)."""
         if self._index_build is None:
@@ -364,10 +372,18 @@ class SiteBuild:
 
     def archive_markdown(self, page: str, dates: dict[str, dt.date]) -> str:
         """The Markdown of the archive page at ``page``: the notes by month and by folder."""
+        return archive_markdown(self._archive_entries(dates), page)
+
+    def home_markdown(self, title: str, dates: dict[str, dt.date], pages: list[tuple[str, str]]) -> str:
+        """The Markdown of a home page (``index.md``) for notes that have none: their number, links to the
+        generated ``pages`` (``(title, path)``) and the latest notes."""
+        return home_markdown(self._archive_entries(dates), title, pages)
+
+    def _archive_entries(self, dates: dict[str, dt.date]) -> list[ArchiveEntry]:
         titles: dict[str, str] = {}
         for record in self.records:
             titles.setdefault(record.path, record.title)
-        return archive_markdown([ArchiveEntry(path, title, dates.get(path)) for path, title in titles.items()], page)
+        return [ArchiveEntry(path, title, dates.get(path)) for path, title in titles.items()]
 
     def close(self) -> None:
         """Stop the background work (a build that failed waits only for its current step) and end the model's
@@ -383,11 +399,13 @@ class SiteBuild:
         moved: dict[str, str],
         unpublished: set[str],
         github: GitHubRepository | None = None,
+        wiki: dict[str, set[str]] | None = None,
     ) -> LinkTargets:
         """Where the notes' ``links`` lead: the files of the notes folder they link to that are not published yet
         (``unpublished``; ``published`` ones and ``moved`` originals are), the links whose file is elsewhere
         in the repository (``/img/x.png`` for ``sparta/img/x.png``, see tilsite.notes.targets), and the links to
-        the notes' files at their address on ``github``."""
+        the notes' files at their address on ``github``. A ``wiki`` link (``[[Note]]``, by note) names its file
+        rather than pointing to it, so one found by name is not reported."""
         repository = RepositoryFiles([*published, *moved, *unpublished], github)
         targets = LinkTargets()
         for note, urls in links.items():
@@ -399,9 +417,13 @@ class SiteBuild:
                 if path in unpublished and path not in targets.to_publish:
                     targets.to_publish.append(path)
                 if how is not None:
+                    if how != "github" and url in (wiki or {}).get(note, ()):
+                        how = "wiki"
                     targets.resolved.append(Resolved(note, url, path, how))
                     targets.retargeted[(note, url)] = moved.get(path, path)
-        found_again = [item for item in targets.resolved if item.how != "github"]
+                    # The same file by another heading (a wiki link tries others: tilsite.notes.wikilinks).
+                    targets.retargeted.setdefault((note, url.partition("#")[0]), moved.get(path, path))
+        found_again = [item for item in targets.resolved if item.how not in ("github", "wiki")]
         if found_again:
             example = found_again[0]
             _log.info(

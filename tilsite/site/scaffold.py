@@ -7,6 +7,7 @@ for the build output. Nothing here imports MkDocs.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from tilsite.errors import ConfigError
 from tilsite.notes.sources import scan_notes
+from tilsite.notes.wikilinks import obsidian_vault, uses_wiki_links
 from tilsite.workdir import DEFAULT_NAME, PLACEHOLDER_DOCS
 
 WORK_DIR = DEFAULT_NAME
@@ -22,6 +24,8 @@ PLACEHOLDER_DOCS_DIR = f"{WORK_DIR}/{PLACEHOLDER_DOCS}"
 WORKFLOW_PATH = ".github/workflows/tilsite.yml"
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]+(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_TEMPLATES = re.compile(r"^[\W\d_]*(?:templates?|템플릿)$", re.IGNORECASE)
+"""A folder of Obsidian templates: ``Templates``, ``05 - Template``, ``_템플릿``."""
 
 
 @dataclass(slots=True)
@@ -40,6 +44,10 @@ class InitResult:
     """Top-level folders with notes."""
     korean: bool = False
     """Whether the notes contain Hangul (Korean search is turned on)."""
+    templates: list[str] = field(default_factory=list)
+    """Folders of Obsidian templates (``Templates``, ``05 - Template``, ``_템플릿``), left out of the site."""
+    wiki: bool = False
+    """Whether the notes are an Obsidian vault or link each other by wiki links (``[[Note]]``)."""
     site_url: str | None = None
     """The GitHub Pages address, when ``origin`` is a GitHub remote."""
     skipped: str = ""
@@ -79,8 +87,12 @@ def mkdocs_yml(
     site_url: str | None = None,
     repo_url: str | None = None,
     branch: str = "main",
+    wiki: bool = False,
+    templates: tuple[str, ...] = (),
 ) -> str:
-    """The ``mkdocs.yml`` for a repository whose notes stay where they are."""
+    """The ``mkdocs.yml`` for a repository whose notes stay where they are; ``wiki``: notes written in
+    Obsidian (or with its wiki links), whose ``==highlights==`` are shown too; ``templates``: the folders of its
+    templates, left out of the site."""
     lines = [
         "# Written by `tilsite init`. Your notes are read where they are (tilsite `notes_dir` below);",
         "# the navigation follows your folders and is rebuilt on every build, so new notes appear by themselves.",
@@ -127,13 +139,15 @@ def mkdocs_yml(
         "",
         "# Notes render as on GitHub: tables, footnotes, task lists, ~~strikethrough~~, bare URLs as links,",
         "# and (tilsite's github_markdown below) lists nested by 2 spaces, lists right under a paragraph,",
-        "# Markdown between HTML blocks such as <details>, and alerts (> [!NOTE]) as admonitions.",
+        "# Markdown between HTML blocks such as <details>, alerts (> [!NOTE]) and Obsidian's callouts",
+        "# (> [!tip]- folds) as admonitions, and Obsidian's [[wiki links]] and ![[embeds]] as links and images.",
         "markdown_extensions:",
         "  - toc:",
         "      permalink: true",
         "      # Keep Korean in heading ids, so GitHub-style links such as DAY56.md#project-생성하기 resolve.",
         "      slugify: !!python/name:markdown.extensions.toc.slugify_unicode",
         "  - admonition",
+        "  - pymdownx.details",
         "  - tables",
         "  - footnotes",
         "  - sane_lists",
@@ -148,7 +162,18 @@ def mkdocs_yml(
         "  - pymdownx.emoji:",
         "      emoji_index: !!python/name:pymdownx.emoji.gemoji",
         "      emoji_generator: !!python/name:pymdownx.emoji.to_alt",
+        *(["  # ==highlights== as Obsidian shows them.", "  - pymdownx.mark"] if wiki else []),
         "",
+    ]
+    if templates:
+        lines += [
+            "# Obsidian's templates are not notes: left out of the site and of related notes and search",
+            "# (delete these lines to publish them).",
+            "exclude_docs: |",
+            *(f"  /{_gitignore_escaped(folder)}/" for folder in templates),
+            "",
+        ]
+    lines += [
         "validation:",
         "  links:",
         "    # `/img/x.png` means the repository root, as on GitHub; it becomes a relative URL,",
@@ -280,14 +305,29 @@ def init_repository(root: Path, install: str = "", force: bool = False, action: 
         skipped=scan.skipped_summary(),
         outside=scan.outside,
     )
-    result.korean = any(_HANGUL.search(file.path.read_text("utf-8", errors="ignore")[:20_000]) for file in pages[:200])
+    texts = [file.path.read_text("utf-8", errors="ignore")[:20_000] for file in pages[:200]]
+    result.korean = any(_HANGUL.search(text) for text in texts)
+    notes = {file.uri: text for file, text in zip(pages, texts, strict=False)}
+    result.wiki = uses_wiki_links(notes, obsidian_vault(root))
+    if result.wiki:
+        folders = {posixpath.dirname(file.uri) for file in pages}
+        result.templates = sorted(folder for folder in folders if _TEMPLATES.match(posixpath.basename(folder)))
     urls = github_urls(_git(root, "remote", "get-url", "origin"))
     result.site_url = urls[0] if urls else None
     branch = _git(root, "symbolic-ref", "--short", "HEAD") or "main"
     site_name = _site_name(root.resolve().name, urls[1] if urls else None)
     workflow = pages_workflow(action or action_reference(), branch, install)
     config_path.write_text(
-        mkdocs_yml(site_name, result.korean, result.site_url, urls[1] if urls else None, branch), encoding="utf-8"
+        mkdocs_yml(
+            site_name,
+            result.korean,
+            result.site_url,
+            urls[1] if urls else None,
+            branch,
+            result.wiki,
+            tuple(result.templates),
+        ),
+        encoding="utf-8",
     )
     result.written.append("mkdocs.yml")
     workflow_path.parent.mkdir(parents=True, exist_ok=True)
@@ -320,3 +360,8 @@ def _ensure_ignored(path: Path, patterns: list[str]) -> bool:
     prefix = "" if not existing or existing.endswith("\n") else "\n"
     path.write_text(existing + prefix + "# tilsite build output\n" + "\n".join(missing) + "\n", encoding="utf-8")
     return True
+
+
+def _gitignore_escaped(path: str) -> str:
+    """``path`` as a pattern of ``exclude_docs`` (gitignore syntax) that matches it alone."""
+    return re.sub(r"([\\*?\[\]!#])", r"\\\1", path)
