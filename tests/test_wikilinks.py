@@ -31,7 +31,7 @@ def test_wiki_links_become_links_to_the_files_they_name() -> None:
     assert wiki_markdown("[[a_b*c]]") == r"[a\_b\*c](<a_b*c.md>)"
     assert wiki_markdown("[[#The `x` option|The `x` option]]") == "[The `x` option](<#the-x-option>)"
     assert wiki_markdown("[[ ]] [[#]]") == "[[ ]] [[#]]"  # names nothing
-    # Never a scheme or a query: Obsidian allows neither : nor ? in a name, so these lead nowhere.
+    # Never a scheme or a query: a name's : and ? stay part of the file's path (johnson434 has SAML이란?.md).
     assert wiki_markdown("[[javascript:alert(1)]] [[Why?]]") == (
         "[javascript:alert(1)](<./javascript:alert(1).md>) [Why?](<Why%3F.md>)"
     )

@@ -82,6 +82,8 @@ class BuildReport:
     """Front matter of each note read, by path on the site."""
     links: dict[str, list[str]] = field(default_factory=dict)
     """The URLs each note read links to or shows, by path on the site."""
+    named: set[str] = field(default_factory=set)
+    """Notes titled by their file's name, as in Obsidian (they are in a vault): MkDocs should title them so too."""
     wiki: bool = False
     """The notes use wiki links (``tilsite.notes.wikilinks``): the pages are rendered with them as links."""
     wiki_links: dict[str, set[str]] = field(default_factory=dict)
@@ -406,7 +408,8 @@ class IndexBuild:
             report.front_matter = {note.path: note.meta for note in notes}
             report.links = {note.path: link_targets(note.text) for note in notes}
             report.wiki_links = {note.path: set(note.wiki_urls) for note in notes if note.wiki_urls}
-            report.wiki = bool(report.wiki_links) or any(note.named for note in notes)
+            report.named = {note.path for note in notes if note.named}
+            report.wiki = bool(report.wiki_links or report.named)
             sections, self.note_keys, self.heading_ids = collect_sections(notes, slugs, cache)
             self.vectors = SectionVectors(sections, model, cache, passages=passages)
         finally:

@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from tilsite.notes.parsing import parser
+
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
 Stash = Callable[[str], str]
@@ -51,8 +51,6 @@ CALLOUTS = frozenset(
 """Obsidian's callout types, which Material styles by the same names; another type shows as ``note``."""
 
 _MARKER = re.compile(r"^( *)([*+-]|\d{1,9}[.)])( *)")
-_ALERT = re.compile(r"^\[!(" + "|".join(ALERTS) + r")\]()()[ \t]*$", re.IGNORECASE)
-"""A GitHub alert: one of its kinds, nothing after it (the groups of ``_CALLOUT`` that it has not are empty)."""
 _CALLOUT = re.compile(r"^\[!([A-Za-z][\w-]*)\]([+-]?)(?:[ \t]+(.*?))?[ \t]*$")
 _QUOTE_PREFIX = re.compile(r"^ {0,3}> ?")
 _CONTINUED_MARKER = re.compile(r"^(?:(\d{1,9})[.)]|()[-+*])(?:[ \t]|$)")
@@ -67,14 +65,6 @@ INDENT = 4
 """Python-Markdown's ``tab_length``: the indentation of each list level."""
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-
-    # CommonMark's preset stops at 20 levels of nesting (a list 10 deep); GitHub goes on.
-    return MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"])
-
-
 def github_blocks(text: str, stash: Stash, alerts: bool = True, details: bool = False, callouts: bool = False) -> str:
     """``text`` rewritten so that Python-Markdown renders the blocks GitHub renders.
 
@@ -82,10 +72,10 @@ def github_blocks(text: str, stash: Stash, alerts: bool = True, details: bool = 
     ``admonition`` extension), and Obsidian's ``callouts`` (``> [!done] Title``) too, which fold
     (``> [!tip]-``) with ``details`` (``pymdownx.details``). GitHub shows those as quotes.
     """
-    tokens = _parser().parse(text)
+    tokens = parser().parse(text)
     fixed = _escaped_paragraph_lines(_closed_fences(text, tokens), tokens)
     if fixed != text:
-        text, tokens = fixed, _parser().parse(fixed)
+        text, tokens = fixed, parser().parse(fixed)
     lines = text.split("\n")
     output: list[str | None] = list(lines)
     """The new text of each line; None for lines merged into the one before."""
@@ -391,7 +381,9 @@ def _rewrite_quote(
     alerts, details, callouts = kinds
     start, stop = tokens[0].map or (0, 0)
     inner = [_QUOTE_PREFIX.sub("", line, count=1) for line in lines[start:stop]]
-    callout = (_CALLOUT if callouts else _ALERT).match(inner[0].strip()) if alerts and inner else None
+    callout = _CALLOUT.match(inner[0].strip()) if alerts and inner else None
+    if callout and not callouts and (callout.group(1).upper() not in ALERTS or callout.group(2) or callout.group(3)):
+        callout = None  # on GitHub, an alert is one of its kinds alone on its line; the rest is a quote
     if callout:
         body = github_blocks("\n".join(inner[1:]), stash, *kinds)
         rewritten = [

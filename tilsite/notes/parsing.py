@@ -14,6 +14,7 @@ def parser() -> MarkdownIt:
     """markdown-it-py as GitHub reads Markdown: CommonMark with tables and strikethrough."""
     from markdown_it import MarkdownIt
 
+    # CommonMark's preset stops at 20 levels of nesting (a list 10 deep); GitHub goes on.
     parser = MarkdownIt("commonmark", {"html": True, "maxNesting": 100}).enable(["table", "strikethrough"])
     # markdown-it-py leaves `[x](javascript:...)` (and file:, data:, vbscript:) unparsed, as text with its
     # URL; Python-Markdown makes it a link, whose heading id holds the link's text only.

@@ -177,7 +177,7 @@ def _split_alias(inner: str) -> tuple[str, str, str]:
 
 def _url(path: str, anchor: str) -> str:
     """The link's URL as written between ``<`` and ``>``: the path as it is, but for what cannot stand there
-    (``?`` would start a query, ``x:`` a scheme: Obsidian allows neither in a name, so such a link leads nowhere)."""
+    (``?`` would start a query: ``SAML이란?.md`` is encoded; ``x:`` a scheme: ``./x:y.md`` stays a path)."""
     written = quote(path, safe="/ !$&'()*+,;=:@~[]") if re.search(r"[<>%?\\]", path) else path
     if ":" in written.split("/", 1)[0]:
         written = f"./{written}"

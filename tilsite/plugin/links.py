@@ -97,9 +97,7 @@ class LinkFixer(Extension):
         scheme, netloc, path, query, fragment = urlsplit(fixed)
         if scheme or netloc or not path or self.files is None or self.page_file is None:
             return fixed
-        raw = unquote(path)
-        target = raw.lstrip("/") if raw.startswith("/") else posixpath.join(posixpath.dirname(self.page), raw)
-        file = self.files.get_file_from_path(posixpath.normpath(target))
+        file = self.files.get_file_from_path(self._site_path(path))
         if file is None:
             return fixed
         return urlunsplit(("", "", file.url_relative_to(self.page_file), query, fragment))
@@ -114,11 +112,7 @@ class LinkFixer(Extension):
         scheme, netloc, path, query, fragment = urlsplit(url)
         if scheme or netloc or not (path or fragment):
             return url
-        if path:
-            raw = unquote(path)
-            target = posixpath.normpath(raw.lstrip("/") if raw.startswith("/") else posixpath.join(here, raw))
-        else:
-            target = self.page
+        target = self._site_path(path) if path else self.page
         new_target = self.moved.get(target, target)
         new_fragment = self._anchor(new_target, fragment)
         if new_target == target and new_fragment == fragment:
@@ -133,20 +127,21 @@ class LinkFixer(Extension):
         scheme, netloc, path, _, fragment = urlsplit(self.fix(url))
         if scheme or netloc:
             return True
-        if not path:
-            target = self.page
-        elif self.files is None:
-            return False
-        else:
-            raw = unquote(path)
-            target = posixpath.normpath(
-                raw.lstrip("/") if raw.startswith("/") else posixpath.join(posixpath.dirname(self.page), raw)
-            )
-            file = self.files.get_file_from_path(target)
+        target = self._site_path(path) if path else self.page
+        if path:
+            file = self.files.get_file_from_path(target) if self.files is not None else None
             if file is None or file.inclusion.is_excluded():  # not a page left out (exclude_docs)
                 return False
         heading = unquote(fragment)
         return not fragment or heading in self.headings.get(target, ()) or heading in self.anchors.get(target, ())
+
+    def _site_path(self, path: str) -> str:
+        """The site path of a URL's ``path`` (percent-encoded) written in the current page: ``/x`` from the site's
+        root, anything else from the page's folder."""
+        raw = unquote(path)
+        return posixpath.normpath(
+            raw.lstrip("/") if raw.startswith("/") else posixpath.join(posixpath.dirname(self.page), raw)
+        )
 
     def _anchor(self, target: str, fragment: str) -> str:
         """``fragment`` of a link to the page ``target``: the id of a heading where GitHub spells that id

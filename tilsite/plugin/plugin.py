@@ -36,7 +36,6 @@ from tilsite.site.build import (
     Topics,
     github_repository,
     link_leaving,
-    obsidian_vault,
     page_source,
     page_uri,
     scan_notes,
@@ -93,6 +92,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """Files of the notes folder that are not published unless a note links to them (code, HTML, data)."""
         self.dates: dict[str, dt.date] = {}
         self.wiki = False
+        self.named: set[str] = set()
+        """Notes titled by their file's name (in an Obsidian vault), as the core titles them."""
         """The notes use wiki links (an Obsidian vault, or notes that link each other by them): pages show them
         as links (to a note not written yet, as its text) and Obsidian's callouts as admonitions."""
         self.links = LinkFixer()
@@ -250,6 +251,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         for path in targets.to_publish:
             files.append(_moved_file(path, self.unpublished.pop(path), config))
         self.wiki = report.wiki
+        self.named = report.named
         for extension in config.markdown_extensions:
             if isinstance(extension, GithubMarkdown):
                 extension.callouts = self.wiki
@@ -413,8 +415,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.links.page = page.file.src_uri
         self.links.page_file = page.file
         self.links.files = files
-        source = page.file.abs_src_path
-        if source and "title" not in page.meta and obsidian_vault(Path(source).parent):
+        if page.file.src_uri in self.named and "title" not in page.meta:
             page.meta["title"] = PurePosixPath(page.file.src_uri).stem  # as Obsidian titles notes, and the index
         # Wiki links ([[Note]]) as the links they stand for; one to no file of the site is shown as its text.
         return wiki_markdown(markdown, self.links.leads) if self.wiki else None

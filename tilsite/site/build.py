@@ -46,7 +46,7 @@ from tilsite.notes.reading import page_source
 from tilsite.notes.slugs import SlugSettings, github_slug
 from tilsite.notes.sources import link_leaving, page_uri, scan_notes, walk_files
 from tilsite.notes.targets import GitHubRepository, RepositoryFiles, Resolved, github_repository
-from tilsite.notes.wikilinks import obsidian_vault, wiki_markdown
+from tilsite.notes.wikilinks import wiki_markdown
 from tilsite.results.copies import NearCopy, near_copies
 from tilsite.results.related import (
     DEFAULT_COUNT,
@@ -90,7 +90,6 @@ __all__ = [
     "github_slug",
     "link_leaving",
     "notes_below",
-    "obsidian_vault",
     "page_source",
     "page_uri",
     "scan_notes",
