@@ -613,3 +613,37 @@ def test_an_obsidian_vault_publishes_its_wiki_links_embeds_and_callouts(
     # Search on the site reads the same text: names, not brackets.
     sections = next((site_dir / "assets/tilsite/search").glob("sections-*.json")).read_text(encoding="utf-8")
     assert "MVC 종합예제" in sections and "[[" not in sections.replace("[[1, 2]]", "")
+
+
+MATH_NOTES = {
+    "README.md": "# TIL\n\n- [로지스틱 회귀](ml/logistic.md)\n",
+    "ml/logistic.md": (
+        "# 로지스틱 회귀\n\n결괏값은 $0 \\le p_1 * p_2 \\le 1$이다\n\n$$\nP(t) = \\frac{1}{1 + e^{-t}}\n$$\n\n"
+        "## 복잡도 $O(N^2)$\n\n정렬이 지배한다. 가격은 $5 and $10.\n\n```bash\necho $HOME$\n```\n"
+    ),
+    "ml/broken.md": "# 깨진 식\n\n$\\frac{1}{$ 는 닫히지 않았다\n",
+}
+
+
+def test_math_shows_as_mathml_and_tex_that_cannot_be_read_is_named(tmp_path: Path, fake_model: FakeEmbedder) -> None:
+    repo = tmp_path / "til"
+    for name, text in MATH_NOTES.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+    code, output = _invoke("init", str(repo))
+    assert code == 0, output
+    code, output = _invoke("build", "-f", str(repo / "mkdocs.yml"))
+    assert code == 0, output
+    assert "ml/broken.md: math that cannot be read is shown as written: $\\frac{1}{$" in output, output
+    assert output.count("math that cannot be read") == 1, output
+    html = (repo / "site/ml/logistic/index.html").read_text(encoding="utf-8")
+    article = html[html.index("<article") : html.index('<aside class="tilsite-related"')]
+    assert article.count("<math ") == 3 and article.count('display="block"') == 1
+    assert "<em>" not in article and "$$" not in article
+    assert "가격은 $5 and $10." in article and '<span class="nv">$HOME</span>$' in article
+    # The heading's id is the one MkDocs makes from the formula's text, and the search data links to it.
+    assert 'id="복잡도-on2"' in html
+    sections = next((repo / "site/assets/tilsite/search").glob("sections-*.json")).read_text(encoding="utf-8")
+    assert "복잡도-on2" in sections
+    broken = (repo / "site/ml/broken/index.html").read_text(encoding="utf-8")
+    assert "<code>$\\frac{1}{$</code>" in broken

@@ -37,10 +37,11 @@ Progress = Callable[[int, int], None]
 
 EMBED_CHUNK = 64
 """Sections embedded (and stored) at a time: an interrupted build keeps what it finished."""
-SECTIONS_VERSION = 7
+SECTIONS_VERSION = 8
 """Bump when the way notes split into sections changes, so cached splits are redone (5: sections keep their
 Markdown, which is what gets embedded, and HTML blocks' text; 6: lone carriage returns end lines; 7: titles as
-MkDocs gives them, Obsidian's file names, alerts' ``[!NOTE]`` out of the text)."""
+MkDocs gives them, Obsidian's file names, alerts' ``[!NOTE]`` out of the text; 8: formulas MathJax drew read as
+their TeX)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -174,7 +175,7 @@ def _slug_fingerprint(slugs: SlugSettings) -> str:
     kind = function if hasattr(function, "__qualname__") else type(function)
     name = f"{kind.__module__}.{kind.__qualname__}"
     options = f"{getattr(function, 'args', '')}{getattr(function, 'keywords', '')}{getattr(function, '__dict__', '')}"
-    flags = f"{slugs.attr_list}|{slugs.footnotes}|{slugs.hash_without_space}|{slugs.emoji}"
+    flags = f"{slugs.attr_list}|{slugs.footnotes}|{slugs.hash_without_space}|{slugs.emoji}|{slugs.math}"
     return f"{name}|{options}|{slugs.separator}|{flags}|{SECTIONS_VERSION}"
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tilsite.notes.math import math_markdown
 from tilsite.notes.parsing import parser
 
 if TYPE_CHECKING:
@@ -65,13 +66,24 @@ INDENT = 4
 """Python-Markdown's ``tab_length``: the indentation of each list level."""
 
 
-def github_blocks(text: str, stash: Stash, alerts: bool = True, details: bool = False, callouts: bool = False) -> str:
+def github_blocks(
+    text: str,
+    stash: Stash,
+    alerts: bool = True,
+    details: bool = False,
+    callouts: bool = False,
+    math: list[str] | None = None,
+) -> str:
     """``text`` rewritten so that Python-Markdown renders the blocks GitHub renders.
 
     ``stash`` takes each HTML block; ``alerts`` turns ``> [!NOTE]`` quotes into admonitions (needs the
     ``admonition`` extension), and Obsidian's ``callouts`` (``> [!done] Title``) too, which fold
-    (``> [!tip]-``) with ``details`` (``pymdownx.details``). GitHub shows those as quotes.
+    (``> [!tip]-``) with ``details`` (``pymdownx.details``). GitHub shows those as quotes. With ``math``,
+    formulas (``$x$``, ``$$...$$``, ```` ```math ````, in HTML's text too; tilsite.notes.math) are handed to
+    ``stash`` as MathML, and the TeX of any that cannot be read is added to ``math``.
     """
+    if math is not None:
+        text = math_markdown(text, stash, math, obsidian=callouts)
     tokens = parser().parse(text)
     fixed = _escaped_paragraph_lines(_closed_fences(text, tokens), tokens)
     if fixed != text:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from tilsite.notes.math import find_math, math_text, mathjax_as_tex
 from tilsite.notes.parsing import parser
 from tilsite.notes.slugs import SlugSettings, github_emoji, github_slug, unique_id
 
@@ -32,6 +33,8 @@ _DATA_URL = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
 _BLANK_LINES = re.compile(r"\n\s*\n(?:\s*\n)+")
 _INDEX_PAGES = ("README.md", "index.md")
 """The files MkDocs makes a folder's index page of."""
+_FORMULA = 0xE000
+"""First of the private-use characters that stand for a heading's formulas while it is parsed."""
 _ALERT_MARK = re.compile(r"^\[![A-Za-z][\w-]*\][+-]?[ \t]*")
 """``[!NOTE]`` or ``[!tip]-`` starting a quote: shown as an admonition's colour and icon, not as text."""
 
@@ -96,6 +99,36 @@ def _inline_text(token: Token) -> str:
         elif child.type in ("text", "code_inline", "text_special"):
             parts.append(child.content)
     return " ".join("".join(parts).split())
+
+
+def _without_mathjax_markup(note: Note) -> Note:
+    """``note`` with each formula MathJax had drawn (notes copied from online judges) as its TeX: its markup takes
+    hundreds of tokens of the model's window, and its text shows the formula twice."""
+    if "<mjx-container" not in note.text:
+        return note
+    return replace(note, text=mathjax_as_tex(note.text))
+
+
+def _text_with_math(token: Token) -> str:
+    """``_inline_text`` of a heading whose formulas the site shows as MathML: each formula reads as its
+    MathML's text, from which MkDocs makes the heading's id (``$O(N^2)$`` → ``O(N2)``)."""
+    source = token.content
+    found = find_math(source)
+    if not found:
+        return _inline_text(token)
+    pieces: list[str] = []
+    texts: list[str] = []
+    position = 0
+    for formula in found:
+        # A private-use character stands for the formula, which markdown-it then reads as text.
+        pieces += [source[position : formula.start], chr(_FORMULA + len(texts))]
+        texts.append(math_text(formula.tex))
+        position = formula.end
+    pieces.append(source[position:])
+    text = _inline_text(parser().parseInline("".join(pieces))[0])
+    for number, formula_text in enumerate(texts):
+        text = text.replace(chr(_FORMULA + number), formula_text)
+    return " ".join(text.split())
 
 
 def _body_text(tokens: list[Token]) -> str:
@@ -217,13 +250,15 @@ class Heading:
 def parse_headings(note: Note, slugs: SlugSettings | None = None) -> tuple[list[Token], str, list[Heading]]:
     """Parse ``note``; return its tokens, its title and every heading with its MkDocs id."""
     slugs = slugs or SlugSettings()
+    note = _without_mathjax_markup(note)
     tokens = _parse_tightened(note.text, slugs.hash_without_space)
     found: list[tuple[int, int, str, str | None]] = []
     # A footnote reference (`[^1]`, with its definition in the note) shows as a number beside the heading.
     footnotes = set(_FOOTNOTE_DEFINITION.findall(note.text)) if slugs.footnotes else set()
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
-            text = _inline_text(tokens[index + 1])
+            inline = tokens[index + 1]
+            text = _text_with_math(inline) if slugs.math and "$" in inline.content else _inline_text(inline)
             if slugs.emoji:
                 text = github_emoji(text)
             for label in footnotes:
@@ -255,6 +290,7 @@ def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Sectio
 def split_note(note: Note, slugs: SlugSettings | None = None) -> tuple[list[Section], list[tuple[str, str]]]:
     """``split_sections`` of ``note``, and each of its headings (those of dropped sections too) as (its id,
     the id GitHub would give it)."""
+    note = _without_mathjax_markup(note)
     tokens, title, headings = parse_headings(note, slugs)
     ids = [(heading.anchor, github_slug(heading.text)) for heading in headings]
     return _split(note, tokens, title, headings), ids

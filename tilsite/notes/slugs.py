@@ -54,6 +54,9 @@ class SlugSettings:
     ``github_markdown``, shows it as text."""
     emoji: bool = False
     """Whether ``pymdownx.emoji`` is enabled, so ``:tada:`` in a heading is an emoji (``github_emoji``)."""
+    math: bool = False
+    """Whether ``$x$`` in a heading is math, whose id is made from its MathML's text (``github_markdown``, where
+    the site does not configure ``pymdownx.arithmatex``)."""
 
     def slug(self, text: str) -> str:
         """Slugify heading text with the configured function and separator."""
@@ -77,6 +80,7 @@ class SlugSettings:
             footnotes="footnotes" in names,
             hash_without_space=not github_markdown,
             emoji="emoji" in names,
+            math=github_markdown and "arithmatex" not in names,
         )
 
 

@@ -56,7 +56,8 @@ class TilsiteConfig(base.Config):
     vectors, the query model and its runtime are published under ``assets/tilsite/search/``."""
     github_markdown = c.Type(bool, default=False)
     """Render notes with the blocks GitHub shows them with (lists nested by 2 spaces, lists right under a
-    paragraph, Markdown between HTML blocks, GitHub alerts); ``tilsite init`` turns it on."""
+    paragraph, Markdown between HTML blocks, GitHub alerts) and its math (``$x$``, ``$$...$$`` as MathML, unless
+    ``pymdownx.arithmatex`` is configured); ``tilsite init`` turns it on."""
     archive_page = c.Type(str, default="archive.md")
     """Path of the generated page listing notes by date and by folder; empty to turn it off."""
     topics_page = c.Type(str, default="topics.md")

@@ -20,7 +20,7 @@ and HTML blocks (20) are taken out of the text."""
 class GithubMarkdown(Extension):
     """Rewrites each page's Markdown with ``github_blocks`` before Python-Markdown reads its blocks."""
 
-    def __init__(self, alerts: bool, details: bool = False) -> None:
+    def __init__(self, alerts: bool, details: bool = False, math: bool = False) -> None:
         super().__init__()
         self.alerts = alerts
         """Turn GitHub alerts (``> [!NOTE]``) and Obsidian's callouts into admonitions (``admonition`` is on)."""
@@ -28,9 +28,15 @@ class GithubMarkdown(Extension):
         """Fold the callouts that fold in Obsidian (``> [!tip]-``; ``pymdownx.details`` is on)."""
         self.callouts = False
         """Turn Obsidian's callouts into admonitions too: the notes are written in Obsidian (set per build)."""
+        self.math = math
+        """Render formulas (``$x$``, ``$$...$$``, ```` ```math ````) as MathML, as GitHub and Obsidian show them."""
+        self.unread_math: list[str] = []
+        """The TeX of formulas on the page being rendered that could not be read (they show as written)."""
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.preprocessors.register(_GithubBlocks(md, self), "tilsite-github", _AFTER_WHITESPACE)
+        if self.math and "$" not in md.ESCAPED_CHARS:
+            md.ESCAPED_CHARS.append("$")  # `\$` is a dollar sign, as in CommonMark
 
 
 class _GithubBlocks(Preprocessor):
@@ -41,6 +47,6 @@ class _GithubBlocks(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         settings = self.settings
         text = "\n".join(lines)
-        return github_blocks(text, self.md.htmlStash.store, settings.alerts, settings.details, settings.callouts).split(
-            "\n"
-        )
+        math = settings.unread_math if settings.math else None
+        stash = self.md.htmlStash.store
+        return github_blocks(text, stash, settings.alerts, settings.details, settings.callouts, math).split("\n")

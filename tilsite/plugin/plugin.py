@@ -154,7 +154,10 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         ):
             names = {name for name in config.markdown_extensions if isinstance(name, str)}
             alerts = "admonition" in names or "markdown.extensions.admonition" in names
-            config.markdown_extensions.append(GithubMarkdown(alerts=alerts, details="pymdownx.details" in names))
+            # A site that configures arithmatex renders its math its own way (MathJax or KaTeX).
+            math = "pymdownx.arithmatex" not in names
+            extension = GithubMarkdown(alerts=alerts, details="pymdownx.details" in names, math=math)
+            config.markdown_extensions.append(extension)
         return config
 
     def _site_dirs(self, config: MkDocsConfig) -> tuple[Path, ...]:
@@ -424,6 +427,12 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if not self.config.enabled:
             return None
         html = balance_html(html)
+        for extension in config.markdown_extensions:
+            if isinstance(extension, GithubMarkdown) and extension.unread_math:
+                shown = "; ".join(f"${tex[:60]}$" for tex in extension.unread_math[:3])
+                more = f" and {len(extension.unread_math) - 3} more" if len(extension.unread_math) > 3 else ""
+                log.warning(f"{page.file.src_uri}: math that cannot be read is shown as written: {shown}{more}")
+                extension.unread_math.clear()
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
         return insert_date(html, when) if when else html
 
