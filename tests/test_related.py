@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tilsite.index.store import SectionIndex, SectionRecord
-from tilsite.results.related import blended, compute_related, related_notes, script
+from tilsite.results.related import blended, compute_related, related_notes, script, template_sections
 
 
 def _record(path: str, anchor: str, text: str = "") -> SectionRecord:
@@ -216,3 +216,39 @@ def test_a_note_vector_leans_towards_the_notes_around_it() -> None:
     assert not np.allclose(blended(with_index_page)[:-1], mixed, atol=1e-3)
     # One note has no neighbours: its vector stays as it is.
     np.testing.assert_array_equal(blended(vectors[:1]), vectors[:1])
+
+
+def test_sections_a_template_fills_in_never_decide_where_notes_meet() -> None:
+    """Problems copied from an online judge: each says how fast it ran, when it was solved and links the
+    problem. Notes meet where they say the same about their problems, not there."""
+    topics = {"p1": [1, 0, 0, 0], "p2": [1, 0.1, 0, 0], "p3": [0, 1, 0, 0], "p4": [0, 1, 0.1, 0]}
+    topics |= {"p5": [0, 0, 1, 0], "p6": [0.1, 0, 1, 0]}
+    records, vectors = [], []
+    for number, (name, topic) in enumerate(topics.items()):
+        path = f"백준/{name}.md"
+        sections = {
+            "": ("문제 링크", [0, 0, 0, 1]),
+            "stats": (f"메모리: {1000 + 37 * number} KB, 시간: {4 + number} ms", [0, 0.05, 0, 1]),
+            "body": (f"problem {'abcdef'[number]}", topic),
+        }
+        for anchor, (text, vector) in sections.items():
+            records.append(SectionRecord(path, name, anchor or name, anchor, f"{path}#{anchor}", "", text, anchor))
+            vectors.append(vector)
+    array = np.array(vectors, dtype=np.float32)
+    index = SectionIndex("m", records, array / np.linalg.norm(array, axis=1, keepdims=True))
+    assert template_sections(index.records).tolist() == [True, True, False] * 6
+    related = compute_related(index, count=5, threshold=-2)
+    first = related["백준/p1.md"][0]
+    assert first.target.path == "백준/p2.md" and (first.target.anchor, first.source_anchor) == ("body", "body")
+    assert all(item.target.anchor == "body" for items in related.values() for item in items)
+    assert [related[f"백준/p{n}.md"][0].target.path for n in (3, 5)] == ["백준/p4.md", "백준/p6.md"]
+
+
+def test_a_text_a_few_notes_share_still_counts() -> None:
+    """A book's byline in five of thirty notes (a volume number that seldom differs) says what they are about."""
+    records = [_record(f"n{n}.md", "", f"자바의 정석(남궁성 저) {1 + n // 3}권 학습") for n in range(5)]
+    records += [_record(f"n{n}.md", "", f"a note on {hashlib.md5(bytes([n])).hexdigest()}") for n in range(5, 30)]
+    records += [_record(f"n{n}.md", "a", f"day {n}: {n * 7} minutes") for n in range(30)]
+    template = template_sections(records)
+    assert not template[:30].any()
+    assert template[30:].all()  # a form: the same words, other numbers in every note

@@ -108,12 +108,52 @@ def test_notebook_becomes_markdown_with_code_and_text_output() -> None:
     assert markdown.startswith("# 과적합 실습\n\n## 데이터 준비")
     assert "```python\n# 학습 데이터를 나눈다\nx_train, x_val = split(data)\n```" in markdown
     assert "```text\ntrain 800 val 200\n```" in markdown
-    assert "iVBORw0KGgo" not in markdown  # image outputs are left out
+    assert "```text\n<Figure" not in markdown and "\n\n![](data:image/png;base64,iVBORw0KGgo=)\n" in markdown
     tricky = {"cells": [{"cell_type": "code", "source": "s = '''\n```\n'''", "outputs": []}], "metadata": {}}
     assert "````python\n" in notebook_to_markdown(json.dumps(tricky))  # a fence the code cannot close
     for bad in ("{not json", "[1, 2]", '{"metadata": {}}'):
         with pytest.raises(NotebookError):
             notebook_to_markdown(bad)
+
+
+def test_notebook_outputs_show_as_on_github_plots_tables_and_pasted_images() -> None:
+    table = (
+        '<div><style scoped>.dataframe tbody tr th { vertical-align: top; }</style><table border="1" class="dataframe">'
+        '<thead><tr style="text-align: right;"><th></th><th colspan="2" onclick="x()">a &amp; b</th></tr></thead>'
+        "<tbody><tr><th>0</th><td><b>1</b></td><td>&lt;script&gt;</td></tr></tbody></table></div>"
+    )
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><circle r="1"/></svg>'
+    cells = [
+        {
+            "cell_type": "markdown",
+            "source": "붙여넣은 그림 ![graph](attachment:image.png)",
+            "attachments": {"image.png": {"image/png": "iVBORw0K\nGgo="}},
+        },
+        {
+            "cell_type": "code",
+            "source": "df",
+            "outputs": [
+                {"output_type": "stream", "text": "loading\n"},
+                {"output_type": "execute_result", "data": {"text/html": table, "text/plain": "   a\n0  1"}},
+                {"output_type": "display_data", "data": {"image/svg+xml": svg, "text/plain": "<Figure>"}},
+                {"output_type": "display_data", "data": {"image/png": "not base64 <img>", "text/plain": "<Figure 2>"}},
+                {
+                    "output_type": "display_data",
+                    "data": {"text/html": "<div><script>widget()</script></div>", "text/plain": "Widget"},
+                },
+            ],
+        },
+    ]
+    markdown = notebook_to_markdown(json.dumps({"cells": cells, "metadata": {}}))
+    parts = markdown.strip().split("\n\n")
+    assert parts[0] == "붙여넣은 그림 ![graph](data:image/png;base64,iVBORw0KGgo=)"
+    assert parts[2] == "```text\nloading\n```"  # in the order the cell printed them
+    assert parts[3] == (
+        '<table><thead><tr><th></th><th colspan="2">a &amp; b</th></tr></thead>'
+        "<tbody><tr><th>0</th><td>1</td><td>&lt;script&gt;</td></tr></tbody></table>"
+    )
+    assert parts[4].startswith("![](data:image/svg+xml;base64,") and "<script" not in parts[4]
+    assert parts[5] == "```text\n<Figure 2>\nWidget\n```"  # no readable image, HTML that is not a table: text
 
 
 def test_dates_from_front_matter_file_name_and_git(messy: Path) -> None:
@@ -201,6 +241,9 @@ def test_init_and_build_a_messy_repository(messy: Path, fake_model: FakeEmbedder
         # Served under https://kim.github.io/TIL/, a root-absolute URL would miss the /TIL/ prefix.
         assert not [url for url in parsed.all_urls if url.startswith("/")], relative
         for src in parsed.images:
+            if src.startswith("data:image/png;base64,"):  # a notebook's plot, held in the page as in the notebook
+                assert relative == "ml/overfit/index.html", relative
+                continue
             target, _ = _target(site_dir, page, src)
             assert target.is_file(), f"{relative}: image {src} does not resolve"
             checked_images += 1

@@ -1,11 +1,21 @@
-"""Jupyter notebooks as notes: markdown cells as text, code cells as fenced code, text outputs kept short."""
+"""Jupyter notebooks as notes: markdown cells as text, code cells as fenced code, their outputs as GitHub shows
+them: text kept short, plots as images, tables (pandas' DataFrames) as tables."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import html
 import json
+import re
+from html.parser import HTMLParser
 
 MAX_OUTPUT_LINES = 20
 """Text output of a code cell shown on the page, in lines."""
+IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml")
+"""Output and attachment types shown as images (in the page, as ``data:`` URLs: the notebook holds them so)."""
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_ATTACHMENT = re.compile(r"\(attachment:([^)\s]+)\)")
 
 
 class NotebookError(ValueError):
@@ -33,13 +43,11 @@ def notebook_to_markdown(text: str) -> str:
         source = _joined(cell.get("source", cell.get("input", "")))
         kind = cell.get("cell_type")
         if kind == "markdown" and source.strip():
-            parts.append(source.strip("\n"))
+            parts.append(_with_attachments(source.strip("\n"), cell.get("attachments")))
         elif kind == "code":
             if source.strip():
                 parts.append(_fence(source.strip("\n"), language))
-            output = _text_output(cell.get("outputs"))
-            if output:
-                parts.append(_fence(output, "text"))
+            parts.extend(_outputs(cell.get("outputs")))
         elif kind == "raw" and source.strip():
             parts.append(_fence(source.strip("\n"), ""))
     return "\n\n".join(parts) + "\n"
@@ -70,24 +78,121 @@ def _fence(code: str, language: str) -> str:
     return f"{fence}{language}\n{code}\n{fence}"
 
 
-def _text_output(outputs: object) -> str:
-    """Plain-text outputs of a code cell (streams, results, errors), cut to ``MAX_OUTPUT_LINES``."""
+def _outputs(outputs: object) -> list[str]:
+    """A code cell's outputs in order: text (streams, results, errors) in fences of at most ``MAX_OUTPUT_LINES``
+    lines, images, and tables; a result that is an image or a table shows as that, not as its text
+    (``<Figure size 640x480 with 1 Axes>``)."""
     if not isinstance(outputs, list):
-        return ""
-    chunks: list[str] = []
+        return []
+    parts: list[str] = []
+    text: list[str] = []
+
+    def flush() -> None:
+        lines = "\n".join(chunk.rstrip("\n") for chunk in text if chunk.strip()).split("\n")
+        if len(lines) > MAX_OUTPUT_LINES:
+            lines = [*lines[:MAX_OUTPUT_LINES], f"... ({len(lines) - MAX_OUTPUT_LINES} more lines)"]
+        shown = "\n".join(lines).strip("\n")
+        if shown:
+            parts.append(_fence(shown, "text"))
+        text.clear()
+
     for output in outputs:
         if not isinstance(output, dict):
             continue
         kind = output.get("output_type")
         if kind == "stream":
-            chunks.append(_joined(output.get("text")))
+            text.append(_joined(output.get("text")))
         elif kind in ("execute_result", "display_data", "pyout"):
             data = output.get("data", output)
-            if isinstance(data, dict):
-                chunks.append(_joined(data.get("text/plain", data.get("text"))))
+            if not isinstance(data, dict):
+                continue
+            shown = next((image for kind in IMAGES if (image := _image(kind, data.get(kind)))), None)
+            if shown is None and "text/html" in data:
+                shown = _table(_joined(data["text/html"]))
+            if shown is None:
+                text.append(_joined(data.get("text/plain", data.get("text"))))
+            else:
+                flush()
+                parts.append(shown)
         elif kind in ("error", "pyerr"):
-            chunks.append(f"{output.get('ename', 'Error')}: {output.get('evalue', '')}")
-    lines = "\n".join(chunk.rstrip("\n") for chunk in chunks if chunk.strip()).split("\n")
-    if len(lines) > MAX_OUTPUT_LINES:
-        lines = [*lines[:MAX_OUTPUT_LINES], f"... ({len(lines) - MAX_OUTPUT_LINES} more lines)"]
-    return "\n".join(lines).strip("\n")
+            text.append(f"{output.get('ename', 'Error')}: {output.get('evalue', '')}")
+    flush()
+    return parts
+
+
+def _image(kind: str, value: object) -> str | None:
+    """An image output as a Markdown image with its data in a ``data:`` URL; None when it holds none."""
+    if kind == "image/svg+xml":
+        svg = _joined(value)
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii") if svg.strip() else ""
+    else:
+        data = "".join(_joined(value).split())
+        try:
+            base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    if not data or not _BASE64.fullmatch(data):
+        return None
+    return f"![](data:{kind};base64,{data})"
+
+
+def _with_attachments(markdown: str, attachments: object) -> str:
+    """A markdown cell with the images pasted into it (``![x](attachment:image.png)``) as ``data:`` URLs."""
+    if not isinstance(attachments, dict) or "attachment:" not in markdown:
+        return markdown
+
+    def url(match: re.Match[str]) -> str:
+        files = attachments.get(match.group(1))
+        if isinstance(files, dict):
+            for kind in IMAGES:
+                image = _image(kind, files.get(kind))
+                if image is not None:
+                    return f"({image[4:-1]})"
+        return match.group(0)
+
+    return _ATTACHMENT.sub(url, markdown)
+
+
+_TABLE_TAGS = frozenset({"table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption"})
+_SPANS = frozenset({"colspan", "rowspan"})
+
+
+class _TableText(HTMLParser):
+    """A table output rebuilt from its structure and text alone: no styles, scripts, classes or other markup."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+        self.tables = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script"):
+            self.hidden += 1
+        elif tag in _TABLE_TAGS and not self.hidden:
+            self.tables += tag == "table"
+            spans = "".join(f' {name}="{value}"' for name, value in attrs if name in _SPANS and (value or "").isdigit())
+            self.parts.append(f"<{tag}{spans}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script"):
+            self.hidden = max(self.hidden - 1, 0)
+        elif tag in _TABLE_TAGS and not self.hidden:
+            self.parts.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(html.escape(" ".join(data.split()), quote=False) if data.strip() else "")
+
+
+def _table(markup: str) -> str | None:
+    """An HTML output that is a table (pandas' DataFrame), as a table of its text; None for other HTML (widgets,
+    scripts), whose text result is shown instead."""
+    if "<table" not in markup or "<script" in markup.lower():
+        return None
+    table = _TableText()
+    table.feed(markup)
+    table.close()
+    if table.tables != 1:
+        return None
+    return "".join(table.parts)  # one line: an HTML block of its own in the Markdown

@@ -13,6 +13,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,7 @@ KEYWORD_ROWS = 512
 KEYWORD_CHARS = 8000
 """The TF-IDF vector of a note reads its first 8,000 characters: what a note is about shows early, and
 the longest notes (up to 170,000 characters in shioimm/til) took most of the time."""
+_NUMBERS = re.compile(r"\d+")
 MAX_SCORE = 1.0 + SECTION_WEIGHT + KEYWORD_WEIGHT
 """The score of two notes that are the same in every respect."""
 NEIGHBOURS = 32
@@ -47,8 +50,12 @@ BLEND_NEIGHBOURS = 16
 """Nearest notes whose vectors are blended into a note's vector (``blended``)."""
 BLEND_POWER = 1.5
 """A blended neighbour's weight is its cosine to the note raised to this power (near notes count most)."""
-RELATED_VERSION = 4
+RELATED_VERSION = 5
 """Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
+TEMPLATE_NOTES = 5
+"""A section whose text, numbers aside, is in at least this many notes (and ``TEMPLATE_SHARE`` of them) may be
+a template's (``template_sections``)."""
+TEMPLATE_SHARE = 0.01
 DEFAULT_EXCLUDE = ("index.md", "README.md")
 """Home pages list every note, so they resemble everything without being about anything."""
 
@@ -156,16 +163,26 @@ def scripts(texts: Sequence[str]) -> list[str]:
 
 
 def note_vectors(
-    vectors: numpy.ndarray, grouped: numpy.ndarray, bounds: numpy.ndarray, scripts: list[str]
+    vectors: numpy.ndarray,
+    grouped: numpy.ndarray,
+    bounds: numpy.ndarray,
+    scripts: list[str],
+    template: numpy.ndarray | None = None,
 ) -> numpy.ndarray:
     """One centred unit vector per note: the mean of its sections' ``vectors`` (a note is what all its
-    sections say, not its longest one), centred by script (``scripts``: each note's ``script``).
+    sections say, not its longest one), centred by script (``scripts``: each note's ``script``). Sections
+    marked in ``template`` (``template_sections``) are left out of a note that has others.
 
     ``grouped`` lists the sections note by note; note ``n``'s are ``grouped[bounds[n]:bounds[n + 1]]``.
     """
     import numpy as np
 
-    sums = np.add.reduceat(vectors[grouped].astype(np.float64), bounds[:-1], axis=0)  # every note has a section
+    rows = vectors[grouped].astype(np.float64)
+    if template is not None and template.any():
+        left_out = template[grouped]
+        only_template = np.repeat(np.logical_and.reduceat(left_out, bounds[:-1]), np.diff(bounds))
+        rows[left_out & ~only_template] = 0.0
+    sums = np.add.reduceat(rows, bounds[:-1], axis=0)  # every note has a section
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     return centred_by_script(sums / np.maximum(norms, 1e-12), scripts)
 
@@ -200,6 +217,35 @@ def blended(vectors: numpy.ndarray, left_out: numpy.ndarray | None = None) -> nu
         mixed += weights[:, place : place + 1] * vectors[np.maximum(nearest[:, place], 0)]
     norms = np.linalg.norm(mixed, axis=1, keepdims=True)
     return np.ascontiguousarray(mixed / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def template_sections(records: Sequence[SectionRecord]) -> numpy.ndarray:
+    """Which sections are a template's rather than their note's own: their text, with its numbers taken out, is
+    that of sections in at least ``TEMPLATE_NOTES`` notes and ``TEMPLATE_SHARE`` of all notes, and either its
+    numbers differ from note to note (a form filled in: at least half of those notes hold a text of their own)
+    or a quarter of all notes hold it (a label that says nothing about any one of them).
+
+    Tools that write notes repeat such sections: each problem an online judge's extension copies starts with
+    a link labelled ``문제 링크`` and says ``메모리: 117020 KB, 시간: 204 ms`` and when it was solved. Two notes
+    resemble each other there whatever they are about, so such a section neither counts as where two notes
+    meet nor in what a note is about. A text repeated by a few notes without numbers that differ (a book's
+    byline) still counts: notes that share it are often on one topic."""
+    import numpy as np
+
+    shapes = [" ".join(_NUMBERS.sub("#", record.text).split()) for record in records]
+    notes_of: dict[str, set[str]] = {}
+    texts_of: dict[str, set[str]] = {}
+    for shape, record in zip(shapes, records, strict=True):
+        notes_of.setdefault(shape, set()).add(record.path)
+        texts_of.setdefault(shape, set()).add(record.text)
+    total = len({record.path for record in records})
+    least = max(TEMPLATE_NOTES, math.ceil(TEMPLATE_SHARE * total))
+    templates = {
+        shape
+        for shape, notes in notes_of.items()
+        if len(notes) >= least and (2 * len(texts_of[shape]) >= len(notes) > 1 or 4 * len(notes) >= total)
+    }
+    return np.array([shape in templates for shape in shapes], dtype=bool)
 
 
 def excluded(path: str, patterns: tuple[str, ...]) -> bool:
@@ -244,8 +290,9 @@ class NoteGroups:
         return cls(paths, texts, scripts([texts[path] for path in paths]), grouped, bounds)
 
     def vectors(self, index: SectionIndex) -> numpy.ndarray:
-        """Each note's centred unit vector (``note_vectors``), in the order of ``paths``."""
-        return note_vectors(index.vectors, self.grouped, self.bounds, self.scripts)
+        """Each note's centred unit vector (``note_vectors``, template sections left out), in the order of
+        ``paths``."""
+        return note_vectors(index.vectors, self.grouped, self.bounds, self.scripts, template_sections(index.records))
 
     def section_vectors(self, index: SectionIndex) -> numpy.ndarray:
         """Every section's unit vector, centred by its note's script like the notes (index order)."""
@@ -317,6 +364,7 @@ def compute_related(
     del dense
 
     sections = notes.section_vectors(index)
+    template = template_sections(records)
 
     related: dict[str, list[RelatedNote]] = {}
     for note, path in enumerate(paths):
@@ -330,8 +378,13 @@ def compute_related(
         lengths = sizes[others]
         starts = np.cumsum(lengths) - lengths
         theirs = grouped[np.repeat(bounds[others] - starts, lengths) + np.arange(int(lengths.sum()))]
-        pairs = sections[grouped[bounds[note] : bounds[note + 1]]] @ sections[theirs].T
-        column_best = pairs.max(axis=0)
+        # Where two notes meet is never a template's section, unless a note has nothing else.
+        mine = grouped[bounds[note] : bounds[note + 1]]
+        if not template[mine].all():
+            mine = mine[~template[mine]]
+        pairs = sections[mine] @ sections[theirs].T
+        only_template = np.repeat(np.logical_and.reduceat(template[theirs], starts), lengths)
+        column_best = np.where(template[theirs] & ~only_template, -2.0, pairs.max(axis=0))
         best_pair = np.maximum.reduceat(column_best, starts)
         score = similarities[note][usable] + SECTION_WEIGHT * best_pair + KEYWORD_WEIGHT * keyword[note][usable]
         chosen: list[RelatedNote] = []
@@ -340,7 +393,7 @@ def compute_related(
                 break
             end = starts[place + 1] if place + 1 < len(starts) else len(theirs)
             column = starts[place] + int(np.argmax(column_best[starts[place] : end]))
-            source = grouped[bounds[note] + int(np.argmax(pairs[:, column]))]
+            source = mine[int(np.argmax(pairs[:, column]))]
             chosen.append(RelatedNote(records[theirs[column]], records[source], float(score[place])))
         if chosen:
             related[path] = chosen
