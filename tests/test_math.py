@@ -150,3 +150,40 @@ def test_sections_read_formulas_mathjax_drew_as_their_tex() -> None:
     sections = split_sections(Note("a.md", text, 0, {}))
     assert [section.text for section in sections] == ["첫 줄에 $i$ 이 주어진다.", "정답 $i$ 을 출력한다."]
     assert "mjx" not in sections[0].source and sections[1].line == 6  # lines as in the note
+
+
+def test_titles_with_formulas_or_emoji_are_the_ones_mkdocs_gives_the_pages(tmp_path) -> None:
+    """Lists of notes (related notes, search, topics) name a page as its navigation and tab do: a formula in
+    the title reads as its text there (``A+B−C``), not as TeX, and a shortcode as its emoji."""
+    import pymdownx.emoji
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import File, Files
+    from mkdocs.structure.pages import Page
+
+    texts = {
+        "31403.md": "# [Bronze IV] $A + B - C$ - 31403\n\n## 문제\n\nx\n",
+        "party.md": "# :tada: Party $x^2$ {: #top }\n\ny\n",
+        "price.md": "# 가격 $5 and `$x$`\n\nz\n",
+    }
+    (tmp_path / "docs").mkdir()
+    for name, text in texts.items():
+        (tmp_path / "docs" / name).write_text(text, encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\n", encoding="utf-8")
+    config = load_config(str(tmp_path / "mkdocs.yml"))
+    config.markdown_extensions[:] = [*EXTENSIONS, "attr_list", "pymdownx.emoji"]
+    config.mdx_configs["pymdownx.emoji"] = {
+        "emoji_index": pymdownx.emoji.gemoji,
+        "emoji_generator": pymdownx.emoji.to_alt,
+    }
+    slugs = SlugSettings.from_markdown_config(config.markdown_extensions, config.mdx_configs, github_markdown=True)
+    config.markdown_extensions.append(GithubMarkdown(alerts=True, math=True))
+    files = Files([File(name, config.docs_dir, config.site_dir, True) for name in texts])
+    titles = []
+    for file in files:
+        page = Page(None, file, config)
+        page.read_source(config)
+        page.render(config, files)
+        _, title, _ = parse_headings(Note(file.src_uri, texts[file.src_uri], 0, {}), slugs)
+        assert title == page.title, file.src_uri
+        titles.append(title)
+    assert titles == ["[Bronze IV] A+B−C - 31403", "🎉 Party x2", "가격 $5 and $x$"]

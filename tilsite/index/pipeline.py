@@ -37,11 +37,11 @@ Progress = Callable[[int, int], None]
 
 EMBED_CHUNK = 64
 """Sections embedded (and stored) at a time: an interrupted build keeps what it finished."""
-SECTIONS_VERSION = 8
+SECTIONS_VERSION = 9
 """Bump when the way notes split into sections changes, so cached splits are redone (5: sections keep their
 Markdown, which is what gets embedded, and HTML blocks' text; 6: lone carriage returns end lines; 7: titles as
 MkDocs gives them, Obsidian's file names, alerts' ``[!NOTE]`` out of the text; 8: formulas MathJax drew read as
-their TeX)."""
+their TeX; 9: a title's formulas and emoji as the page shows them)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -207,17 +207,18 @@ def _split_attr_list(text: str) -> tuple[str, str | None]:
     return text[: match.start()], explicit.group(1) if explicit else None
 
 
-def note_title(note: Note, tokens: list[Token] | None = None) -> str:
+def note_title(note: Note, tokens: list[Token] | None = None, heading_text: str | None = None) -> str:
     """The title MkDocs gives the note's page (in the navigation, the browser's tab): front matter ``title``,
     else the note's heading if it is an H1 and the first thing in the note, else from the file name. A note
-    of an Obsidian vault is titled by its file's name, as Obsidian titles it (the adapter gives MkDocs the same)."""
+    of an Obsidian vault is titled by its file's name, as Obsidian titles it (the adapter gives MkDocs the same).
+    ``heading_text``: that heading's text as the site renders it (its formulas' and emoji's text), when known."""
     title = note.meta.get("title")
     if isinstance(title, str) and title.strip():
         return title.strip()
     if note.named:
         return posixpath.splitext(posixpath.basename(note.path))[0]
     if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
-        text = _inline_text(tokens[1])
+        text = _inline_text(tokens[1]) if heading_text is None else heading_text
         if text:
             return _split_attr_list(text)[0].strip() or text
     return title_from_name(note.path)
@@ -255,12 +256,15 @@ def parse_headings(note: Note, slugs: SlugSettings | None = None) -> tuple[list[
     found: list[tuple[int, int, str, str | None]] = []
     # A footnote reference (`[^1]`, with its definition in the note) shows as a number beside the heading.
     footnotes = set(_FOOTNOTE_DEFINITION.findall(note.text)) if slugs.footnotes else set()
+    first: str | None = None
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             inline = tokens[index + 1]
             text = _text_with_math(inline) if slugs.math and "$" in inline.content else _inline_text(inline)
             if slugs.emoji:
                 text = github_emoji(text)
+            if index == 0:
+                first = text  # the page's title, if an H1 (``note_title``)
             for label in footnotes:
                 text = text.replace(f"[^{label}]", "")
             explicit = None
@@ -273,7 +277,7 @@ def parse_headings(note: Note, slugs: SlugSettings | None = None) -> tuple[list[
         Heading(index, level, text, explicit or unique_id(slugs.slug(text), used))
         for index, level, text, explicit in found
     ]
-    return tokens, note_title(note, tokens), headings
+    return tokens, note_title(note, tokens, first), headings
 
 
 def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Section]:
