@@ -38,6 +38,15 @@ FOUND = {
     "display not across a blank line": ("$$\na\n\nb\n$$", []),
     "table cell": ("| a | b |\n|---|---|\n| $|x|$ | $y$ |\n", [("y", False)]),
     "quote": ("> $$\n> x^2\n> $$\n", [("\nx^2\n", True)]),
+    "a cell's escaped pipe": ("| a |\n|---|\n| $\\|x\\|$ |\n", [("|x|", False)]),
+    "image's alt text": ("![graph of $y=x^2$](a.png) and $z$", [("z", False)]),
+    "link's title": ('[a](/u "cost $x$") and [see $w$](b.md)', [("w", False)]),
+    "link reference definition": ("[r]: /n/$x$/y\n\ntext $q$", [("q", False)]),
+    "quoted > in a tag": ('<img alt="1 > 0 and $x$"> $p$', [("p", False)]),
+    "code element in a paragraph": ("text <code>$a$ and $b$</code> `<code>` $c$", [("c", False)]),
+    "display not past its paragraph": ("costs $$5 total\n## Next $$ heading", []),
+    "display not across list items": ("- one $$\n- two $$", []),
+    "display not across table cells": ("| a | b |\n|---|---|\n| $$x | y$$ |\n", []),
 }
 
 
@@ -187,3 +196,24 @@ def test_titles_with_formulas_or_emoji_are_the_ones_mkdocs_gives_the_pages(tmp_p
         assert title == page.title, file.src_uri
         titles.append(title)
     assert titles == ["[Bronze IV] A+B−C - 31403", "🎉 Party x2", "가격 $5 and $x$"]
+
+
+def test_formulas_carry_no_links_styles_or_handlers() -> None:
+    """``\\href``, ``\\style`` and ``\\class`` are TeX too; MathML from MathJax's copies (HTML a note copied)
+    is rebuilt from MathML's own elements and presentation attributes."""
+    rendered = mathml("\\href{javascript:alert(1)}{x} \\style{color:red}{y} \\class{c}{z} \\color{red}{w}")
+    assert rendered is not None
+    assert re.search(r"\s(href|style|class)=", rendered) is None
+    assert 'mathcolor="red"' in rendered
+    crafted = CONTAINER.replace("<mi>i</mi>", '<mi onclick="alert(1)" style="x">i</mi><script>bad()</script>')
+    html = _site(f"<p>{crafted}</p>\n\n`{crafted}`\n")
+    assert "onclick" not in html.split("<code>")[0] and "bad()" not in html.split("<code>")[0]
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>i</mi></math>' in html
+    assert "<code>&lt;mjx-container" in html  # in code, shown as written
+
+
+def test_formulas_nested_too_deep_show_as_written() -> None:
+    deep = "\\sqrt{" * 300 + "x" + "}" * 300
+    assert mathml(deep) is None
+    assert "<code>$\\sqrt{" in _site(f"a ${deep}$ b")
+    assert parse_headings(Note("a.md", f"# ${deep}$\n", 0, {}), SlugSettings(math=True))[1]

@@ -156,6 +156,24 @@ def test_notebook_outputs_show_as_on_github_plots_tables_and_pasted_images() -> 
     assert parts[5] == "```text\n<Figure 2>\nWidget\n```"  # no readable image, HTML that is not a table: text
 
 
+def test_notebook_tables_that_are_cut_short_or_malformed_never_break_the_page() -> None:
+    def shown(markup: str) -> str:
+        cell = {"output_type": "execute_result", "data": {"text/html": markup, "text/plain": "as text"}}
+        cells = [
+            {"cell_type": "code", "source": "df", "outputs": [cell]},
+            {"cell_type": "markdown", "source": "## Next *heading*"},
+        ]
+        return notebook_to_markdown(json.dumps({"cells": cells, "metadata": {}})).strip().split("\n\n")[1]
+
+    # Left open: closed where it ends, so the next cell is still Markdown.
+    assert shown("<table><tr><td>a</td></tr>") == "<table><tr><td>a</td></tr></table>"
+    assert shown("<table><tr><td>a</th></td></tr></table>") == "<table><tr><td>a</td></tr></table>"
+    assert shown("<table><tr><td>a<![x</td></tr></table>") == "```text\nas text\n```"  # html.parser gives up
+    # No math in outputs (GitHub shows none there): `$5 ... $6` is money.
+    assert shown("<table><tr><td>$5 and $6</td></tr></table>") == "<table><tr><td>&#36;5 and &#36;6</td></tr></table>"
+    assert shown('<table><tr><td colspan="²">a</td></tr></table>') == "<table><tr><td>a</td></tr></table>"
+
+
 def test_dates_from_front_matter_file_name_and_git(messy: Path) -> None:
     assert date_from_name("DAY22_241031") == dt.date(2024, 10, 31)
     assert date_from_name("250526_TIL") == dt.date(2025, 5, 26)

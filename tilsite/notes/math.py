@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import html
 import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 from tilsite.notes.parsing import block_parser, code_spans
@@ -31,9 +33,16 @@ Stash = Callable[[str], str]
 """Takes a piece of raw HTML and returns the placeholder that stands for it in the Markdown."""
 
 _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)[^\n]+?(?<!`)\1(?!`)")
-_INLINE_TAG = re.compile(r"<!--.*?(?:-->|$)|</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>", re.DOTALL)
-_ADDRESS = re.compile(r"\]\([^\s)]*|\b(?:https?://|www\.)[^\s<>]*")
-"""A link's address or a bare URL (``?path=$.a&x=$.b``), where a ``$`` is part of the address."""
+_INLINE_TAG = re.compile(r"<!--.*?(?:-->|$)|</?[A-Za-z][\w-]*(?:\s(?:\"[^\"\n]*\"|'[^'\n]*'|[^<>\"'])*)?/?>", re.DOTALL)
+"""An HTML tag or comment (a quoted attribute may hold ``>``)."""
+_ADDRESS = re.compile(
+    r"\]\([^\s)]*(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?"  # a link's address and title
+    r"|\b(?:https?://|www\.)[^\s<>]*"  # a bare URL
+    r"|!\[(?:[^\]\\\n]|\\.)*\]"  # an image's text, which becomes its alt attribute
+    r"|(?m:^[ ]{0,3}\[[^\]\n]+\]:.*$)"  # a link reference definition
+)
+"""Where a ``$`` is part of an attribute, not text: a link's address or title, a bare URL (``?path=$.a&x=$.b``),
+an image's alt text, a link reference definition."""
 _BLANK_LINE = re.compile(r"\n[ \t]*(?:>[ \t]*)*\n")
 _QUOTE_CONTINUATION = re.compile(r"(?m)^[ \t]*(?:>[ \t]?)+")
 _CHARACTER_REFERENCE = re.compile(r"&#x([0-9A-Fa-f]+);|&#([0-9]+);")
@@ -94,13 +103,15 @@ def math_markdown(text: str, stash: Stash, failed: list[str] | None = None, obsi
 def _mathjax_rendered(text: str, stash: Stash) -> str:
     """``text`` with each of MathJax's rendered containers outside code handed to ``stash`` as the MathML it holds
     for screen readers (its copy of the TeX, which shows without MathJax's stylesheet, left out)."""
-    code = code_spans(text)
+    code = [*code_spans(text), *(span.span() for span in _CODE_SPAN.finditer(text))]
+    code += [element.span() for element in _SKIPPED_IN_HTML.finditer(text)]
 
     def contained(match: re.Match[str]) -> str:
         inner = _MATHML.search(match.group(1))
         if inner is None or any(first <= match.start() < end for first, end in code):
             return match.group(0)
-        return stash(inner.group(0))
+        cleaned = clean_mathml(inner.group(0))
+        return match.group(0) if cleaned is None else stash(cleaned)
 
     return _MATHJAX_CONTAINER.sub(contained, text)
 
@@ -135,12 +146,17 @@ def find_math(text: str, obsidian: bool = False) -> list[Math]:
     """1 where no formula may start or run: code, HTML tags, fences."""
     in_table = bytearray(len(text))
     in_html = bytearray(len(text))
+    leaf = array("i", bytes(4 * len(text)))
+    """Which paragraph, heading, table row or HTML block a character is in (0: none): a ``$$`` block ends in its
+    own."""
     code: list[tuple[int, int]] = []
     fences: list[Math] = []
-    for token in block_parser().parse(text):
+    for number, token in enumerate(block_parser().parse(text), start=1):
         if not token.map:
             continue
         first, end = offset(token.map[0]), offset(token.map[1])
+        if token.type in ("inline", "html_block"):
+            leaf[first:end] = array("i", [number]) * (end - first)
         if token.type == "fence" and token.info.split()[:1] == ["math"]:
             last = end - 1 if text[end - 1 : end] == "\n" else end  # the line break after it stays
             fences.append(Math(first + _fence_column(text, first, token.markup), last, token.content, True))
@@ -162,19 +178,23 @@ def find_math(text: str, obsidian: bool = False) -> list[Math]:
         position = max(position, end)
     prose = "".join(pieces) + text[position:]
     inline_code: dict[int, int] = {}
-    for pattern in (_CODE_SPAN, _INLINE_TAG, _ADDRESS):
+    for match in _CODE_SPAN.finditer(prose):
+        start, end = match.span()
+        blocked[start:end] = b"\1" * (end - start)
+        inline_code[start] = end
+    # Code spans blanked too, so that a `<code>` written in one does not start an HTML element.
+    prose = _CODE_SPAN.sub(lambda match: " " * len(match.group(0)), prose)  # code spans hold no line break
+    for pattern in (_SKIPPED_IN_HTML, _INLINE_TAG, _ADDRESS):
         for match in pattern.finditer(prose):
             start, end = match.span()
             blocked[start:end] = b"\1" * (end - start)
-            if pattern is _CODE_SPAN:
-                inline_code[start] = end
     found = list(fences)
     position = text.find("$")
     while position != -1:
         formula = None
         if not blocked[position] and not _escaped(text, position):
             if text.startswith("$$", position):
-                formula = _display(text, position, blocked, obsidian)
+                formula = _display(text, position, blocked, in_table, None if obsidian else leaf)
             elif position + 1 in inline_code:
                 end = inline_code[position + 1]
                 if text[end : end + 1] == "$":  # $`x`$: GitHub's other way of writing inline math
@@ -187,9 +207,14 @@ def find_math(text: str, obsidian: bool = False) -> list[Math]:
             position = text.find("$", formula.end)
         else:
             position = text.find("$", position + (2 if text.startswith("$$", position) else 1))
-    # In HTML, `&lt;` is `<`: the TeX is what the text says.
+    # In HTML, `&lt;` is `<`: the TeX is what the text says. In a table, `\|` is how a cell holds a `|`.
     found = [
-        replace(formula, tex=html.unescape(formula.tex)) if in_html[formula.start] else formula for formula in found
+        replace(formula, tex=html.unescape(formula.tex))
+        if in_html[formula.start]
+        else replace(formula, tex=formula.tex.replace("\\|", "|"))
+        if in_table[formula.start]
+        else formula
+        for formula in found
     ]
     return sorted(found, key=lambda formula: formula.start)
 
@@ -223,9 +248,11 @@ def _inline(text: str, start: int, blocked: bytearray, in_table: bytearray) -> M
     return None
 
 
-def _display(text: str, start: int, blocked: bytearray, blank_lines: bool = False) -> Math | None:
-    """``$$tex$$`` from ``start``, over lines if need be but not past code, HTML or (unless ``blank_lines``) a
-    blank line."""
+def _display(
+    text: str, start: int, blocked: bytearray, in_table: bytearray, leaf: array[int] | None = None
+) -> Math | None:
+    """``$$tex$$`` from ``start``, over lines if need be but not past code, HTML, a table cell's ``|`` or the end of
+    its paragraph (``leaf``: none in Obsidian, where a ``$$`` block may hold blank lines)."""
     position = start + 2
     while True:
         close = text.find("$$", position)
@@ -236,7 +263,11 @@ def _display(text: str, start: int, blocked: bytearray, blank_lines: bool = Fals
             continue
         break
     inside = text[start + 2 : close]
-    if not inside.strip() or (not blank_lines and _BLANK_LINE.search(inside)) or any(blocked[start:close]):
+    if not inside.strip() or any(blocked[start:close]):
+        return None
+    if leaf is not None and (_BLANK_LINE.search(inside) or leaf[start] != leaf[close]):
+        return None
+    if in_table[start] and "|" in inside.replace("\\|", ""):
         return None
     if "\n" in inside and text[text.rfind("\n", 0, start) + 1 : start].lstrip(" \t").startswith(">"):
         inside = _QUOTE_CONTINUATION.sub("", inside)  # in a quote, each line starts with `>`
@@ -265,9 +296,9 @@ def _mathml(tex: str, display: bool) -> str | None:
 
     try:
         element = convert_to_element(tex, display="block" if display else "inline")
-    except Exception:  # latex2mathml raises its own errors, and others on input it does not expect
+        return _serialised(element)
+    except Exception:  # latex2mathml's own errors, others on input it does not expect, braces nested too deep
         return None
-    return _serialised(element)
 
 
 def math_text(tex: str) -> str:
@@ -277,15 +308,165 @@ def math_text(tex: str) -> str:
 
 
 def _serialised(element: Element) -> str:
-    """MathML with every text and attribute escaped. latex2mathml writes symbols as character references in
-    its elements' text and unescapes the whole document at the end, which lets ``\\text{<b>}`` through as a
-    tag; here the references become characters and everything is escaped once."""
-    attributes = "".join(
-        f' {name}="{html.escape(_characters(value), quote=True)}"' for name, value in element.attrib.items()
-    )
+    """MathML with every text and attribute escaped, and only MathML's own elements and presentation attributes
+    (``\\href``, ``\\style`` and ``\\class`` would give a formula a link, styles or classes). latex2mathml writes
+    symbols as character references in its elements' text and unescapes the whole document at the end, which
+    lets ``\\text{<b>}`` through as a tag; here the references become characters and everything is escaped once."""
+    tag = _element(element.tag)
+    attributes = "".join(_attribute(name, _characters(value)) for name, value in element.attrib.items())
     inner = html.escape(_characters(element.text or ""), quote=False)
     inner += "".join(_serialised(child) + html.escape(_characters(child.tail or ""), quote=False) for child in element)
-    return f"<{element.tag}{attributes}>{inner}</{element.tag}>"
+    return f"<{tag}{attributes}>{inner}</{tag}>"
+
+
+MATHML_ELEMENTS = frozenset(
+    [
+        "math",
+        "mi",
+        "mn",
+        "mo",
+        "ms",
+        "mtext",
+        "mspace",
+        "mrow",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mstyle",
+        "merror",
+        "mpadded",
+        "mphantom",
+        "mfenced",
+        "menclose",
+        "msub",
+        "msup",
+        "msubsup",
+        "munder",
+        "mover",
+        "munderover",
+        "mmultiscripts",
+        "mprescripts",
+        "none",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mlabeledtr",
+        "semantics",
+        "annotation",
+    ]
+)
+"""MathML's presentation elements; any other tag in a formula is written as ``mrow`` (its content kept)."""
+MATHML_ATTRIBUTES = frozenset(
+    [
+        "accent",
+        "accentunder",
+        "align",
+        "close",
+        "columnalign",
+        "columnlines",
+        "columnspacing",
+        "depth",
+        "display",
+        "displaystyle",
+        "equalcolumns",
+        "equalrows",
+        "fence",
+        "form",
+        "frame",
+        "framespacing",
+        "height",
+        "largeop",
+        "linebreak",
+        "linethickness",
+        "lspace",
+        "mathbackground",
+        "mathcolor",
+        "mathsize",
+        "mathvariant",
+        "maxsize",
+        "minsize",
+        "movablelimits",
+        "notation",
+        "open",
+        "rowalign",
+        "rowlines",
+        "rowspacing",
+        "rspace",
+        "encoding",
+        "scriptlevel",
+        "separator",
+        "separators",
+        "stretchy",
+        "symmetric",
+        "voffset",
+        "width",
+        "xmlns",
+    ]
+)
+"""Presentation attributes kept on MathML elements; others (``href``, ``style``, ``class``, ``id``, handlers) are
+dropped."""
+
+
+def _element(tag: str) -> str:
+    tag = tag.lower()
+    return tag if tag in MATHML_ELEMENTS else "mrow"
+
+
+def _attribute(name: str, value: str) -> str:
+    name = name.lower()
+    return f' {name}="{html.escape(value, quote=True)}"' if name in MATHML_ATTRIBUTES else ""
+
+
+class _MathMLCleaner(HTMLParser):
+    """MathML written by someone else (MathJax's copy for screen readers, in HTML a note copied) rebuilt from its
+    MathML elements, presentation attributes and text alone, every element closed."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.open: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag.lower() in _HIDDEN:
+            self.hidden += 1
+        elif tag.lower() in MATHML_ELEMENTS and not self.hidden:
+            self.parts.append(f"<{tag.lower()}{''.join(_attribute(name, value or '') for name, value in attrs)}>")
+            self.open.append(tag.lower())
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag.lower() in _HIDDEN:
+            self.hidden = max(self.hidden - 1, 0)
+        elif tag.lower() in self.open and not self.hidden:
+            while self.open:
+                closed = self.open.pop()
+                self.parts.append(f"</{closed}>")
+                if closed == tag.lower():
+                    break
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(html.escape(data, quote=False))
+
+
+_HIDDEN = frozenset({"script", "style", "annotation-xml", "template"})
+"""Elements whose content a browser never shows as text; left out with it."""
+
+
+def clean_mathml(markup: str) -> str | None:
+    """``markup`` (one ``<math>`` element from HTML) with only MathML's elements, presentation attributes and
+    escaped text; None when it cannot be read."""
+    cleaner = _MathMLCleaner()
+    try:
+        cleaner.feed(markup)
+        cleaner.close()
+    except Exception:  # html.parser asserts on some malformed markup
+        return None
+    return "".join(cleaner.parts) + "".join(f"</{tag}>" for tag in reversed(cleaner.open))
 
 
 def _characters(text: str) -> str:

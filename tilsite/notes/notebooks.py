@@ -163,6 +163,7 @@ class _TableText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.open: list[str] = []
         self.hidden = 0
         self.tables = 0
 
@@ -171,18 +172,32 @@ class _TableText(HTMLParser):
             self.hidden += 1
         elif tag in _TABLE_TAGS and not self.hidden:
             self.tables += tag == "table"
-            spans = "".join(f' {name}="{value}"' for name, value in attrs if name in _SPANS and (value or "").isdigit())
+            spans = "".join(
+                f' {name}="{value}"'
+                for name, value in attrs
+                if name in _SPANS and value and value.isascii() and value.isdigit()
+            )
             self.parts.append(f"<{tag}{spans}>")
+            self.open.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("style", "script"):
             self.hidden = max(self.hidden - 1, 0)
-        elif tag in _TABLE_TAGS and not self.hidden:
-            self.parts.append(f"</{tag}>")
+        elif tag in self.open and not self.hidden:
+            while self.open:  # what the output left open inside it closes with it
+                closed = self.open.pop()
+                self.parts.append(f"</{closed}>")
+                if closed == tag:
+                    break
 
     def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(html.escape(" ".join(data.split()), quote=False) if data.strip() else "")
+        if not self.hidden and data.strip():
+            # `$` as a reference: GitHub shows no math in outputs, and `$5 ... $6` in a cell is money.
+            self.parts.append(html.escape(" ".join(data.split()), quote=False).replace("$", "&#36;"))
+
+    def table(self) -> str:
+        """The table, every element closed (an output cut short does not swallow the rest of the page)."""
+        return "".join(self.parts) + "".join(f"</{tag}>" for tag in reversed(self.open))
 
 
 def _table(markup: str) -> str | None:
@@ -191,8 +206,11 @@ def _table(markup: str) -> str | None:
     if "<table" not in markup or "<script" in markup.lower():
         return None
     table = _TableText()
-    table.feed(markup)
-    table.close()
+    try:
+        table.feed(markup)
+        table.close()
+    except Exception:  # html.parser asserts on some malformed markup (`<![x`)
+        return None
     if table.tables != 1:
         return None
-    return "".join(table.parts)  # one line: an HTML block of its own in the Markdown
+    return table.table()  # one line: an HTML block of its own in the Markdown
