@@ -101,6 +101,41 @@ NOTES = {
 
 200 은 성공, 404 는 없는 페이지.
 """,
+    # A hand-written outline first, then H1s for sections; a heading repeated, linked as GitHub numbers it.
+    "spring/1-4 스프링 핵심 원리.md": """- [빈 등록](#빈-등록)
+- [두 번째 참고](#참고-1)
+
+# 참고
+
+김영한 강의.
+
+# 빈 등록
+
+`@Bean` 으로 등록한다.
+
+## 참고
+
+스프링 문서.
+""",
+    # No heading: titled by its name, which holds `<T>`.
+    "java/제네릭 <T> 정리.md": "`List<T>` 의 `T` 는 타입 매개변수다.\n",
+    # An Obsidian Excalidraw drawing: compressed JSON, not a note.
+    "drawings/map.excalidraw.md": """---
+excalidraw-plugin: parsed
+---
+==⚠  Switch to EXCALIDRAW VIEW in the MORE OPTIONS menu of this document. ⚠==
+
+# Text Elements
+노드 ^9bKy8gqR
+
+%%
+# Drawing
+```compressed-json
+N4KAkARALgngDgUwgLgAQQQDwMYEMA2AlgCYBOuA7hADTgQBuCpAzoQPYB2KAbC
+```
+%%
+""",
+    "drawings/graph.view.md": "---\ntitle: 그래프\nexcalidraw-plugin: parsed\n---\n==⚠ Switch to EXCALIDRAW VIEW ⚠==\n",
     "TIL_Git_n_Github_241016.md": """# Git 과 GitHub
 
 원격 저장소에 push 한다 :tada: (`:tada:` 그대로)

@@ -214,6 +214,6 @@ def test_formulas_carry_no_links_styles_or_handlers() -> None:
 
 def test_formulas_nested_too_deep_show_as_written() -> None:
     deep = "\\sqrt{" * 300 + "x" + "}" * 300
-    assert mathml(deep) is None
+    assert mathml(deep) is None and mathml("\\sqrt{" * 20 + "x" + "}" * 20) is not None
     assert "<code>$\\sqrt{" in _site(f"a ${deep}$ b")
     assert parse_headings(Note("a.md", f"# ${deep}$\n", 0, {}), SlugSettings(math=True))[1]

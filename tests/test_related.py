@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from tilsite.index.store import SectionIndex, SectionRecord
-from tilsite.results.related import blended, compute_related, related_notes, script, template_sections
+from tilsite.results.related import (
+    blended,
+    compute_related,
+    image_only,
+    related_notes,
+    script,
+    template_sections,
+)
 
 
 def _record(path: str, anchor: str, text: str = "") -> SectionRecord:
@@ -252,3 +259,30 @@ def test_a_text_a_few_notes_share_still_counts() -> None:
     template = template_sections(records)
     assert not template[:30].any()
     assert template[30:].all()  # a form: the same words, other numbers in every note
+
+
+def test_a_lone_image_never_decides_where_notes_meet_nor_a_copy_shows_twice() -> None:
+    """A section that is only a pasted image reads as its file's name; a note kept in two folders is one note."""
+    assert image_only("img.png") and image_only("스크린샷 2024-01-01 오후 3.12.45") and image_only("image (1).png")
+    assert not image_only("구조도") and not image_only("venv 구조도.png 를 보자") and not image_only("9.2")
+    assert not image_only("")
+    rows = {
+        "a.md": [("", "JPA 변경 감지", [1, 0, 0, 0]), ("img", "img.png", [0, 0, 0, 1])],
+        "old/b.md": [("", "변경 감지가 안 될 때", [1, 0.2, 0, 0]), ("img", "img.png", [0, 0, 0, 1])],
+        "velog/b.md": [("", "변경 감지가 안 될 때", [1, 0.2, 0, 0])],
+        "c.md": [("", "영속성 컨텍스트", [1, 0.5, 0, 0])],
+        "d.md": [("", "네트워크", [0, 0, 1, 0]), ("img", "image.png", [0, 0, 0, 1])],
+    }
+    records, vectors = [], []
+    for path, sections in rows.items():
+        for anchor, text, vector in sections:
+            title = "B" if path.endswith("b.md") else path
+            records.append(SectionRecord(path, title, anchor or title, anchor, f"{path}#{anchor}", "", text, text))
+            vectors.append(vector)
+    array = np.array(vectors, dtype=np.float32)
+    index = SectionIndex("m", records, array / np.linalg.norm(array, axis=1, keepdims=True))
+    related = compute_related(index, count=5, threshold=-2)
+    listed = [item.target.path for item in related["a.md"]]
+    assert listed[0] in ("old/b.md", "velog/b.md") and len([p for p in listed if p.endswith("b.md")]) == 1
+    assert all(item.target.anchor != "img" and item.source_anchor != "img" for item in related["a.md"])
+    assert not any(item.target.path.endswith("b.md") for item in related["old/b.md"])  # never beside itself

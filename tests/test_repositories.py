@@ -546,6 +546,19 @@ def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model:
     config = (repo / "mkdocs.yml").read_text(encoding="utf-8")
     assert 'site_name: "me TIL"' in config and "repo_url: https://github.com/me/TIL" in config
 
+    # Several H1s are sections: the page is titled by the file's name as written, its date opens the page (not
+    # under its first section), and the table of contents lists every H1, not the first one's children alone.
+    spring = (site_dir / "spring/1-4 스프링 핵심 원리/index.html").read_text(encoding="utf-8")
+    assert "<title>1-4 스프링 핵심 원리 - me TIL</title>" in spring
+    article = spring[spring.index("<article") :]
+    assert article.index('class="tilsite-date"') < article.index("<ul>") < article.index('id="참고"')
+    outline = spring[spring.index('data-md-component="toc"') :]
+    assert outline.index('href="#참고"') < outline.index('href="#빈-등록"') < outline.index('href="#참고_1"')
+    assert 'href="#참고_1"' in article  # GitHub's `#참고-1`, the second `참고`
+    generic = (site_dir / "java/제네릭 <T> 정리/index.html").read_text(encoding="utf-8")
+    assert "<title>제네릭 &lt;T&gt; 정리 - me TIL</title>" in generic and "<T>" not in generic
+    assert not (site_dir / "drawings").exists()  # an Excalidraw drawing is no note
+
 
 def test_an_inited_repository_is_styled_in_a_browser(tmp_path: Path, fake_model: FakeEmbedder) -> None:
     from .helpers import browse, serving

@@ -107,35 +107,52 @@ def test_title_falls_back_to_file_name() -> None:
 
 TITLED = {
     "README.md": "Home page text\n",
-    "sub/README.md": "no heading\n",
     "Linux Tool.md": "text first\n\n# 제한사항\n\nthen a heading\n",  # not the first thing: the file's name
     "NoSQL.md": "## only a subheading\n",
     "git-rebase_vs_merge.md": "plain\n",
     "DAY30_241110.md": "# DAY30 `git` 정리 {#day30}\n\ntext\n",
     "meta.md": "---\ntitle: From meta\n---\n# Heading\n",
 }
+"""Notes that MkDocs titles as tilsite does (the adapter tells MkDocs the title of the others)."""
+OWN_TITLES = {
+    "sub/README.md": ("no heading\n", "Sub", "Index"),  # a folder's README by the folder's name
+    "JWT.md": ("# 참고\n\nlinks\n\n# 토큰\n\ntext\n", "JWT", "참고"),  # several H1s are sections
+    "1-4 스프링 핵심 원리.md": ("text\n", "1-4 스프링 핵심 원리", "1 4 스프링 핵심 원리"),  # as written
+    "05-01.md": ("text\n", "05-01", "05 01"),
+}
+"""Notes tilsite titles otherwise than MkDocs would: (text, tilsite's title, MkDocs' own)."""
 
 
-def test_titles_are_the_ones_mkdocs_gives_the_pages(tmp_path: Path) -> None:
+def test_titles_are_the_ones_mkdocs_gives_the_pages_or_tells_it(tmp_path: Path) -> None:
     from mkdocs.structure.files import File, Files
     from mkdocs.structure.pages import Page
 
-    for name, text in TITLED.items():
+    texts = {**TITLED, **{name: text for name, (text, _, _) in OWN_TITLES.items()}}
+    for name, text in texts.items():
         (tmp_path / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "docs" / name).write_text(text, encoding="utf-8")
     (tmp_path / "mkdocs.yml").write_text("site_name: t\nmarkdown_extensions: [attr_list]\n", encoding="utf-8")
     config = load_config(str(tmp_path / "mkdocs.yml"))
-    files = Files([File(name, config.docs_dir, config.site_dir, True) for name in TITLED])
-    titles = []
+    files = Files([File(name, config.docs_dir, config.site_dir, True) for name in texts])
+    titles = {}
     for file in files:
         page = Page(None, file, config)
         page.read_source(config)
         page.render(config, files)
         note = read_note(Path(file.abs_src_path or ""), Path(config.docs_dir), [])
         assert note is not None
-        assert split_sections(note)[0].note_title == page.title, file.src_uri
-        titles.append(page.title)
-    assert titles == ["Home", "Index", "Linux Tool", "NoSQL", "Git rebase vs merge", "DAY30 git 정리", "From meta"]
+        titles[file.src_uri] = split_sections(note)[0].note_title
+        expected = OWN_TITLES[file.src_uri][2] if file.src_uri in OWN_TITLES else titles[file.src_uri]
+        assert page.title == expected, file.src_uri
+    assert [titles[name] for name in TITLED] == [
+        "Home",
+        "Linux Tool",
+        "NoSQL",
+        "Git rebase vs merge",
+        "DAY30 git 정리",
+        "From meta",
+    ]
+    assert {name: titles[name] for name in OWN_TITLES} == {name: own for name, (_, own, _) in OWN_TITLES.items()}
 
 
 def test_the_seed_note_splits_into_its_sections() -> None:
@@ -261,3 +278,17 @@ def test_emoji_shortcodes_in_headings_get_the_ids_mkdocs_renders() -> None:
     assert [heading.text for heading in headings][1:3] == ["배포 🚀 하기", "🎉 Party"]
     plain = parse_headings(_note(text), SlugSettings.from_markdown_config(["toc"], configs))[2]
     assert plain[2].anchor == "tada-party"  # without the extension, the shortcode is text
+
+
+def test_vault_notes_are_titled_as_obsidian_shows_them_unless_the_name_says_less() -> None:
+    """Obsidian titles a note by its file's name; a README by its heading (it names a folder, not a note), and a
+    name that its opening heading starts with (``146`` and ``# 146. LRU 缓存``) by that heading."""
+
+    def title(path: str, text: str) -> str:
+        return split_sections(Note(path, text, 0, {}, named=True))[0].note_title
+
+    assert title("Java/단서 질문 노트.md", "# 단서 질문\n\nx\n") == "단서 질문 노트"
+    assert title("leetcode/146.md", "# 146. LRU 缓存\n\nx\n") == "146. LRU 缓存"
+    assert title("css/README.md", "# CSS 单位指南\n\nx\n") == "CSS 单位指南"
+    assert title("css/README.md", "text only\n") == "Css"
+    assert title("css/units.md", "x\n") == "units"

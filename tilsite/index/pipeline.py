@@ -21,7 +21,7 @@ from tilsite.index.cache import EmbeddingCache
 from tilsite.index.passages import passage_key, passage_texts
 from tilsite.index.store import SectionIndex, SectionRecord, damaged_rows, passage_owners, write_index
 from tilsite.notes.reading import Note, NoteProblem, iter_note_paths, read_note, with_wiki_links
-from tilsite.notes.sections import Section, split_note
+from tilsite.notes.sections import Section, note_title, split_note
 from tilsite.notes.slugs import SlugSettings
 from tilsite.notes.targets import link_targets
 
@@ -37,11 +37,12 @@ Progress = Callable[[int, int], None]
 
 EMBED_CHUNK = 64
 """Sections embedded (and stored) at a time: an interrupted build keeps what it finished."""
-SECTIONS_VERSION = 9
+SECTIONS_VERSION = 10
 """Bump when the way notes split into sections changes, so cached splits are redone (5: sections keep their
 Markdown, which is what gets embedded, and HTML blocks' text; 6: lone carriage returns end lines; 7: titles as
 MkDocs gives them, Obsidian's file names, alerts' ``[!NOTE]`` out of the text; 8: formulas MathJax drew read as
-their TeX; 9: a title's formulas and emoji as the page shows them)."""
+their TeX; 9: a title's formulas and emoji as the page shows them; 10: several H1s make no title, a folder's
+README is titled by the folder, names with spaces kept as written)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -84,7 +85,9 @@ class BuildReport:
     links: dict[str, list[str]] = field(default_factory=dict)
     """The URLs each note read links to or shows, by path on the site."""
     named: set[str] = field(default_factory=set)
-    """Notes titled by their file's name, as in Obsidian (they are in a vault): MkDocs should title them so too."""
+    """Notes titled by their file's name, as in Obsidian (they are in a vault)."""
+    titles: dict[str, str] = field(default_factory=dict)
+    """Each note's title (``tilsite.notes.sections.note_title``), which MkDocs should give its page too."""
     wiki: bool = False
     """The notes use wiki links (``tilsite.notes.wikilinks``): the pages are rendered with them as links."""
     wiki_links: dict[str, set[str]] = field(default_factory=dict)
@@ -412,6 +415,8 @@ class IndexBuild:
             report.named = {note.path for note in notes if note.named}
             report.wiki = bool(report.wiki_links or report.named)
             sections, self.note_keys, self.heading_ids = collect_sections(notes, slugs, cache)
+            titled = {section.path: section.note_title for section in sections}
+            report.titles = {note.path: titled.get(note.path) or note_title(note) for note in notes}
             self.vectors = SectionVectors(sections, model, cache, passages=passages)
         finally:
             cache.close()

@@ -290,10 +290,32 @@ def mathml(tex: str, display: bool = False) -> str | None:
     return _mathml(tex.strip(), display)
 
 
+MAX_NESTING = 64
+"""Braces deeper than this are not read as TeX (latex2mathml, and the MathML written, recurse once a level)."""
+
+
+def _nesting(tex: str) -> int:
+    depth = deepest = 0
+    escaped = False
+    for character in tex:
+        if escaped:
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif character == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character == "}":
+            depth -= 1
+    return deepest
+
+
 @lru_cache(maxsize=4096)
 def _mathml(tex: str, display: bool) -> str | None:
     from latex2mathml.converter import convert_to_element
 
+    if "{" in tex and _nesting(tex) > MAX_NESTING:
+        return None
     try:
         element = convert_to_element(tex, display="block" if display else "inline")
         return _serialised(element)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tilsite.notes.math import find_math, math_text, mathjax_as_tex
 from tilsite.notes.parsing import parser
-from tilsite.notes.slugs import SlugSettings, github_emoji, github_slug, unique_id
+from tilsite.notes.slugs import SlugSettings, github_emoji, github_ids, unique_id
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -208,29 +208,47 @@ def _split_attr_list(text: str) -> tuple[str, str | None]:
 
 
 def note_title(note: Note, tokens: list[Token] | None = None, heading_text: str | None = None) -> str:
-    """The title MkDocs gives the note's page (in the navigation, the browser's tab): front matter ``title``,
-    else the note's heading if it is an H1 and the first thing in the note, else from the file name. A note
-    of an Obsidian vault is titled by its file's name, as Obsidian titles it (the adapter gives MkDocs the same).
-    ``heading_text``: that heading's text as the site renders it (its formulas' and emoji's text), when known."""
+    """The title of the note's page, in the navigation, the browser's tab and every list of notes (the adapter
+    gives MkDocs the same): front matter ``title``, else the note's heading if it is an H1, the first thing
+    in the note and its only H1 (a note with several uses them for its sections, as GitHub shows it under
+    the file's name), else from the file's name (``title_from_name``). A note of an Obsidian vault is titled
+    by its file's name, as Obsidian titles it, unless its opening H1 starts with that name (``146`` and
+    ``# 146. LRU 缓存``) or it is a folder's README or index. ``heading_text``: that heading's text as the site
+    renders it (its formulas' and emoji's text), when known."""
     title = note.meta.get("title")
     if isinstance(title, str) and title.strip():
         return title.strip()
-    if note.named:
-        return posixpath.splitext(posixpath.basename(note.path))[0]
-    if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+    heading = ""
+    h1s = sum(token.type == "heading_open" and token.tag == "h1" for token in tokens or ())
+    if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and h1s == 1:
         text = _inline_text(tokens[1]) if heading_text is None else heading_text
-        if text:
-            return _split_attr_list(text)[0].strip() or text
-    return title_from_name(note.path)
+        heading = (_split_attr_list(text)[0].strip() or text) if text else ""
+    name = posixpath.basename(note.path)
+    if note.named and name not in _INDEX_PAGES:
+        stem = posixpath.splitext(name)[0]
+        return heading if heading.casefold().startswith(stem.casefold()) else stem
+    return heading or title_from_name(note.path)
+
+
+_BETWEEN_DIGITS = re.compile(r"(?<=\d)-(?=\d)")
 
 
 def title_from_name(path: str) -> str:
-    """MkDocs' title for a page with none of its own: ``Home`` for the home page, else the file's name with
-    ``-`` and ``_`` as spaces (capitalised when it is all lower case: ``git-rebase`` → ``Git rebase``)."""
+    """The title of a page with none of its own: ``Home`` for the home page, a folder's README or index by
+    the folder's name, else the file's name. A name written with spaces stays as written (``1-4 스프링 핵심
+    원리``); one without has its ``-`` and ``_`` read as spaces (``git-rebase`` → ``Git rebase``, capitalised when
+    it is all lower case, as MkDocs names pages), except a ``-`` between digits (``05-01``)."""
     folder, name = posixpath.split(path)
     if name in _INDEX_PAGES:
-        return "Index" if folder else "Home"
-    title = posixpath.splitext(name)[0].replace("-", " ").replace("_", " ")
+        if not folder:
+            return "Home"
+        name = posixpath.basename(folder)
+    else:
+        name = posixpath.splitext(name)[0]
+    if " " in name.strip():
+        return name.strip()
+    title = " ".join(_BETWEEN_DIGITS.sub("\0", name).replace("-", " ").replace("_", " ").split()).replace("\0", "-")
+    title = title or name
     return title.capitalize() if title.lower() == title else title
 
 
@@ -296,7 +314,7 @@ def split_note(note: Note, slugs: SlugSettings | None = None) -> tuple[list[Sect
     the id GitHub would give it)."""
     note = _without_mathjax_markup(note)
     tokens, title, headings = parse_headings(note, slugs)
-    ids = [(heading.anchor, github_slug(heading.text)) for heading in headings]
+    ids = list(zip((heading.anchor for heading in headings), github_ids([h.text for h in headings]), strict=True))
     return _split(note, tokens, title, headings), ids
 
 

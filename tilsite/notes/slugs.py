@@ -96,6 +96,21 @@ def github_slug(text: str) -> str:
     return _NOT_IN_GITHUB_SLUG.sub("", text.strip().lower()).replace(" ", "-")
 
 
+def github_ids(texts: list[str]) -> list[str]:
+    """The anchors GitHub gives a note's headings, in order: ``github_slug``, and ``-1``, ``-2`` ... after a slug
+    an earlier heading has (``참고``, ``참고-1``), as GitHub numbers repeated headings."""
+    seen: dict[str, int] = {}
+    ids: list[str] = []
+    for text in texts:
+        original = slug = github_slug(text)
+        while slug in seen:
+            seen[original] += 1
+            slug = f"{original}-{seen[original]}"
+        seen[slug] = 0
+        ids.append(slug)
+    return ids
+
+
 _SHORTCODE = re.compile(r":[a-z0-9_+\-]+:")
 
 

@@ -16,6 +16,8 @@ from typing import Literal
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 NOTEBOOK_SUFFIX = ".ipynb"
+DRAWING_SUFFIX = ".excalidraw.md"
+"""Obsidian's Excalidraw drawings (``is_drawing``): Markdown files holding a drawing's compressed JSON, left out."""
 ASSET_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp", ".ico", ".tif", ".tiff"}
     | {".pdf", ".mp4", ".webm", ".mp3", ".zip", ".txt"}
@@ -73,6 +75,25 @@ class Scan:
         return f"left out {total} file{'s' if total != 1 else ''} that are neither notes nor images ({kinds})"
 
 
+_DRAWING_MARK = b"excalidraw-plugin:"
+
+
+def is_drawing(path: Path) -> bool:
+    """Whether the Markdown file at ``path`` is a drawing of Obsidian's Excalidraw plugin (named ``*.excalidraw.md``,
+    or any name with ``excalidraw-plugin:`` in its front matter): compressed JSON, not a note."""
+    if path.name.lower().endswith(DRAWING_SUFFIX):
+        return True
+    try:
+        with path.open("rb") as stream:
+            start = stream.read(1024)
+    except OSError:
+        return False
+    if not start.lstrip(b"\xef\xbb\xbf").startswith(b"---"):
+        return False
+    front = start.split(b"\n---", 2)[0] if start.count(b"\n---") else start
+    return _DRAWING_MARK in front
+
+
 def page_uri(relative: str) -> str | None:
     """The site path of a page built from the file at ``relative``, or None if it is not a note.
 
@@ -101,7 +122,9 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
     notebooks: list[tuple[str, Path]] = []
     for relative, path in walk_files(root, skipped, scan.outside):
         suffix = path.suffix.lower()
-        if suffix in MARKDOWN_SUFFIXES:
+        if suffix in MARKDOWN_SUFFIXES and is_drawing(path):
+            scan.skipped[DRAWING_SUFFIX] += 1  # a drawing, not text: its page would show compressed JSON
+        elif suffix in MARKDOWN_SUFFIXES:
             markdown.append((relative, path))
         elif suffix == NOTEBOOK_SUFFIX:
             notebooks.append((relative, path))

@@ -11,7 +11,7 @@ import logging
 import shutil
 from dataclasses import replace
 from html import escape
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mkdocs.config.config_options import ExtraScriptValue
@@ -27,6 +27,7 @@ from tilsite.plugin.links import LinkFixer
 from tilsite.plugin.nav import unwrap_single_pages
 from tilsite.site.build import (
     ASSETS,
+    MARKDOWN_SUFFIXES,
     RELATED_CSS,
     SEARCH_DIR,
     NoteFile,
@@ -35,6 +36,7 @@ from tilsite.site.build import (
     SiteFile,
     Topics,
     github_repository,
+    is_drawing,
     link_leaving,
     page_source,
     page_uri,
@@ -92,8 +94,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """Files of the notes folder that are not published unless a note links to them (code, HTML, data)."""
         self.dates: dict[str, dt.date] = {}
         self.wiki = False
-        self.named: set[str] = set()
-        """Notes titled by their file's name (in an Obsidian vault), as the core titles them."""
+        self.titles: dict[str, str] = {}
+        """Each note's title as the core gives it (``note_title``), which its page gets too."""
         """The notes use wiki links (an Obsidian vault, or notes that link each other by them): pages show them
         as links (to a note not written yet, as its text) and Obsidian's callouts as admonitions."""
         self.links = LinkFixer()
@@ -185,6 +187,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                         links[link.relative_to(docs_dir).as_posix()] = None
             _warn_outside(list(links), "docs_dir")
             for file in list(files):
+                if file.src_uri.lower().endswith(MARKDOWN_SUFFIXES) and is_drawing(Path(file.abs_src_path or "")):
+                    files.remove(file)  # an Excalidraw drawing, as ``scan_notes`` leaves out
+                    continue
                 uri = page_uri(file.src_uri)
                 if file.is_documentation_page() or uri is None or file.abs_src_path is None:
                     continue
@@ -254,7 +259,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         for path in targets.to_publish:
             files.append(_moved_file(path, self.unpublished.pop(path), config))
         self.wiki = report.wiki
-        self.named = report.named
+        self.titles = report.titles
         for extension in config.markdown_extensions:
             if isinstance(extension, GithubMarkdown):
                 extension.callouts = self.wiki
@@ -418,8 +423,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.links.page = page.file.src_uri
         self.links.page_file = page.file
         self.links.files = files
-        if page.file.src_uri in self.named and "title" not in page.meta:
-            page.meta["title"] = PurePosixPath(page.file.src_uri).stem  # as Obsidian titles notes, and the index
+        title = self.titles.get(page.file.src_uri)
+        if title and "title" not in page.meta:
+            # One title in the navigation, the tab and every list of notes. Themes write it as HTML, as MkDocs' own
+            # titles are (a heading's text), so a name such as `List<T>.md` is escaped.
+            page.meta["title"] = escape(title)
         # Wiki links ([[Note]]) as the links they stand for; one to no file of the site is shown as its text.
         return wiki_markdown(markdown, self.links.leads) if self.wiki else None
 
@@ -433,6 +441,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 more = f" and {len(extension.unread_math) - 3} more" if len(extension.unread_math) > 3 else ""
                 log.warning(f"{page.file.src_uri}: math that cannot be read is shown as written: {shown}{more}")
                 extension.unread_math.clear()
+        _whole_outline(page)
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
         return insert_date(html, when) if when else html
 
@@ -512,6 +521,17 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         else:
             top.append(entry)
         return related_html(links, self.config.related_heading, heading_id)
+
+
+def _whole_outline(page: Page) -> None:
+    """Material's table of contents lists only the children of the page's first heading when that is an H1 (the
+    page's title): a note that uses several H1s for its sections would show the first one's outline alone. Its
+    headings go under one entry, which Material leaves out, so that every one of them is listed."""
+    top = page.toc.items
+    if len(top) > 1 and top[0].level == 1:
+        holder = AnchorLink(top[0].title, top[0].id, 1)
+        holder.children = list(top)
+        page.toc.items = [holder]
 
 
 class _ToMkDocsLog(logging.Handler):

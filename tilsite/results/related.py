@@ -50,7 +50,7 @@ BLEND_NEIGHBOURS = 16
 """Nearest notes whose vectors are blended into a note's vector (``blended``)."""
 BLEND_POWER = 1.5
 """A blended neighbour's weight is its cosine to the note raised to this power (near notes count most)."""
-RELATED_VERSION = 5
+RELATED_VERSION = 7
 """Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
 TEMPLATE_NOTES = 5
 """A section whose text, numbers aside, is in at least this many notes (and ``TEMPLATE_SHARE`` of them) may be
@@ -248,6 +248,50 @@ def template_sections(records: Sequence[SectionRecord]) -> numpy.ndarray:
     return np.array([shape in templates for shape in shapes], dtype=bool)
 
 
+_IMAGE_NAME = re.compile(r"\S+\.(?:png|jpe?g|gif|svg|webp|bmp|avif)", re.IGNORECASE)
+_IMAGE_WORDS = frozenset(
+    [
+        "image",
+        "img",
+        "images",
+        "screenshot",
+        "screen",
+        "shot",
+        "capture",
+        "pasted",
+        "untitled",
+        "am",
+        "pm",
+        "이미지",
+        "사진",
+        "그림",
+        "스크린샷",
+        "캡처",
+        "캡쳐",
+        "오전",
+        "오후",
+        "제목",
+        "없음",
+    ]
+)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def image_only(text: str) -> bool:
+    """Whether a section's text is nothing but the names of its images (``img.png``, ``스크린샷 2024-01-01 오후
+    3.12.45``): the alt text an image pasted into a note gets, which says nothing about the note."""
+    words = set(_WORD.findall(_IMAGE_NAME.sub(" ", text).lower()))
+    return words <= _IMAGE_WORDS and bool(words or _IMAGE_NAME.search(text))
+
+
+def hollow_sections(records: Sequence[SectionRecord]) -> numpy.ndarray:
+    """Sections that say nothing of their own note: a template's (``template_sections``) and those that are only
+    an image (``image_only``). Related notes never meet at them, and note vectors leave them out."""
+    import numpy as np
+
+    return template_sections(records) | np.array([image_only(record.text) for record in records], dtype=bool)
+
+
 def excluded(path: str, patterns: tuple[str, ...]) -> bool:
     """Whether the note at ``path`` matches one of the ``related_exclude`` glob ``patterns``."""
     return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
@@ -290,9 +334,9 @@ class NoteGroups:
         return cls(paths, texts, scripts([texts[path] for path in paths]), grouped, bounds)
 
     def vectors(self, index: SectionIndex) -> numpy.ndarray:
-        """Each note's centred unit vector (``note_vectors``, template sections left out), in the order of
+        """Each note's centred unit vector (``note_vectors``, hollow sections left out), in the order of
         ``paths``."""
-        return note_vectors(index.vectors, self.grouped, self.bounds, self.scripts, template_sections(index.records))
+        return note_vectors(index.vectors, self.grouped, self.bounds, self.scripts, hollow_sections(index.records))
 
     def section_vectors(self, index: SectionIndex) -> numpy.ndarray:
         """Every section's unit vector, centred by its note's script like the notes (index order)."""
@@ -364,7 +408,7 @@ def compute_related(
     del dense
 
     sections = notes.section_vectors(index)
-    template = template_sections(records)
+    template = hollow_sections(records)
 
     related: dict[str, list[RelatedNote]] = {}
     for note, path in enumerate(paths):
@@ -378,7 +422,7 @@ def compute_related(
         lengths = sizes[others]
         starts = np.cumsum(lengths) - lengths
         theirs = grouped[np.repeat(bounds[others] - starts, lengths) + np.arange(int(lengths.sum()))]
-        # Where two notes meet is never a template's section, unless a note has nothing else.
+        # Where two notes meet is never a template's section or a lone image, unless a note has nothing else.
         mine = grouped[bounds[note] : bounds[note + 1]]
         if not template[mine].all():
             mine = mine[~template[mine]]
@@ -388,13 +432,19 @@ def compute_related(
         best_pair = np.maximum.reduceat(column_best, starts)
         score = similarities[note][usable] + SECTION_WEIGHT * best_pair + KEYWORD_WEIGHT * keyword[note][usable]
         chosen: list[RelatedNote] = []
+        # A note copied into another folder is listed once, and never beside itself: same title, same passage.
+        shown = {(records[grouped[bounds[note]]].title, record.text_hash) for record in map(records.__getitem__, mine)}
         for place in np.lexsort((others, -score)).tolist():
             if len(chosen) >= count or score[place] < threshold:
                 break
             end = starts[place + 1] if place + 1 < len(starts) else len(theirs)
             column = starts[place] + int(np.argmax(column_best[starts[place] : end]))
             source = mine[int(np.argmax(pairs[:, column]))]
-            chosen.append(RelatedNote(records[theirs[column]], records[source], float(score[place])))
+            target = records[theirs[column]]
+            if (target.title, target.text_hash) in shown:
+                continue
+            shown.add((target.title, target.text_hash))
+            chosen.append(RelatedNote(target, records[source], float(score[place])))
         if chosen:
             related[path] = chosen
     return related

@@ -44,7 +44,7 @@ from tilsite.notes.dates import git_first_commit_dates, note_date
 from tilsite.notes.github import github_blocks
 from tilsite.notes.reading import page_source
 from tilsite.notes.slugs import SlugSettings, github_slug
-from tilsite.notes.sources import link_leaving, page_uri, scan_notes, walk_files
+from tilsite.notes.sources import MARKDOWN_SUFFIXES, is_drawing, link_leaving, page_uri, scan_notes, walk_files
 from tilsite.notes.targets import GitHubRepository, RepositoryFiles, Resolved, github_repository
 from tilsite.notes.wikilinks import wiki_markdown
 from tilsite.results.copies import NearCopy, near_copies
@@ -68,6 +68,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_NAME",
     "DEFAULT_THRESHOLD",
+    "MARKDOWN_SUFFIXES",
     "RELATED_CSS",
     "SEARCH_DIR",
     "BuildReport",
@@ -88,6 +89,7 @@ __all__ = [
     "github_blocks",
     "github_repository",
     "github_slug",
+    "is_drawing",
     "link_leaving",
     "notes_below",
     "page_source",

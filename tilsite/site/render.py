@@ -68,6 +68,7 @@ def related_html(related: list[tuple[RelatedNote, str]], heading: str, heading_i
 
 
 _FIRST_H1_END = re.compile(r"</h1>", re.IGNORECASE)
+_H1_OPEN = re.compile(r"<h1[\s>]", re.IGNORECASE)
 _TAG = re.compile(
     r"<!--.*?-->"
     r"|<(?P<end>/?)(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)"
@@ -140,26 +141,36 @@ _CONTAINERS = frozenset(
 """Elements that, left open, take in the rest of the page (or, closed twice, close the theme's own)."""
 
 
+def _title_end(html: str) -> int | None:
+    """Where the page's title heading ends: an ``<h1>`` that opens the page and is its only one (a note with
+    several uses them for its sections, and one after other text is a section's too)."""
+    if html.lstrip()[:3].lower() != "<h1" or len(_H1_OPEN.findall(html)) != 1:
+        return None
+    match = _FIRST_H1_END.search(html)
+    return match.end() if match else None
+
+
 def insert_date(html: str, when: dt.date) -> str:
-    """Put the note's date under its first ``<h1>`` (or at the top when it has none)."""
+    """Put the note's date under its title heading (``_title_end``), else at the top."""
     stamp = when.isoformat()
     tag = f'<p class="tilsite-date"><time datetime="{stamp}">{stamp}</time></p>'
-    match = _FIRST_H1_END.search(html)
-    if match is None:
+    end = _title_end(html)
+    if end is None:
         return f"{tag}\n{html}"
-    return f"{html[: match.end()]}\n{tag}{html[match.end() :]}"
+    return f"{html[:end]}\n{tag}{html[end:]}"
 
 
 _DATE_LINE_END = re.compile(r'<p class="tilsite-date">.*?</p>', re.DOTALL)
 
 
 def insert_under_title(html: str, tag: str) -> str:
-    """Put ``tag`` under the note's title: after its date line (``insert_date``), else after its first
-    ``<h1>``, else at the top."""
-    match = _DATE_LINE_END.search(html) or _FIRST_H1_END.search(html)
-    if match is None:
+    """Put ``tag`` under the note's title: after its date line (``insert_date``), else after its title heading
+    (``_title_end``), else at the top."""
+    match = _DATE_LINE_END.search(html)
+    end = match.end() if match else _title_end(html)
+    if end is None:
         return f"{tag}\n{html}"
-    return f"{html[: match.end()]}\n{tag}{html[match.end() :]}"
+    return f"{html[:end]}\n{tag}{html[end:]}"
 
 
 def balance_html(html: str) -> str:
