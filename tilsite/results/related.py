@@ -250,30 +250,12 @@ def template_sections(records: Sequence[SectionRecord]) -> numpy.ndarray:
 
 _IMAGE_NAME = re.compile(r"\S+\.(?:png|jpe?g|gif|svg|webp|bmp|avif)", re.IGNORECASE)
 _IMAGE_WORDS = frozenset(
-    [
-        "image",
-        "img",
-        "images",
-        "screenshot",
-        "screen",
-        "shot",
-        "capture",
-        "pasted",
-        "untitled",
-        "am",
-        "pm",
-        "이미지",
-        "사진",
-        "그림",
-        "스크린샷",
-        "캡처",
-        "캡쳐",
-        "오전",
-        "오후",
-        "제목",
-        "없음",
-    ]
+    (  # noqa: SIM905 (a list of words reads as one)
+        "image img images screenshot screen shot capture pasted untitled am pm"
+        " 이미지 사진 그림 스크린샷 캡처 캡쳐 오전 오후 제목 없음"
+    ).split()
 )
+"""Words of the names images get when pasted (``스크린샷 2024-01-01 오후 3.12.45``, ``Pasted image``)."""
 _WORD = re.compile(r"[^\W\d_]+")
 
 
