@@ -18,7 +18,7 @@ from tilsite.results.related import (
 
 
 def _record(path: str, anchor: str, text: str = "") -> SectionRecord:
-    return SectionRecord(path, path, anchor, anchor, f"{path}#{anchor}", "", text, anchor)
+    return SectionRecord(path, path, anchor, anchor, f"{path}#{anchor}", "", text, f"{path}#{anchor}:{text}")
 
 
 def _index(rows: list[tuple[str, str, list[float]]], texts: dict[str, str] | None = None) -> SectionIndex:
@@ -239,7 +239,7 @@ def test_sections_a_template_fills_in_never_decide_where_notes_meet() -> None:
             "body": (f"problem {'abcdef'[number]}", topic),
         }
         for anchor, (text, vector) in sections.items():
-            records.append(SectionRecord(path, name, anchor or name, anchor, f"{path}#{anchor}", "", text, anchor))
+            records.append(SectionRecord(path, name, anchor or name, anchor, f"{path}#{anchor}", "", text, path + text))
             vectors.append(vector)
     array = np.array(vectors, dtype=np.float32)
     index = SectionIndex("m", records, array / np.linalg.norm(array, axis=1, keepdims=True))

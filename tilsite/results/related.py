@@ -50,7 +50,7 @@ BLEND_NEIGHBOURS = 16
 """Nearest notes whose vectors are blended into a note's vector (``blended``)."""
 BLEND_POWER = 1.5
 """A blended neighbour's weight is its cosine to the note raised to this power (near notes count most)."""
-RELATED_VERSION = 7
+RELATED_VERSION = 8
 """Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
 TEMPLATE_NOTES = 5
 """A section whose text, numbers aside, is in at least this many notes (and ``TEMPLATE_SHARE`` of them) may be
@@ -274,6 +274,19 @@ def hollow_sections(records: Sequence[SectionRecord]) -> numpy.ndarray:
     return template_sections(records) | np.array([image_only(record.text) for record in records], dtype=bool)
 
 
+COPY_SHARE = 0.5
+"""Two notes of one title that share this share of their sections' texts (of all either has) are copies of one."""
+
+
+def _copies(one: tuple[str, frozenset[str]], other: tuple[str, frozenset[str]]) -> bool:
+    """Whether two notes, as (title, their sections' text hashes), are copies of one note (a folder of old posts
+    kept beside the new): the same title and most sections the same. Notes of one book share a title and a
+    byline, not their sections."""
+    if one[0] != other[0]:
+        return False
+    return len(one[1] & other[1]) >= COPY_SHARE * len(one[1] | other[1])
+
+
 def excluded(path: str, patterns: tuple[str, ...]) -> bool:
     """Whether the note at ``path`` matches one of the ``related_exclude`` glob ``patterns``."""
     return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
@@ -391,6 +404,13 @@ def compute_related(
 
     sections = notes.section_vectors(index)
     template = hollow_sections(records)
+    texts = [  # each note: its title, its sections' texts (``_copies``)
+        (
+            records[grouped[bounds[n]]].title,
+            frozenset(records[row].text_hash for row in grouped[bounds[n] : bounds[n + 1]]),
+        )
+        for n in range(len(paths))
+    ]
 
     related: dict[str, list[RelatedNote]] = {}
     for note, path in enumerate(paths):
@@ -414,19 +434,17 @@ def compute_related(
         best_pair = np.maximum.reduceat(column_best, starts)
         score = similarities[note][usable] + SECTION_WEIGHT * best_pair + KEYWORD_WEIGHT * keyword[note][usable]
         chosen: list[RelatedNote] = []
-        # A note copied into another folder is listed once, and never beside itself: same title, same passage.
-        shown = {(records[grouped[bounds[note]]].title, record.text_hash) for record in map(records.__getitem__, mine)}
+        shown = [note]  # a note copied into other folders is listed once, and never beside itself
         for place in np.lexsort((others, -score)).tolist():
             if len(chosen) >= count or score[place] < threshold:
                 break
+            if any(_copies(texts[others[place]], texts[seen]) for seen in shown):
+                continue
+            shown.append(int(others[place]))
             end = starts[place + 1] if place + 1 < len(starts) else len(theirs)
             column = starts[place] + int(np.argmax(column_best[starts[place] : end]))
             source = mine[int(np.argmax(pairs[:, column]))]
-            target = records[theirs[column]]
-            if (target.title, target.text_hash) in shown:
-                continue
-            shown.add((target.title, target.text_hash))
-            chosen.append(RelatedNote(target, records[source], float(score[place])))
+            chosen.append(RelatedNote(records[theirs[column]], records[source], float(score[place])))
         if chosen:
             related[path] = chosen
     return related
