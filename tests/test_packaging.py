@@ -95,7 +95,7 @@ def test_wheel_and_sdist_build_and_the_wheel_builds_the_sample_site_in_a_fresh_v
     assert "Preparing the bundled multilingual-e5-small" in result.stdout + result.stderr  # the cache was empty
     assert (project / "site" / "index.html").is_file()
     assert list((project / "site").rglob("model_q4.onnx")), "the browser's search model was not published"
-    assert "Related notes" in (project / "site" / "ml" / "overfitting" / "index.html").read_text(encoding="utf-8")
+    assert "관련 노트" in (project / "site" / "ml" / "overfitting" / "index.html").read_text(encoding="utf-8")  # ko
     imported = subprocess.run(
         [str(bin_dir / "python"), "-c", "import tilsite, sys; print(tilsite.__file__)"],
         cwd=tmp_path,

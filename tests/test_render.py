@@ -22,3 +22,27 @@ from tilsite.site.render import balance_html
 )
 def test_balance_html(html: str, expected: str) -> None:
     assert balance_html(html) == expected
+
+
+def test_the_site_speaks_the_notes_language() -> None:
+    """`tilsite init` sets the theme's language from the notes, and what tilsite writes follows it."""
+    from tilsite.site.archive import ArchiveEntry, archive_markdown, home_markdown
+    from tilsite.site.scaffold import mkdocs_yml, notes_language
+    from tilsite.site.topics import topic_line
+    from tilsite.site.words import words_for
+
+    assert notes_language(["# 과적합\n\ndropout"]) == "ko"
+    assert notes_language(["# ブロック\n\nRubyのブロック", "# Ruby\n\nblocks"]) == "ja"
+    assert notes_language(["# CSS 单位指南\n\n许多 CSS 属性"]) == "zh"
+    assert notes_language(["# Git\n\nrebase vs merge, 一 note"]) == "en"
+    assert "  language: zh  #" in mkdocs_yml("t", False, language="zh")
+    assert "  language: ko  #" in mkdocs_yml("t", True)
+    assert words_for("zh-TW").related == "相关笔记" and words_for("fr").related == "Related notes"
+    entries = [ArchiveEntry("a/x.md", "X", None), ArchiveEntry("y.md", "Y", None)]
+    korean = words_for("ko")
+    assert "노트 2개 중 0개에 날짜가 있습니다." in archive_markdown(entries, "archive.md", korean)
+    assert "노트 2개, 폴더 1개." in home_markdown(entries, "TIL", [], korean)
+    assert "## 노트" in home_markdown(entries, "TIL", [], korean)  # none dated: not "latest"
+    line = topic_line("Git · 브랜치", "../topics/#topic-1", words_for("ja"))
+    assert line.startswith('<p class="tilsite-topic">トピック: ')
+    assert "2 notes in 1 folder." in home_markdown(entries, "TIL", [])  # English when no language is given

@@ -281,7 +281,11 @@ def test_init_and_build_a_messy_repository(messy: Path, fake_model: FakeEmbedder
     assert '<time datetime="2024-11-24">' in day56  # from the file name
     assert '<time datetime="2024-09-01">' in (site_dir / "FE/HTML+CSS+JS/CSS/index.html").read_text(encoding="utf-8")
     archive = (site_dir / "archive/index.html").read_text(encoding="utf-8")
-    assert "8 notes, 8 with a date." in archive
+    # A Korean site (tilsite init writes `language: ko`) says in Korean what tilsite adds to its pages.
+    assert "<h1" in archive and "날짜별 노트" in archive and "노트 8개 중 8개에 날짜가 있습니다." in archive
+    assert '<h2 id="related-notes">관련 노트</h2>' in day56 and '<p class="tilsite-topic">주제: ' in day56
+    search_settings = json.loads((site_dir / "assets/tilsite/search/index.json").read_text(encoding="utf-8"))
+    assert search_settings["words"]["ready"] == "의미와 키워드로 찾음"
     assert re.search(r'id="2024-09-5"|2024-09 \(5\)', archive)
     home = (site_dir / "index.html").read_text(encoding="utf-8")  # README.md is the home page
     assert "나의 TIL" in home
@@ -680,7 +684,7 @@ def test_an_obsidian_vault_publishes_its_wiki_links_embeds_and_callouts(
     # No README.md or index.md: the site's address shows a home page listing the notes, not a 404.
     home = _parse(site_dir / "index.html")
     assert {"Java/Java%20MOC/", "Arrays/", "archive/", "topics/"} <= set(home.links), home.links
-    assert "3 notes in 1 folder." in (site_dir / "index.html").read_text(encoding="utf-8")
+    assert "노트 3개, 폴더 1개." in (site_dir / "index.html").read_text(encoding="utf-8")  # a Korean vault
     assert not (site_dir / "05 - Template").exists()  # the template is not a note
     # Notes of a vault are titled by their file names, as in Obsidian: in the navigation and the related lists.
     assert "<title>Java day09 MVC - " in back and ">Java day09 MVC &#8250; MVC 종합예제 정리</a>" in html

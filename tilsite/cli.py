@@ -355,6 +355,8 @@ def init(path: Path, force: bool, install: str, action: str | None) -> None:
             f" ({shown}): what they point at is never read or published."
         )
     click.echo(f"Korean notes: {'yes, search and theme set up for Korean' if result.korean else 'none found'}.")
+    if result.language in ("ja", "zh"):
+        click.echo(f"Notes in {'Japanese' if result.language == 'ja' else 'Chinese'}: the theme speaks it.")
     if result.wiki:
         click.echo("Obsidian notes: [[wiki links]], ![[embeds]], callouts and ==highlights== show as in Obsidian.")
     if result.templates:

@@ -43,7 +43,8 @@ class TilsiteConfig(base.Config):
     cosine; default 0.4)."""
     related_exclude = c.ListOfItems(c.Type(str), default=list(DEFAULT_EXCLUDE))
     """Glob patterns (relative to docs_dir) of notes left out of related lists, e.g. index pages."""
-    related_heading = c.Type(str, default="Related notes")
+    related_heading = c.Optional(c.Type(str))
+    """Heading of the related notes (default: "Related notes" in the theme's language, ``theme.language``)."""
     asset_dirs = c.ListOfItems(c.Type(str), default=["img"])
     """Folders beside mkdocs.yml (outside docs_dir) published at their own name, e.g. ``img/``."""
     notes_dir = c.Optional(c.Type(str))
@@ -63,8 +64,8 @@ class TilsiteConfig(base.Config):
     topics_page = c.Type(str, default="topics.md")
     """Path of the generated page of topics (the notes grouped by meaning) and their map; empty to turn it
     off (notes then show no topic line either)."""
-    topics_title = c.Type(str, default="Topics")
-    """Title of the topics page."""
+    topics_title = c.Optional(c.Type(str))
+    """Title of the topics page (default: "Topics" in the theme's language)."""
     near_copies = c.Type(bool, default=True)
     """Say in the build's output which sections nearly repeat a section of another note."""
     passages = c.Type(bool, default=True)

@@ -43,6 +43,7 @@ from tilsite.site.build import (
     scan_notes,
     walk_files,
     wiki_markdown,
+    words_for,
 )
 from tilsite.site.render import (
     balance_html,
@@ -94,6 +95,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """Files of the notes folder that are not published unless a note links to them (code, HTML, data)."""
         self.dates: dict[str, dt.date] = {}
         self.wiki = False
+        self.words = words_for(None)
+        """What tilsite writes into the pages, in the theme's language (``on_config``)."""
         self.titles: dict[str, str] = {}
         """Each note's title as the core gives it (``note_title``), which its page gets too."""
         """The notes use wiki links (an Obsidian vault, or notes that link each other by them): pages show them
@@ -129,6 +132,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if not self.config.enabled:
             return None
         self._close()
+        self.words = words_for(config.theme.get("language"))
         try:
             settings = replace(settings_from_config(config, self.config), model_process=not self._serving)
             asset_folders(config, self.config)  # checked before anything is read
@@ -329,7 +333,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             return
         try:
             site_dir = Path(config.site_dir)
-            for item in build.published_files(self.search_excluded):
+            for item in build.published_files(self.search_excluded, self.words):
                 _publish(site_dir, item)
         except (TilsiteError, OSError) as exc:
             raise PluginError(_message(exc)) from exc
@@ -350,16 +354,16 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
     def _add_archive(self, files: Files, config: MkDocsConfig, build: SiteBuild) -> str | None:
         page = _generated_page(files, self.config.archive_page, "archive")
         if page is not None:
-            files.append(File.generated(config, page, content=build.archive_markdown(page, self.dates)))
+            files.append(File.generated(config, page, content=build.archive_markdown(page, self.dates, self.words)))
         return page
 
     def _add_home(self, files: Files, config: MkDocsConfig, build: SiteBuild, archive: str | None) -> None:
         """A home page for notes with no README.md or index.md at the top (Obsidian vaults often have none):
         without one the site's address shows GitHub's 404."""
-        pages = [("Notes by date", archive)] if archive else []
+        pages = [(self.words.archive, archive)] if archive else []
         if self.topics_page:
-            pages.append((self.config.topics_title or "Topics", self.topics_page))
-        content = build.home_markdown(config.site_name, self.dates, pages)
+            pages.append((self.config.topics_title or self.words.topics, self.topics_page))
+        content = build.home_markdown(config.site_name, self.dates, pages, self.words)
         files.append(File.generated(config, "index.md", content=content))
         log.info("The notes have no README.md or index.md at the top: the home page lists the latest notes.")
 
@@ -367,7 +371,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.topics_page = page = _generated_page(files, self.config.topics_page, "topics")
         if page is None:
             return
-        title = escape_markdown_text(self.config.topics_title) or "Topics"
+        title = escape_markdown_text(self.config.topics_title or self.words.topics)
         files.append(File.generated(config, page, content=f"# {title}\n"))
         files.append(File.generated(config, _TOPICS_CSS, content=(ASSETS / TOPICS_CSS).read_text(encoding="utf-8")))
 
@@ -464,7 +468,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             link = topics_file.url_relative_to(page.file) + fragment(anchor)
             if page.links_to_anchors is not None:
                 page.links_to_anchors.setdefault(topics_file, {}).setdefault(anchor, f"{self.topics_page}#{anchor}")
-            page.content = insert_under_title(page.content, topic_line(self.topics.topics[topic].label, link))
+            line = topic_line(self.topics.topics[topic].label, link, self.words)
+            page.content = insert_under_title(page.content, line)
         related = self.related.get(page.file.src_uri)
         if related:
             page.content = f"{page.content}\n{self._related_block(related, page, self.files)}"
@@ -492,7 +497,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             top[0].children.extend(entries)
         else:
             top.extend(entries)
-        return topics_html(TopicsPage(self.topics, links, self.topic_ids[: len(self.topics.topics)]))
+        return topics_html(TopicsPage(self.topics, links, self.topic_ids[: len(self.topics.topics)]), self.words)
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
         return trim_indentation(output) if self.config.enabled else None
@@ -514,13 +519,14 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         heading_id = _unused_id("related-notes", page.present_anchor_ids or set())
         if page.present_anchor_ids is not None:
             page.present_anchor_ids.add(heading_id)
-        entry = AnchorLink(escape(self.config.related_heading), heading_id, 2)  # titles are HTML, as MkDocs' own
+        heading = self.config.related_heading or self.words.related
+        entry = AnchorLink(escape(heading), heading_id, 2)  # titles are HTML, as MkDocs' own
         top = page.toc.items
         if len(top) == 1 and top[0].level == 1:
             top[0].children.append(entry)
         else:
             top.append(entry)
-        return related_html(links, self.config.related_heading, heading_id)
+        return related_html(links, heading, heading_id)
 
 
 def _whole_outline(page: Page) -> None:

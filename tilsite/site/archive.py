@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from tilsite.site.render import escape_markdown_text, relative_link
+from tilsite.site.words import ENGLISH, Words
 
 
 @dataclass(slots=True, frozen=True)
@@ -19,13 +20,14 @@ class ArchiveEntry:
     date: dt.date | None
 
 
-def archive_markdown(entries: list[ArchiveEntry], page_path: str, title: str = "Notes by date") -> str:
-    """Markdown of the index page at ``page_path`` listing ``entries`` by month and by folder."""
+def archive_markdown(entries: list[ArchiveEntry], page_path: str, words: Words = ENGLISH) -> str:
+    """Markdown of the index page at ``page_path`` listing ``entries`` by month and by folder, in ``words``'
+    language."""
     dated = sorted((entry for entry in entries if entry.date), key=lambda entry: (entry.date, entry.path), reverse=True)
     undated = sorted((entry for entry in entries if not entry.date), key=lambda entry: entry.path)
-    lines = [f"# {escape_markdown_text(title)}", ""]
-    lines.append(f"{len(entries)} notes, {len(dated)} with a date.")
-    lines += ["", "## By date", ""]
+    lines = [f"# {escape_markdown_text(words.archive)}", ""]
+    lines.append(words.notes_dated.format(notes=len(entries), dated=len(dated)))
+    lines += ["", f"## {words.by_date}", ""]
     months: dict[str, list[ArchiveEntry]] = defaultdict(list)
     for entry in dated:
         assert entry.date is not None
@@ -35,16 +37,16 @@ def archive_markdown(entries: list[ArchiveEntry], page_path: str, title: str = "
         lines += [_item(entry, page_path, with_date=True) for entry in items]
         lines.append("")
     if undated:
-        lines += [f"### Undated ({len(undated)})", ""]
+        lines += [f"### {words.undated} ({len(undated)})", ""]
         lines += [_item(entry, page_path, with_date=False) for entry in undated]
         lines.append("")
-    lines += ["## By folder", ""]
+    lines += [f"## {words.by_folder}", ""]
     folders: dict[str, list[ArchiveEntry]] = defaultdict(list)
     for entry in sorted(entries, key=lambda entry: entry.path):
         folders[posixpath.dirname(entry.path)].append(entry)
     for folder in sorted(folders):
         items = folders[folder]
-        lines += [f"### {escape_markdown_text(folder or '(top level)')} ({len(items)})", ""]
+        lines += [f"### {escape_markdown_text(folder or words.top_level)} ({len(items)})", ""]
         lines += [_item(entry, page_path, with_date=True) for entry in items]
         lines.append("")
     return "\n".join(lines)
@@ -60,21 +62,19 @@ LATEST = 15
 """Notes the generated home page lists."""
 
 
-def home_markdown(entries: list[ArchiveEntry], title: str, pages: list[tuple[str, str]]) -> str:
+def home_markdown(entries: list[ArchiveEntry], title: str, pages: list[tuple[str, str]], words: Words = ENGLISH) -> str:
     """Markdown of the home page (``index.md``) of notes that have none: how many there are, links to the
     generated ``pages`` (``(title, path)``) and the latest notes (the first by path when none has a date)."""
     dated = sorted((entry for entry in entries if entry.date), key=lambda entry: (entry.date, entry.path), reverse=True)
     shown = dated[:LATEST] or sorted(entries, key=lambda entry: entry.path)[:LATEST]
     folders = {entry.path.split("/", 1)[0] for entry in entries if "/" in entry.path}
-    count = f"{len(entries)} note{'s' if len(entries) != 1 else ''}"
-    if folders:
-        count += f" in {len(folders)} folder{'s' if len(folders) != 1 else ''}"
+    count = words.count_notes(len(entries)) + (words.count_folders(len(folders)) if folders else "")
     lines = [f"# {escape_markdown_text(title)}", "", f"{count}."]
     if pages:
         shortcuts = " · ".join(
             f"[{escape_markdown_text(name)}]({relative_link(path, '', 'index.md')})" for name, path in pages
         )
         lines += ["", shortcuts]
-    lines += ["", "## Latest notes" if dated else "## Notes", ""]
+    lines += ["", f"## {words.latest if dated else words.all_notes}", ""]
     lines += [_item(entry, "index.md", with_date=True) for entry in shown]
     return "\n".join([*lines, ""])

@@ -59,6 +59,7 @@ from tilsite.results.related import (
 from tilsite.results.topics import Topic, Topics, site_topics
 from tilsite.site.archive import ArchiveEntry, archive_markdown, home_markdown
 from tilsite.site.published import SEARCH_DIR, SiteFile, record_texts, search_excluded, search_files
+from tilsite.site.words import ENGLISH, Words, words_for
 from tilsite.workdir import DEFAULT_NAME, WorkDir
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "SlugSettings",
     "Topic",
     "Topics",
+    "Words",
     "github_blocks",
     "github_repository",
     "github_slug",
@@ -97,6 +99,7 @@ __all__ = [
     "scan_notes",
     "walk_files",
     "wiki_markdown",
+    "words_for",
 ]
 
 _log = logging.getLogger("tilsite")
@@ -344,9 +347,10 @@ class SiteBuild:
             _log.info(f"... {len(found) - shown} more near-copies: `tilsite build --verbose` lists them.")
         return found
 
-    def published_files(self, excluded: set[str] | None = None) -> list[SiteFile]:
+    def published_files(self, excluded: set[str] | None = None, words: Words = ENGLISH) -> list[SiteFile]:
         """The files of search on the site: the sections' data and vectors, the browser copy of the model (when
-        the model has one and it could be made) and the scripts. Notes in ``excluded`` are left out."""
+        the model has one and it could be made) and the scripts, its texts in ``words``' language. Notes in
+        ``excluded`` are left out."""
         if self.index is None or not self.settings.site_search:
             return []
         browser: tuple[Path, str] | None = None
@@ -357,7 +361,7 @@ class SiteBuild:
         except (TilsiteError, OSError, RuntimeError, ValueError) as exc:  # onnx writing the copy may raise these
             _log.warning(f"search by meaning on the site is off ({exc}); it searches by keywords.")
         with EmbeddingCache(self.settings.work.cache) as cache:
-            return search_files(self.index, browser, cache, excluded or set())
+            return search_files(self.index, browser, cache, excluded or set(), words)
 
     def note_dates(self, front_matter: dict[str, dict[str, object]], files: dict[str, Path]) -> dict[str, dt.date]:
         """Each note's date: front matter, else its file name, else the first commit of its content."""
@@ -371,14 +375,16 @@ class SiteBuild:
                     dates[path] = found[0]
         return dates
 
-    def archive_markdown(self, page: str, dates: dict[str, dt.date]) -> str:
+    def archive_markdown(self, page: str, dates: dict[str, dt.date], words: Words = ENGLISH) -> str:
         """The Markdown of the archive page at ``page``: the notes by month and by folder."""
-        return archive_markdown(self._archive_entries(dates), page)
+        return archive_markdown(self._archive_entries(dates), page, words)
 
-    def home_markdown(self, title: str, dates: dict[str, dt.date], pages: list[tuple[str, str]]) -> str:
+    def home_markdown(
+        self, title: str, dates: dict[str, dt.date], pages: list[tuple[str, str]], words: Words = ENGLISH
+    ) -> str:
         """The Markdown of a home page (``index.md``) for notes that have none: their number, links to the
         generated ``pages`` (``(title, path)``) and the latest notes."""
-        return home_markdown(self._archive_entries(dates), title, pages)
+        return home_markdown(self._archive_entries(dates), title, pages, words)
 
     def _archive_entries(self, dates: dict[str, dt.date]) -> list[ArchiveEntry]:
         titles: dict[str, str] = {}

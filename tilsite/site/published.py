@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tilsite.model.browser import PUBLISHED_FILES, browser_model_digest
 from tilsite.results.search import CANDIDATES, KEYWORD_VOTES, KEYWORD_WEIGHT, QUERY_SHIFT, RRF_K, query_shifts
+from tilsite.site.words import ENGLISH, Words
 
 if TYPE_CHECKING:
     import numpy
@@ -70,13 +71,15 @@ def search_files(
     model: tuple[Path, str] | None,
     cache: EmbeddingCache | None = None,
     excluded: set[str] | frozenset[str] = frozenset(),
+    words: Words = ENGLISH,
 ) -> list[SiteFile]:
     """The files of search on the site for ``index``.
 
     ``model`` is the browser model folder and its query prefix, or None when
     the site searches by keywords only (the model has no browser copy). The
     int8 vectors are kept in ``cache`` for the index's content. Notes in
-    ``excluded`` (``search: exclude: true`` in their front matter) are left out.
+    ``excluded`` (``search: exclude: true`` in their front matter) are left out. The search box says how it
+    found its results in ``words``' language.
     """
     if excluded & {record.path for record in index.records}:
         index = _without(index, excluded)
@@ -113,6 +116,7 @@ def search_files(
         "query_shifts": _site_query_shifts(index, cache),
         "model": None,
         "query_prefix": "",
+        "words": words.search_texts(),
     }
     if model is not None:
         folder, prefix = model

@@ -44,6 +44,9 @@ class InitResult:
     """Top-level folders with notes."""
     korean: bool = False
     """Whether the notes contain Hangul (Korean search is turned on)."""
+    language: str = "en"
+    """The language the site speaks to its readers (``theme.language``): ``ko`` for Korean notes, ``ja`` for
+    notes with kana, ``zh`` for notes mostly in Chinese characters, else ``en``."""
     templates: list[str] = field(default_factory=list)
     """Folders of Obsidian templates (``Templates``, ``05 - Template``, ``_템플릿``), left out of the site."""
     wiki: bool = False
@@ -81,6 +84,25 @@ def _yaml_string(text: str) -> str:
     return f'"{escaped}"'
 
 
+_KANA = re.compile(r"[\u3041-\u30ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+CHINESE_SHARE = 0.2
+"""Notes whose letters are at least this share Chinese characters (and no kana or Hangul) are in Chinese."""
+
+
+def notes_language(texts: list[str]) -> str:
+    """The language of the notes, for the theme: ``ko`` (any Hangul, as Korean search is set up then), ``ja`` (kana
+    in a few notes), ``zh`` (Chinese characters make up ``CHINESE_SHARE`` of their letters), else ``en``."""
+    if any(_HANGUL.search(text) for text in texts):
+        return "ko"
+    if sum(bool(_KANA.search(text)) for text in texts) >= max(1, len(texts) // 20):
+        return "ja"
+    han = sum(len(_HAN.findall(text)) for text in texts)
+    latin = sum(len(_LATIN.findall(text)) for text in texts)
+    return "zh" if han and han >= CHINESE_SHARE * (han + latin) else "en"
+
+
 def mkdocs_yml(
     site_name: str,
     korean: bool,
@@ -89,6 +111,7 @@ def mkdocs_yml(
     branch: str = "main",
     wiki: bool = False,
     templates: tuple[str, ...] = (),
+    language: str | None = None,
 ) -> str:
     """The ``mkdocs.yml`` for a repository whose notes stay where they are; ``wiki``: notes written in
     Obsidian (or with its wiki links), whose ``==highlights==`` are shown too; ``templates``: the folders of its
@@ -115,7 +138,7 @@ def mkdocs_yml(
         "",
         "theme:",
         "  name: material",
-        f"  language: {'ko' if korean else 'en'}",
+        f"  language: {language or ('ko' if korean else 'en')}  # what tilsite and the theme write in the pages",
         "  font: false  # the system's fonts, not Google Fonts",
         "  features:",
         "    # Each page holds only the part of the navigation it shows (no navigation.sections, which shows",
@@ -308,6 +331,7 @@ def init_repository(root: Path, install: str = "", force: bool = False, action: 
     )
     texts = [file.path.read_text("utf-8", errors="ignore")[:20_000] for file in pages[:200]]
     result.korean = any(_HANGUL.search(text) for text in texts)
+    result.language = notes_language(texts)
     notes = {file.uri: text for file, text in zip(pages, texts, strict=False)}
     result.wiki = uses_wiki_links(notes, obsidian_vault(root))
     if result.wiki:
@@ -327,6 +351,7 @@ def init_repository(root: Path, install: str = "", force: bool = False, action: 
             branch,
             result.wiki,
             tuple(result.templates),
+            result.language,
         ),
         encoding="utf-8",
     )

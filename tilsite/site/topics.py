@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tilsite.site.render import fragment
+from tilsite.site.words import ENGLISH, Words
 
 if TYPE_CHECKING:
     from tilsite.results.topics import Topics
@@ -55,19 +56,19 @@ def _text(value: str) -> str:
     return html.escape(" ".join(value.split()))
 
 
-def topics_html(page: TopicsPage) -> str:
+def topics_html(page: TopicsPage, words: Words = ENGLISH) -> str:
     """The map, then each topic: its name, how many notes, and each note's link to its best section (titles
     and headings only: 2,000 notes' passages would make a page of megabytes)."""
     topics = page.topics
     notes = sum(len(topic.notes) for topic in topics.topics)
     lines = [
-        f'<p class="tilsite-topics-intro">{notes} notes in {len(topics.topics)} topics, grouped by what they'
-        " say. On the map, each dot is a note: notes close together are close in meaning.</p>",
-        map_html(page),
+        '<p class="tilsite-topics-intro">'
+        f"{_text(words.topics_intro.format(notes=words.count_notes(notes), topics=len(topics.topics)))}</p>",
+        map_html(page, words),
     ]
     for topic, heading_id in zip(topics.topics, page.heading_ids, strict=True):
         swatch = f'<span class="tilsite-swatch tilsite-t{topic.number % COLOURS}"></span>'
-        count = "1 note" if len(topic.notes) == 1 else f"{len(topic.notes)} notes"
+        count = _text(words.count_notes(len(topic.notes)))
         lines.append(f'<h2 id="{html.escape(heading_id)}">{swatch}{_text(topic.label)} <small>{count}</small></h2>')
         lines.append('<ul class="tilsite-topic-notes">')
         for record in topic.notes:
@@ -82,7 +83,7 @@ def topics_html(page: TopicsPage) -> str:
     return "\n".join(lines)
 
 
-def map_html(page: TopicsPage) -> str:
+def map_html(page: TopicsPage, words: Words = ENGLISH) -> str:
     """The map of the notes: a dot per note linking to it (an HTML link placed in a box of fixed proportions, so
     that Material's instant navigation, which rewrites every link of a page it opens, handles them like any
     other), each topic's first word at its middle."""
@@ -96,7 +97,7 @@ def map_html(page: TopicsPage) -> str:
 
     parts = [
         '<figure class="tilsite-map"><div class="tilsite-map-area" role="group"'
-        f' aria-label="Map of the notes by meaning" style="--dot: {size:.0f}px">'
+        f' aria-label="{_text(words.map_label)}" style="--dot: {size:.0f}px">'
     ]
     for topic, record in placed:
         x, y = point(record.path)
@@ -120,13 +121,10 @@ def map_html(page: TopicsPage) -> str:
             f'<span class="tilsite-map-label" aria-hidden="true" style="left: {x:.2f}%; top: {y:.2f}%">'
             f"{_text(topic.words[0])}</span>"
         )
-    parts.append(
-        "</div><figcaption>Colours are topics; a topic's first word sits in its middle. Hover over a dot or move"
-        " to it with the Tab key to see the note; click or press Enter to open it.</figcaption></figure>"
-    )
+    parts.append(f"</div><figcaption>{_text(words.map_caption)}</figcaption></figure>")
     return "".join(parts)
 
 
-def topic_line(label: str, link: str) -> str:
+def topic_line(label: str, link: str, words: Words = ENGLISH) -> str:
     """The line under a note's title naming its topic, linked to that topic on the topics page."""
-    return f'<p class="tilsite-topic">Topic: <a href="{html.escape(link)}">{_text(label)}</a></p>'
+    return f'<p class="tilsite-topic">{_text(words.topic)}: <a href="{html.escape(link)}">{_text(label)}</a></p>'

@@ -123,7 +123,17 @@ function embed(text) {
   });
 }
 
-function render(hits, kind, query) {
+// How the results were found, in English unless the build gave the site's language (index.json's "words").
+const ENGLISH = {
+  ready: "by meaning and keywords",
+  loading: "by keywords — results by meaning are loading …",
+  idle: "by keywords",
+  unavailable: "by keywords — search by meaning is unavailable: {reason}",
+  found: "{count} sections {how}",
+  none: "No sections match ({how})",
+};
+
+function render(hits, kind, query, words) {
   const block = ensureBlock();
   if (!block) return;
   const list = block.querySelector(".tilsite-search__list");
@@ -149,13 +159,9 @@ function render(hits, kind, query) {
     item.append(link);
     list.append(item);
   }
-  const note = {
-    ready: "by meaning and keywords",
-    loading: "by keywords — results by meaning are loading …",
-    idle: "by keywords",
-    unavailable: `by keywords — search by meaning is unavailable: ${state.reason}`,
-  }[state.model];
-  const label = hits.length ? `${hits.length} sections ${note}` : `No sections match (${note})`;
+  const text = { ...ENGLISH, ...(words || {}) };
+  const how = text[state.model].replace("{reason}", state.reason);
+  const label = (hits.length ? text.found : text.none).replace("{count}", String(hits.length)).replace("{how}", how);
   block.dataset.kind = kind;
   block.dataset.query = query;
   status(label);
@@ -181,12 +187,12 @@ async function refresh() {
   }
   if (state.last !== query) return;
   const started = performance.now();
-  render(search(index, query, null, TOP), "keyword", query);
+  render(search(index, query, null, TOP), "keyword", query, index.manifest.words);
   const keywordMs = performance.now() - started;
   if (state.model !== "ready") return;
   const vector = await embed(query);
   if (state.last !== query || !vector) return;
-  render(search(index, query, vector, TOP), "hybrid", query);
+  render(search(index, query, vector, TOP), "hybrid", query, index.manifest.words);
   // Timings for the benchmark (bench/site_search.py): keyword results, and query embedded + ranked + shown.
   window.tilsiteSearchStats = { ...window.tilsiteSearchStats, keywordMs, queryMs: performance.now() - started };
 }
