@@ -116,7 +116,7 @@ TITLED = {
 """Notes that MkDocs titles as tilsite does (the adapter tells MkDocs the title of the others)."""
 OWN_TITLES = {
     "sub/README.md": ("no heading\n", "Sub", "Index"),  # a folder's README by the folder's name
-    "JWT.md": ("# 참고\n\nlinks\n\n# 토큰\n\ntext\n", "JWT", "참고"),  # several H1s are sections
+    "ch06.md": ("# 6.1 중첩 분기\n\nx\n\n# 6.2 조기 반환\n\ny\n", "Ch06", "6.1 중첩 분기"),  # numbered: sections
     "1-4 스프링 핵심 원리.md": ("text\n", "1-4 스프링 핵심 원리", "1 4 스프링 핵심 원리"),  # as written
     "05-01.md": ("text\n", "05-01", "05 01"),
 }
@@ -292,3 +292,28 @@ def test_vault_notes_are_titled_as_obsidian_shows_them_unless_the_name_says_less
     assert title("css/README.md", "# CSS 单位指南\n\nx\n") == "CSS 单位指南"
     assert title("css/README.md", "text only\n") == "Css"
     assert title("css/units.md", "x\n") == "units"
+
+
+def test_a_first_h1_that_other_notes_have_as_a_heading_names_a_section_not_the_note() -> None:
+    """`# 참고` above `# JWT` is the note's references, not its title, when other notes have a `참고` too; a
+    first H1 no other note has (`# 린 분석` above `# Part 1`) stays the title."""
+    from tilsite.index.pipeline import collect_sections
+
+    notes = [
+        Note("Security/JWT.md", "# 참고\n\n- links\n\n# JWT\n\ntext\n", 0, {}),
+        Note("Security/OAuth.md", "# OAuth\n\ntext\n\n## 참고\n\n- links\n", 0, {}),
+        Note("Security/CORS.md", "# CORS\n\ntext\n\n## 참고\n\n- links\n", 0, {}),
+        Note("Books/lean-analytics.md", "# 린 분석\n\n# Part 1\n\n지표\n\n# Part 2\n\n단계\n", 0, {}),
+        Note("daily/DAY12.md", "# 내일배움캠프 12일차 TIL\n\n오늘\n\n# Week3\n\n회귀\n", 0, {}),
+    ]
+    sections = collect_sections(notes, SlugSettings()).sections
+    titles = {section.path: section.note_title for section in sections}
+    assert titles == {
+        "Security/JWT.md": "JWT",
+        "Security/OAuth.md": "OAuth",
+        "Security/CORS.md": "CORS",
+        "Books/lean-analytics.md": "린 분석",
+        "daily/DAY12.md": "내일배움캠프 12일차 TIL",
+    }
+    jwt = [section for section in sections if section.path == "Security/JWT.md"]
+    assert jwt[0].header == "JWT > 참고"  # what is embedded says so too

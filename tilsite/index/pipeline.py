@@ -21,7 +21,7 @@ from tilsite.index.cache import EmbeddingCache
 from tilsite.index.passages import passage_key, passage_texts
 from tilsite.index.store import SectionIndex, SectionRecord, damaged_rows, passage_owners, write_index
 from tilsite.notes.reading import Note, NoteProblem, iter_note_paths, read_note, with_wiki_links
-from tilsite.notes.sections import Section, note_title, split_note
+from tilsite.notes.sections import Section, note_title, split_note, titles_of_sections
 from tilsite.notes.slugs import SlugSettings
 from tilsite.notes.targets import link_targets
 
@@ -37,12 +37,13 @@ Progress = Callable[[int, int], None]
 
 EMBED_CHUNK = 64
 """Sections embedded (and stored) at a time: an interrupted build keeps what it finished."""
-SECTIONS_VERSION = 10
+SECTIONS_VERSION = 11
 """Bump when the way notes split into sections changes, so cached splits are redone (5: sections keep their
 Markdown, which is what gets embedded, and HTML blocks' text; 6: lone carriage returns end lines; 7: titles as
 MkDocs gives them, Obsidian's file names, alerts' ``[!NOTE]`` out of the text; 8: formulas MathJax drew read as
 their TeX; 9: a title's formulas and emoji as the page shows them; 10: several H1s make no title, a folder's
-README is titled by the folder, names with spaces kept as written)."""
+README is titled by the folder, names with spaces kept as written; 11: a first H1 that is numbered, or that
+other notes have as a heading, is a section's, not the title)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -147,6 +148,7 @@ def collect_sections(notes: list[Note], slugs: SlugSettings, cache: EmbeddingCac
     stored = cache.get_sections(keys) if cache else {}
     sections: list[Section] = []
     heading_ids: dict[str, list[tuple[str, str]]] = {}
+    provisional: set[str] = set()
     fresh: list[tuple[str, str]] = []
     for note, key in zip(notes, keys, strict=True):
         if key in stored:
@@ -156,19 +158,30 @@ def collect_sections(notes: list[Note], slugs: SlugSettings, cache: EmbeddingCac
                     Section(**{**item, "heading_path": tuple(item["heading_path"])}) for item in row["sections"]
                 ]
                 ids = [(str(anchor), str(github)) for anchor, github in row["ids"]]
+                provisional |= {note.path} if row["provisional"] else set()
             except (ValueError, TypeError, KeyError):  # a damaged row: the note is split again, and stored anew
                 restored = None
             if restored is not None:
                 sections.extend(restored)
                 heading_ids[note.path] = ids
                 continue
-        parsed, ids = split_note(note, slugs)
+        parsed, ids, tentative = split_note(note, slugs)
         sections.extend(parsed)
         heading_ids[note.path] = ids
-        row = {"sections": [asdict(section) for section in parsed], "ids": ids}
+        provisional |= {note.path} if tentative else set()
+        row = {"sections": [asdict(section) for section in parsed], "ids": ids, "provisional": tentative}
         fresh.append((key, json.dumps(row, ensure_ascii=False)))
     if cache and fresh:
         cache.put_sections(fresh)
+    # A first H1 that other notes also have as a heading (`참고`) names a section: the note goes by its file's name.
+    retitled = titles_of_sections(
+        {path: [github for _, github in ids] for path, ids in heading_ids.items()}, provisional
+    )
+    if retitled:
+        sections = [
+            replace(section, note_title=retitled[section.path]) if section.path in retitled else section
+            for section in sections
+        ]
     return Collected(sections, keys, heading_ids)
 
 

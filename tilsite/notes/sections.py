@@ -6,7 +6,7 @@ import hashlib
 import posixpath
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tilsite.notes.math import find_math, math_text, mathjax_as_tex
 from tilsite.notes.parsing import parser
@@ -209,25 +209,59 @@ def _split_attr_list(text: str) -> tuple[str, str | None]:
 
 def note_title(note: Note, tokens: list[Token] | None = None, heading_text: str | None = None) -> str:
     """The title of the note's page, in the navigation, the browser's tab and every list of notes (the adapter
-    gives MkDocs the same): front matter ``title``, else the note's heading if it is an H1, the first thing
-    in the note and its only H1 (a note with several uses them for its sections, as GitHub shows it under
-    the file's name), else from the file's name (``title_from_name``). A note of an Obsidian vault is titled
-    by its file's name, as Obsidian titles it, unless its opening H1 starts with that name (``146`` and
-    ``# 146. LRU 缓存``) or it is a folder's README or index. ``heading_text``: that heading's text as the site
-    renders it (its formulas' and emoji's text), when known."""
+    gives MkDocs the same): front matter ``title``, else the note's heading if it is an H1 and the first thing
+    in the note, else from the file's name (``title_from_name``). Of a note with several H1s, the first is
+    taken for a section's rather than the title when it is numbered (``6.1 중첩 분기``, ``1. 소개``), as its
+    siblings are; ``titles_of_sections`` also drops one that other notes use as a heading (``참고``, ``상황``).
+    A note of an Obsidian vault is titled by its file's name, as Obsidian titles it, unless its opening H1
+    starts with that name (``146`` and ``# 146. LRU 缓存``) or it is a folder's README or index.
+    ``heading_text``: that heading's text as the site renders it (its formulas' and emoji's text), when known."""
     title = note.meta.get("title")
     if isinstance(title, str) and title.strip():
         return title.strip()
-    heading = ""
-    h1s = sum(token.type == "heading_open" and token.tag == "h1" for token in tokens or ())
-    if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and h1s == 1:
-        text = _inline_text(tokens[1]) if heading_text is None else heading_text
-        heading = (_split_attr_list(text)[0].strip() or text) if text else ""
+    heading = _opening_heading(tokens, heading_text)
     name = posixpath.basename(note.path)
     if note.named and name not in _INDEX_PAGES:
         stem = posixpath.splitext(name)[0]
         return heading if heading.casefold().startswith(stem.casefold()) else stem
+    if heading and _NUMBERED.match(heading) and _h1_count(tokens) > 1:
+        return title_from_name(note.path)
     return heading or title_from_name(note.path)
+
+
+_NUMBERED = re.compile(r"\d+(?:\.\d+)*\.?\s")
+"""A heading that starts with its number, as a chapter's sections do."""
+
+
+def _opening_heading(tokens: list[Token] | None, heading_text: str | None) -> str:
+    """The text of the H1 that opens the note (``''`` when it opens otherwise)."""
+    if not tokens or tokens[0].type != "heading_open" or tokens[0].tag != "h1":
+        return ""
+    text = _inline_text(tokens[1]) if heading_text is None else heading_text
+    return (_split_attr_list(text)[0].strip() or text) if text else ""
+
+
+def _h1_count(tokens: list[Token] | None) -> int:
+    return sum(token.type == "heading_open" and token.tag == "h1" for token in tokens or ())
+
+
+def titles_of_sections(headings: dict[str, list[str]], provisional: set[str]) -> dict[str, str]:
+    """New titles for the ``provisional`` notes (titled by the first of their several H1s) whose first H1 is a
+    heading ``SHARED_HEADING_NOTES`` notes have (``참고``, ``상황``, ``사전 설정``): a section's name, not the
+    note's, so the note goes by its file's name. ``headings``: each note's path → its headings' GitHub ids, in order."""
+    counts: dict[str, int] = {}
+    for ids in headings.values():
+        for github in set(ids):
+            counts[github] = counts.get(github, 0) + 1
+    return {
+        path: title_from_name(path)
+        for path in sorted(provisional)
+        if headings.get(path) and counts[headings[path][0]] >= SHARED_HEADING_NOTES
+    }
+
+
+SHARED_HEADING_NOTES = 3
+"""A heading this many notes have (``참고``, ``상황``) names a kind of section; two may be a note and its copy."""
 
 
 _BETWEEN_DIGITS = re.compile(r"(?<=\d)-(?=\d)")
@@ -309,13 +343,23 @@ def split_sections(note: Note, slugs: SlugSettings | None = None) -> list[Sectio
     return split_note(note, slugs)[0]
 
 
-def split_note(note: Note, slugs: SlugSettings | None = None) -> tuple[list[Section], list[tuple[str, str]]]:
-    """``split_sections`` of ``note``, and each of its headings (those of dropped sections too) as (its id,
-    the id GitHub would give it)."""
+class Split(NamedTuple):
+    """What ``split_note`` found in a note."""
+
+    sections: list[Section]
+    ids: list[tuple[str, str]]
+    """Each of its headings (those of dropped sections too): (its id, the id GitHub would give it)."""
+    provisional: bool
+    """Its title is the first of its several H1s, which ``titles_of_sections`` may find is a section's name."""
+
+
+def split_note(note: Note, slugs: SlugSettings | None = None) -> Split:
+    """``split_sections`` of ``note``, its headings' ids, and whether its title is provisional."""
     note = _without_mathjax_markup(note)
     tokens, title, headings = parse_headings(note, slugs)
     ids = list(zip((heading.anchor for heading in headings), github_ids([h.text for h in headings]), strict=True))
-    return _split(note, tokens, title, headings), ids
+    provisional = bool(headings) and _h1_count(tokens) > 1 and title == headings[0].text and not note.named
+    return Split(_split(note, tokens, title, headings), ids, provisional and "title" not in note.meta)
 
 
 def _split(note: Note, tokens: list[Token], title: str, headings: list[Heading]) -> list[Section]:
