@@ -3,7 +3,8 @@
 For each site folder given (``tilsite build``'s output), over the pages of notes:
 - ``several_h1``: pages whose note uses more than one H1, and ``outline_missing_h1`` those of them whose table of
   contents (Material's, on the right) leaves one of those H1s out;
-- ``date_misplaced``: pages whose date line follows something other than the page's one opening H1;
+- ``date_misplaced``: pages whose date line follows something other than the page's opening H1, or follows the
+  first of several H1s that is not the page's title (a section's heading);
 - ``related_entries``, ``related_same_title_twice`` (a note listed twice, or beside a copy of itself, shows its
   title twice in one list) and ``related_image_passage`` (an entry that says it matched a section that is only an
   image's name, ``img.png``);
@@ -62,10 +63,13 @@ def check(site: Path) -> dict[str, int]:
             start = text.find('data-md-component="toc"')
             outline = text[start : text.find('<div class="md-content"', start)] if start != -1 else ""
             counts["outline_missing_h1"] += not all(f'href="#{anchor}"' in outline for anchor in h1s)
+        title = re.search(r"<title>(.*?)</title>", text, re.DOTALL)
         if '<p class="tilsite-date"' in body:
             before = body[body.find(">") + 1 : body.index('<p class="tilsite-date"')]
             blocks = _BLOCK.findall(before)
-            counts["date_misplaced"] += bool(blocks) and (blocks != ["h1"] or len(h1s) > 1)
+            heading = html.unescape(_TAG.sub("", before.replace("&para;", ""))).strip()
+            titled = bool(title) and html.unescape(title.group(1)).startswith(f"{heading} - ")
+            counts["date_misplaced"] += bool(blocks) and (blocks != ["h1"] or (len(h1s) > 1 and not titled))
         related = _RELATED.search(article)
         if related:
             entries = _ENTRY.findall(related.group(0))
@@ -77,7 +81,6 @@ def check(site: Path) -> dict[str, int]:
                 if passage and image_only(html.unescape(_TAG.sub("", passage.group(1))).strip(" …")):
                     counts["related_image_passage"] += 1
         counts["drawings"] += "EXCALIDRAW VIEW" in body
-        title = re.search(r"<title>(.*?)</title>", text, re.DOTALL)
         counts["title_with_markup"] += bool(title and _TAG.search(title.group(1)))
     return counts
 

@@ -46,3 +46,19 @@ def test_the_site_speaks_the_notes_language() -> None:
     line = topic_line("Git · 브랜치", "../topics/#topic-1", words_for("ja"))
     assert line.startswith('<p class="tilsite-topic">トピック: ')
     assert "2 notes in 1 folder." in home_markdown(entries, "TIL", [])  # English when no language is given
+
+
+def test_the_date_goes_under_the_title_heading_only() -> None:
+    import datetime as dt
+
+    from tilsite.site.render import insert_date
+
+    day = dt.date(2024, 1, 2)
+    stamp = '<p class="tilsite-date"><time datetime="2024-01-02">2024-01-02</time></p>'
+    title = '<h1 id="t">Date 객체의 타입<a class="headerlink" href="#t">&para;</a></h1>'
+    several = f'{title}\n<p>x</p>\n<h1 id="u">5.3 Date 타입</h1>'
+    expected = f'{title}\n{stamp}\n<p>x</p>\n<h1 id="u">5.3 Date 타입</h1>'
+    assert insert_date(several, day, "Date 객체의 타입") == expected
+    assert insert_date(several, day, "date-type").startswith(stamp)  # the first H1 is a section's: date on top
+    assert insert_date("<h1>One</h1><p>y</p>", day).startswith("<h1>One</h1>\n" + stamp)  # the only H1
+    assert insert_date("<p>text first</p><h1>Later</h1>", day).startswith(stamp)

@@ -447,7 +447,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 extension.unread_math.clear()
         _whole_outline(page)
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
-        return insert_date(html, when) if when else html
+        return insert_date(html, when, self.titles.get(page.file.src_uri)) if when else html
 
     # After Material's search (priority 0) has read the page: the block is not part of the note.
     @event_priority(-50)
@@ -469,7 +469,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             if page.links_to_anchors is not None:
                 page.links_to_anchors.setdefault(topics_file, {}).setdefault(anchor, f"{self.topics_page}#{anchor}")
             line = topic_line(self.topics.topics[topic].label, link, self.words)
-            page.content = insert_under_title(page.content, line)
+            page.content = insert_under_title(page.content, line, self.titles.get(page.file.src_uri))
         related = self.related.get(page.file.src_uri)
         if related:
             page.content = f"{page.content}\n{self._related_block(related, page, self.files)}"

@@ -16,6 +16,7 @@ import html
 import posixpath
 import re
 import string
+from html import unescape
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -69,6 +70,8 @@ def related_html(related: list[tuple[RelatedNote, str]], heading: str, heading_i
 
 _FIRST_H1_END = re.compile(r"</h1>", re.IGNORECASE)
 _H1_OPEN = re.compile(r"<h1[\s>]", re.IGNORECASE)
+_HEADERLINK_ELEMENT = re.compile(r'<a class="headerlink".*?</a>', re.DOTALL)
+_ANY_TAG = re.compile(r"<[^>]*>")
 _TAG = re.compile(
     r"<!--.*?-->"
     r"|<(?P<end>/?)(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)"
@@ -141,20 +144,25 @@ _CONTAINERS = frozenset(
 """Elements that, left open, take in the rest of the page (or, closed twice, close the theme's own)."""
 
 
-def _title_end(html: str) -> int | None:
-    """Where the page's title heading ends: an ``<h1>`` that opens the page and is its only one (a note with
-    several uses them for its sections, and one after other text is a section's too)."""
-    if html.lstrip()[:3].lower() != "<h1" or len(_H1_OPEN.findall(html)) != 1:
+def _title_end(html: str, title: str | None = None) -> int | None:
+    """Where the page's title heading ends: an ``<h1>`` that opens the page and is its only one, or whose text is
+    the page's ``title`` (a note with several H1s is titled by the first only when it is no section's)."""
+    if html.lstrip()[:3].lower() != "<h1":
         return None
     match = _FIRST_H1_END.search(html)
-    return match.end() if match else None
+    if match is None:
+        return None
+    if len(_H1_OPEN.findall(html)) == 1:
+        return match.end()
+    heading = _ANY_TAG.sub("", _HEADERLINK_ELEMENT.sub("", html[: match.start()]))
+    return match.end() if title is not None and " ".join(unescape(heading).split()) == " ".join(title.split()) else None
 
 
-def insert_date(html: str, when: dt.date) -> str:
+def insert_date(html: str, when: dt.date, title: str | None = None) -> str:
     """Put the note's date under its title heading (``_title_end``), else at the top."""
     stamp = when.isoformat()
     tag = f'<p class="tilsite-date"><time datetime="{stamp}">{stamp}</time></p>'
-    end = _title_end(html)
+    end = _title_end(html, title)
     if end is None:
         return f"{tag}\n{html}"
     return f"{html[:end]}\n{tag}{html[end:]}"
@@ -163,11 +171,11 @@ def insert_date(html: str, when: dt.date) -> str:
 _DATE_LINE_END = re.compile(r'<p class="tilsite-date">.*?</p>', re.DOTALL)
 
 
-def insert_under_title(html: str, tag: str) -> str:
+def insert_under_title(html: str, tag: str, title: str | None = None) -> str:
     """Put ``tag`` under the note's title: after its date line (``insert_date``), else after its title heading
     (``_title_end``), else at the top."""
     match = _DATE_LINE_END.search(html)
-    end = match.end() if match else _title_end(html)
+    end = match.end() if match else _title_end(html, title)
     if end is None:
         return f"{tag}\n{html}"
     return f"{html[:end]}\n{tag}{html[end:]}"
