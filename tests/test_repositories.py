@@ -629,7 +629,8 @@ tags: [허브, java]
 
 `[[1, 2]]` 는 코드.
 """,
-    "Java/Java day09 MVC.md": "# MVC 종합예제 정리\n\n모델, 뷰, 컨트롤러를 나눈다. 위로: [[Java MOC]]\n",
+    "Java/Java day09 MVC.md": "# MVC 종합예제 정리\n\n#java/spring #MVC `#not-a-tag` C# #1\n\n"
+    "모델, 뷰, 컨트롤러를 나눈다. 위로: [[Java MOC]]\n",
     "Arrays.md": "# Arrays\n\n## Two Arrays\n\n### C# 기초\n\n2차원 배열 `int[][]` 를 만든다.\n",
     "05 - Template/일일 노트.md": "# {{date}}\n\n## 단서 질문\n\n## 핵심 요약\n\n[[Java MOC]]\n",
 }
@@ -681,6 +682,9 @@ def test_an_obsidian_vault_publishes_its_wiki_links_embeds_and_callouts(
     assert "<code>[[1, 2]]</code>" in html
     back = (site_dir / "Java/Java day09 MVC/index.html").read_text(encoding="utf-8")
     assert '<a href="../Java%20MOC/">Java MOC</a>' in back
+    # Obsidian's tags show as tags; in code, after a letter or digits alone they are text.
+    assert '<span class="tilsite-tag">#java/spring</span> <span class="tilsite-tag">#MVC</span>' in back
+    assert "<code>#not-a-tag</code> C# #1" in back
     # No README.md or index.md: the site's address shows a home page listing the notes, not a 404.
     home = _parse(site_dir / "index.html")
     assert {"Java/Java%20MOC/", "Arrays/", "archive/", "topics/"} <= set(home.links), home.links

@@ -129,3 +129,18 @@ def test_obsidian_callouts_become_admonitions_that_fold_with_details() -> None:
     # The kind is the admonition's colour, not text to search or show in a related note's passage.
     (section,) = split_sections(Note("a.md", "# A\n\n> [!important]\n> 요약\n\n> [!tip]- 제목\n> 본문\n", 0))
     assert section.text == "요약\n제목 본문"
+
+
+def test_obsidian_tags_show_as_tags_outside_code_links_and_html() -> None:
+    from tilsite.notes.wikilinks import tag_markdown
+
+    assert tag_markdown("#leetcode/union-find #前端/JavaScript") == (
+        '<span class="tilsite-tag">#leetcode/union-find</span> <span class="tilsite-tag">#前端/JavaScript</span>'
+    )
+    kept = "# 제목\n\nC# and #1 and `#code` and [x](a.md#anchor) and https://x.y/#frag and <a href='#x'>\n"
+    assert tag_markdown(kept) == kept
+    assert (
+        tag_markdown("```\n#include <x>\n```\n(#tag)")
+        == '```\n#include <x>\n```\n(<span class="tilsite-tag">#tag</span>)'
+    )
+    assert tag_markdown("#<b>") == "#<b>" and "&lt;" not in tag_markdown("#a<b>")

@@ -109,6 +109,28 @@ def wiki_markdown(text: str, leads: Leads | None = None, *, urls: list[str] | No
     return text
 
 
+_TAG = re.compile(r"(?<![^\s(\[])#([^\W\d][\w/-]*|[\d_/-]+[^\W\d][\w/-]*)")
+"""An Obsidian tag: ``#`` after a space, a line's start or a bracket, then letters, digits, ``_``, ``-`` and ``/``
+(not digits alone: ``#1`` is not a tag)."""
+_LINK_OR_TAG = re.compile(r"<[^<>\n]*>|\]\([^)\n]*\)|\bhttps?://\S+")
+"""Where a ``#`` is an address's or a tag's, not a tag: HTML tags, link addresses, bare URLs."""
+
+
+def tag_markdown(text: str) -> str:
+    """``text`` (a note of an Obsidian vault) with its tags (``#leetcode/union-find``) outside code, links and HTML
+    shown as tags are in Obsidian: small labels (``<span class="tilsite-tag">``)."""
+    if "#" not in text:
+        return text
+    skip = [*_code_ranges(text), *(match.span() for match in _LINK_OR_TAG.finditer(text))]
+
+    def tag(match: re.Match[str]) -> str:
+        if any(first <= match.start() < end for first, end in skip):
+            return match.group(0)
+        return f'<span class="tilsite-tag">#{html.escape(match.group(1))}</span>'
+
+    return _TAG.sub(tag, text)
+
+
 def uses_wiki_links(notes: dict[str, str], vault: bool = False) -> bool:
     """Whether ``notes`` (text by path) are written with wiki links: they are an Obsidian ``vault``, or a wiki
     link of theirs names one of them (``[[Java MOC]]`` and ``Java/Java MOC.md``)."""

@@ -41,6 +41,7 @@ from tilsite.site.build import (
     page_source,
     page_uri,
     scan_notes,
+    tag_markdown,
     walk_files,
     wiki_markdown,
     words_for,
@@ -97,6 +98,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.wiki = False
         self.words = words_for(None)
         """What tilsite writes into the pages, in the theme's language (``on_config``)."""
+        self.vault: set[str] = set()
+        """The notes of an Obsidian vault (their tags are shown as Obsidian shows them)."""
         self.titles: dict[str, str] = {}
         """Each note's title as the core gives it (``note_title``), which its page gets too."""
         """The notes use wiki links (an Obsidian vault, or notes that link each other by them): pages show them
@@ -264,6 +267,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             files.append(_moved_file(path, self.unpublished.pop(path), config))
         self.wiki = report.wiki
         self.titles = report.titles
+        self.vault = report.named
         for extension in config.markdown_extensions:
             if isinstance(extension, GithubMarkdown):
                 extension.callouts = self.wiki
@@ -433,7 +437,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             # titles are (a heading's text), so a name such as `List<T>.md` is escaped.
             page.meta["title"] = escape(title)
         # Wiki links ([[Note]]) as the links they stand for; one to no file of the site is shown as its text.
-        return wiki_markdown(markdown, self.links.leads) if self.wiki else None
+        if not self.wiki:
+            return None
+        markdown = wiki_markdown(markdown, self.links.leads)
+        # Tags (#leetcode/array) as Obsidian shows them, in the notes of a vault.
+        return tag_markdown(markdown) if page.file.src_uri in self.vault else markdown
 
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:

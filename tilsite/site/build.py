@@ -46,7 +46,7 @@ from tilsite.notes.reading import page_source
 from tilsite.notes.slugs import SlugSettings, github_slug
 from tilsite.notes.sources import MARKDOWN_SUFFIXES, is_drawing, link_leaving, page_uri, scan_notes, walk_files
 from tilsite.notes.targets import GitHubRepository, RepositoryFiles, Resolved, github_repository
-from tilsite.notes.wikilinks import wiki_markdown
+from tilsite.notes.wikilinks import tag_markdown, wiki_markdown
 from tilsite.results.copies import NearCopy, near_copies
 from tilsite.results.related import (
     DEFAULT_COUNT,
@@ -97,6 +97,7 @@ __all__ = [
     "page_source",
     "page_uri",
     "scan_notes",
+    "tag_markdown",
     "walk_files",
     "wiki_markdown",
     "words_for",
