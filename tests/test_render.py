@@ -62,3 +62,15 @@ def test_the_date_goes_under_the_title_heading_only() -> None:
     assert insert_date(several, day, "date-type").startswith(stamp)  # the first H1 is a section's: date on top
     assert insert_date("<h1>One</h1><p>y</p>", day).startswith("<h1>One</h1>\n" + stamp)  # the only H1
     assert insert_date("<p>text first</p><h1>Later</h1>", day).startswith(stamp)
+
+
+def test_the_page_shows_its_title_above_a_heading_of_another_name() -> None:
+    from tilsite.site.render import with_title
+
+    assert with_title("<p>no heading</p>", "T") == "<p>no heading</p>"  # Material shows the title itself
+    same = '<h1 id="t">Title<a class="headerlink" href="#t">&para;</a></h1><p>x</p>'
+    assert with_title(same, "Title") == same
+    other = '<h1 id="minikube">Minikube</h1><p>x</p>'
+    assert with_title(other, "Minikube <설치>") == f'<h1 class="tilsite-title">Minikube &lt;설치&gt;</h1>\n{other}'
+    later = "<ul><li>목차</li></ul><h1 id='a'>참고</h1>"
+    assert with_title(later, "JWT").startswith('<h1 class="tilsite-title">JWT</h1>')

@@ -562,6 +562,18 @@ def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model:
     generic = (site_dir / "java/제네릭 <T> 정리/index.html").read_text(encoding="utf-8")
     assert "<title>제네릭 &lt;T&gt; 정리 - me TIL</title>" in generic and "<T>" not in generic
     assert not (site_dir / "drawings").exists()  # an Excalidraw drawing is no note
+    assert '<h1 class="tilsite-title">1-4 스프링 핵심 원리</h1>' in spring  # the page shows its title on top
+    # A front matter's title is the page's heading, as the blog shows it, above the note's own; escaped.
+    samba = (site_dir / "network/samba/index.html").read_text(encoding="utf-8")
+    assert "<title>Samba (Windows &lt;-&gt; Linux) - me TIL</title>" in samba
+    head = samba[samba.index("<article") :]
+    assert (
+        head.index('<h1 class="tilsite-title">Samba (Windows &lt;-&gt; Linux)</h1>')
+        < head.index('<time datetime="2024-05-02">')
+        < head.index('<h1 id="samba">')
+    )
+    sections = next((site_dir / "assets/tilsite/search").glob("sections-*.json")).read_text(encoding="utf-8")
+    assert "push 한다 🎉" in sections and ":tada: 그대로" in sections  # emoji as the page shows them, code as code
 
 
 def test_an_inited_repository_is_styled_in_a_browser(tmp_path: Path, fake_model: FakeEmbedder) -> None:
@@ -729,3 +741,61 @@ def test_math_shows_as_mathml_and_tex_that_cannot_be_read_is_named(tmp_path: Pat
     assert "복잡도-on2" in sections
     broken = (repo / "site/ml/broken/index.html").read_text(encoding="utf-8")
     assert "<code>$\\frac{1}{$</code>" in broken
+
+
+HUGO = {
+    "hugo.toml": "baseURL = 'https://me.github.io/'\ntitle = 'blog'\n",
+    "archetypes/default.md": "+++\ndate = '{{ .Date }}'\ntitle = '{{ .File.ContentBaseName | title }}'\n+++\n",
+    "CLAUDE.md": "# Project\n\nThis is a Hugo blog. Run `hugo server`.\n",
+    "content/posts/minikube.md": "---\ntitle: Minikube 설치 및 분석\ndate: 2024-03-01\ntags: [k8s]\n---\n"
+    "# Minikube\n\n로컬 쿠버네티스 클러스터.\n",
+    "content/posts/bedrock.md": "---\ntitle: Bedrock 워크숍\ndate: 2024-04-01\ndraft: true\n---\n아직 쓰는 중.\n",
+    "content/posts/irsa.md": "---\ntitle: EKS IRSA\ndate: 2024-02-01\n---\nIAM 역할을 서비스 계정에 준다.\n",
+}
+
+
+def test_a_hugo_blog_publishes_its_posts_not_its_drafts_templates_or_tool_files(
+    tmp_path: Path, fake_model: FakeEmbedder
+) -> None:
+    repo = tmp_path / "blog"
+    for name, text in HUGO.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+    code, output = _invoke("init", str(repo))
+    assert code == 0, output
+    assert "Found 4 notes" in output  # the draft is left out at once, the archetype and CLAUDE.md by exclude_docs
+    assert "Left out the templates in archetypes and CLAUDE.md: they are not notes" in output
+    code, output = _invoke("build", "-f", str(repo / "mkdocs.yml"))
+    assert code == 0, output
+    site_dir = repo / "site"
+    assert not (site_dir / "archetypes").exists() and not (site_dir / "CLAUDE").exists()
+    assert not (site_dir / "content/posts/bedrock").exists()  # draft: true, as Hugo leaves it out
+    minikube = (site_dir / "content/posts/minikube/index.html").read_text(encoding="utf-8")
+    article = minikube[minikube.index("<article") :]
+    assert article.index('<h1 class="tilsite-title">Minikube 설치 및 분석</h1>') < article.index('id="minikube"')
+    assert "<title>Minikube 설치 및 분석 - " in minikube
+
+
+def test_drafts_and_drawings_are_told_from_notes_by_their_front_matter(tmp_path: Path) -> None:
+    from tilsite.notes.sources import DRAFTS, DRAWINGS, left_out
+
+    files = {
+        "draft.md": "---\ntitle: x\ndraft: true\n---\n# A\n",
+        "hugo.md": "+++\ndraft = true\n+++\nx",
+        "published.md": "---\ndraft: false\n---\nx",
+        "says-draft.md": "# x\n\ndraft: true\n",  # in the text, not the front matter
+        "body.md": "---\ntitle: t\n---\nbody\ndraft: true\n",
+        "view.md": "---\nexcalidraw-plugin: parsed\n---\n",
+        "map.excalidraw.md": "x",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert {name: left_out(tmp_path / name) for name in files} == {
+        "draft.md": DRAFTS,
+        "hugo.md": DRAFTS,
+        "published.md": None,
+        "says-draft.md": None,
+        "body.md": None,
+        "view.md": DRAWINGS,
+        "map.excalidraw.md": DRAWINGS,
+    }

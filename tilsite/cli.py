@@ -359,9 +359,11 @@ def init(path: Path, force: bool, install: str, action: str | None) -> None:
         click.echo(f"Notes in {'Japanese' if result.language == 'ja' else 'Chinese'}: the theme speaks it.")
     if result.wiki:
         click.echo("Obsidian notes: [[wiki links]], ![[embeds]], callouts and ==highlights== show as in Obsidian.")
-    if result.templates:
+    if result.templates or result.instructions:
+        left = [f"the templates in {', '.join(result.templates)}"] if result.templates else []
+        left += [", ".join(result.instructions)] if result.instructions else []
         click.echo(
-            f"Left out the templates in {', '.join(result.templates)}: they are not notes"
+            f"Left out {' and '.join(left)}: they are not notes"
             " (exclude_docs in mkdocs.yml; delete those lines to publish them)."
         )
     for name in result.written:

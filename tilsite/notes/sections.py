@@ -359,6 +359,11 @@ def split_note(note: Note, slugs: SlugSettings | None = None) -> Split:
     tokens, title, headings = parse_headings(note, slugs)
     ids = list(zip((heading.anchor for heading in headings), github_ids([h.text for h in headings]), strict=True))
     provisional = bool(headings) and _h1_count(tokens) > 1 and title == headings[0].text and not note.named
+    if slugs is not None and slugs.emoji and ":" in note.text:  # :warning: as the page shows it, not in code
+        for token in tokens:
+            for child in token.children or [] if token.type == "inline" else []:
+                if child.type == "text" and ":" in child.content:
+                    child.content = github_emoji(child.content)
     return Split(_split(note, tokens, title, headings), ids, provisional and "title" not in note.meta)
 
 

@@ -9,6 +9,7 @@ pages, notebooks (published as pages) and assets such as images.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Literal
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 NOTEBOOK_SUFFIX = ".ipynb"
 DRAWING_SUFFIX = ".excalidraw.md"
-"""Obsidian's Excalidraw drawings (``is_drawing``): Markdown files holding a drawing's compressed JSON, left out."""
+"""Obsidian's Excalidraw drawings (``left_out``): Markdown files holding a drawing's compressed JSON."""
 ASSET_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp", ".ico", ".tif", ".tiff"}
     | {".pdf", ".mp4", ".webm", ".mp3", ".zip", ".txt"}
@@ -75,23 +76,31 @@ class Scan:
         return f"left out {total} file{'s' if total != 1 else ''} that are neither notes nor images ({kinds})"
 
 
-_DRAWING_MARK = b"excalidraw-plugin:"
+_DRAWING_MARK = re.compile(rb"(?m)^excalidraw-plugin\s*:")
+_DRAFT_MARK = re.compile(rb"(?mi)^draft\s*[:=]\s*['\"]?(?:true|yes|on)['\"]?\s*$")
+DRAWINGS = "Excalidraw drawings"
+DRAFTS = "drafts (draft: true)"
 
 
-def is_drawing(path: Path) -> bool:
-    """Whether the Markdown file at ``path`` is a drawing of Obsidian's Excalidraw plugin (named ``*.excalidraw.md``,
-    or any name with ``excalidraw-plugin:`` in its front matter): compressed JSON, not a note."""
+def left_out(path: Path) -> str | None:
+    """Why the Markdown file at ``path`` is no note to publish, or None: an Obsidian Excalidraw drawing (named
+    ``*.excalidraw.md``, or ``excalidraw-plugin:`` in its front matter: compressed JSON, not text), or a draft
+    (``draft: true`` in its front matter, which Hugo, Jekyll and MkDocs' blog leave unpublished too)."""
     if path.name.lower().endswith(DRAWING_SUFFIX):
-        return True
+        return DRAWINGS
     try:
         with path.open("rb") as stream:
-            start = stream.read(1024)
+            start = stream.read(2048)
     except OSError:
-        return False
-    if not start.lstrip(b"\xef\xbb\xbf").startswith(b"---"):
-        return False
-    front = start.split(b"\n---", 2)[0] if start.count(b"\n---") else start
-    return _DRAWING_MARK in front
+        return None
+    start = start.removeprefix(b"\xef\xbb\xbf")
+    fence = start[:3]
+    if fence not in (b"---", b"+++"):
+        return None
+    front = start[3:].split(b"\n" + fence, 1)[0]
+    if _DRAWING_MARK.search(front):
+        return DRAWINGS
+    return DRAFTS if _DRAFT_MARK.search(front) else None
 
 
 def page_uri(relative: str) -> str | None:
@@ -122,8 +131,8 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
     notebooks: list[tuple[str, Path]] = []
     for relative, path in walk_files(root, skipped, scan.outside):
         suffix = path.suffix.lower()
-        if suffix in MARKDOWN_SUFFIXES and is_drawing(path):
-            scan.skipped[DRAWING_SUFFIX] += 1  # a drawing, not text: its page would show compressed JSON
+        if suffix in MARKDOWN_SUFFIXES and (reason := left_out(path)):
+            scan.skipped[reason] += 1
         elif suffix in MARKDOWN_SUFFIXES:
             markdown.append((relative, path))
         elif suffix == NOTEBOOK_SUFFIX:

@@ -36,7 +36,7 @@ from tilsite.site.build import (
     SiteFile,
     Topics,
     github_repository,
-    is_drawing,
+    left_out,
     link_leaving,
     page_source,
     page_uri,
@@ -54,6 +54,7 @@ from tilsite.site.render import (
     insert_under_title,
     related_html,
     trim_indentation,
+    with_title,
 )
 from tilsite.site.topics import TOPICS_CSS, TopicsPage, topic_ids, topic_line, topics_html
 
@@ -193,9 +194,12 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                         files.remove(file)
                         links[link.relative_to(docs_dir).as_posix()] = None
             _warn_outside(list(links), "docs_dir")
+            unpublished: dict[str, int] = {}
             for file in list(files):
-                if file.src_uri.lower().endswith(MARKDOWN_SUFFIXES) and is_drawing(Path(file.abs_src_path or "")):
-                    files.remove(file)  # an Excalidraw drawing, as ``scan_notes`` leaves out
+                reason = file.src_uri.lower().endswith(MARKDOWN_SUFFIXES) and left_out(Path(file.abs_src_path or ""))
+                if reason:  # a drawing or a draft, as ``scan_notes`` leaves out
+                    files.remove(file)
+                    unpublished[reason] = unpublished.get(reason, 0) + 1
                     continue
                 uri = page_uri(file.src_uri)
                 if file.is_documentation_page() or uri is None or file.abs_src_path is None:
@@ -206,6 +210,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                     self.moved[file.src_uri] = uri
                 else:
                     log.warning(f"{file.src_uri}: {_SAME_PAGE}")
+            if unpublished:
+                log.info("left out " + ", ".join(f"{kind} {count}" for kind, count in unpublished.items()) + ".")
         self._add_asset_dirs(files, config)
         return files
 
@@ -432,9 +438,10 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.links.page_file = page.file
         self.links.files = files
         title = self.titles.get(page.file.src_uri)
-        if title and "title" not in page.meta:
-            # One title in the navigation, the tab and every list of notes. Themes write it as HTML, as MkDocs' own
-            # titles are (a heading's text), so a name such as `List<T>.md` is escaped.
+        if title:
+            # One title in the navigation, the tab and every list of notes (a front matter's too). Themes write it
+            # as HTML, as MkDocs' own titles are (a heading's text), so `List<T>.md` or `Samba (Windows <-> Linux)`
+            # is escaped.
             page.meta["title"] = escape(title)
         # Wiki links ([[Note]]) as the links they stand for; one to no file of the site is shown as its text.
         if not self.wiki:
@@ -454,8 +461,10 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 log.warning(f"{page.file.src_uri}: math that cannot be read is shown as written: {shown}{more}")
                 extension.unread_math.clear()
         _whole_outline(page)
+        title = self.titles.get(page.file.src_uri)
+        html = with_title(html, title)
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
-        return insert_date(html, when, self.titles.get(page.file.src_uri)) if when else html
+        return insert_date(html, when, title) if when else html
 
     # After Material's search (priority 0) has read the page: the block is not part of the note.
     @event_priority(-50)

@@ -44,7 +44,7 @@ from tilsite.notes.dates import git_first_commit_dates, note_date
 from tilsite.notes.github import github_blocks
 from tilsite.notes.reading import page_source
 from tilsite.notes.slugs import SlugSettings, github_slug
-from tilsite.notes.sources import MARKDOWN_SUFFIXES, is_drawing, link_leaving, page_uri, scan_notes, walk_files
+from tilsite.notes.sources import MARKDOWN_SUFFIXES, left_out, link_leaving, page_uri, scan_notes, walk_files
 from tilsite.notes.targets import GitHubRepository, RepositoryFiles, Resolved, github_repository
 from tilsite.notes.wikilinks import tag_markdown, wiki_markdown
 from tilsite.results.copies import NearCopy, near_copies
@@ -91,7 +91,7 @@ __all__ = [
     "github_blocks",
     "github_repository",
     "github_slug",
-    "is_drawing",
+    "left_out",
     "link_leaving",
     "notes_below",
     "page_source",

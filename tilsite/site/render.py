@@ -16,7 +16,7 @@ import html
 import posixpath
 import re
 import string
-from html import unescape
+from html import escape, unescape
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -144,18 +144,33 @@ _CONTAINERS = frozenset(
 """Elements that, left open, take in the rest of the page (or, closed twice, close the theme's own)."""
 
 
+def with_title(html: str, title: str | None) -> str:
+    """``html`` with the page's ``title`` as its first heading when the note shows another at its top or further
+    down (a front matter's title above `# Minikube`, a file's name above `# 참고`), as a blog's layout or
+    Obsidian's title above the note does; Material shows the title itself when the page has no ``<h1>``."""
+    if not title or not _H1_OPEN.search(html) or _opening_heading(html)[0] == " ".join(title.split()):
+        return html
+    return f'<h1 class="tilsite-title">{escape(title)}</h1>\n{html}'
+
+
+def _opening_heading(html: str) -> tuple[str | None, int]:
+    """The text of the ``<h1>`` that opens ``html`` and where it ends (None, 0 when none does)."""
+    match = _FIRST_H1_END.search(html) if html.lstrip()[:3].lower() == "<h1" else None
+    if match is None:
+        return None, 0
+    text = unescape(_ANY_TAG.sub("", _HEADERLINK_ELEMENT.sub("", html[: match.start()])))
+    return " ".join(text.split()), match.end()
+
+
 def _title_end(html: str, title: str | None = None) -> int | None:
     """Where the page's title heading ends: an ``<h1>`` that opens the page and is its only one, or whose text is
     the page's ``title`` (a note with several H1s is titled by the first only when it is no section's)."""
-    if html.lstrip()[:3].lower() != "<h1":
+    heading, end = _opening_heading(html)
+    if heading is None:
         return None
-    match = _FIRST_H1_END.search(html)
-    if match is None:
-        return None
-    if len(_H1_OPEN.findall(html)) == 1:
-        return match.end()
-    heading = _ANY_TAG.sub("", _HEADERLINK_ELEMENT.sub("", html[: match.start()]))
-    return match.end() if title is not None and " ".join(unescape(heading).split()) == " ".join(title.split()) else None
+    if len(_H1_OPEN.findall(html)) == 1 or (title is not None and heading == " ".join(title.split())):
+        return end
+    return None
 
 
 def insert_date(html: str, when: dt.date, title: str | None = None) -> str:

@@ -26,6 +26,10 @@ _GITHUB_REMOTE = re.compile(r"github\.com[:/]+(?P<owner>[\w.-]+)/(?P<repo>[\w.-]
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _TEMPLATES = re.compile(r"^[\W\d_]*(?:templates?|템플릿)$", re.IGNORECASE)
 """A folder of Obsidian templates: ``Templates``, ``05 - Template``, ``_템플릿``."""
+_HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml")
+"""A Hugo site's configuration, beside its ``archetypes`` (templates of new posts)."""
+_INSTRUCTIONS = frozenset({"CLAUDE.md", "AGENTS.md", "GEMINI.md", "copilot-instructions.md"})
+"""Files that tell coding assistants how to work in the repository: not notes."""
 
 
 @dataclass(slots=True)
@@ -48,7 +52,10 @@ class InitResult:
     """The language the site speaks to its readers (``theme.language``): ``ko`` for Korean notes, ``ja`` for
     notes with kana, ``zh`` for notes mostly in Chinese characters, else ``en``."""
     templates: list[str] = field(default_factory=list)
-    """Folders of Obsidian templates (``Templates``, ``05 - Template``, ``_템플릿``), left out of the site."""
+    """Folders of templates (Obsidian's ``Templates``, ``05 - Template``, ``_템플릿``; Hugo's ``archetypes``), left
+    out of the site."""
+    instructions: list[str] = field(default_factory=list)
+    """Files of instructions for coding assistants (``CLAUDE.md``, ``AGENTS.md``), left out of the site."""
     wiki: bool = False
     """Whether the notes are an Obsidian vault or link each other by wiki links (``[[Note]]``)."""
     site_url: str | None = None
@@ -112,6 +119,7 @@ def mkdocs_yml(
     wiki: bool = False,
     templates: tuple[str, ...] = (),
     language: str | None = None,
+    instructions: tuple[str, ...] = (),
 ) -> str:
     """The ``mkdocs.yml`` for a repository whose notes stay where they are; ``wiki``: notes written in
     Obsidian (or with its wiki links), whose ``==highlights==`` are shown too; ``templates``: the folders of its
@@ -189,12 +197,13 @@ def mkdocs_yml(
         *(["  # ==highlights== as Obsidian shows them.", "  - pymdownx.mark"] if wiki else []),
         "",
     ]
-    if templates:
+    if templates or instructions:
         lines += [
-            "# Obsidian's templates are not notes: left out of the site and of related notes and search",
-            "# (delete these lines to publish them).",
+            "# Templates (Obsidian's, Hugo's archetypes) and instructions for coding assistants are not notes: left",
+            "# out of the site and of related notes and search (delete these lines to publish them).",
             "exclude_docs: |",
             *(f"  /{_gitignore_escaped(folder)}/" for folder in templates),
+            *(f"  /{_gitignore_escaped(path)}" for path in instructions),
             "",
         ]
     lines += [
@@ -334,9 +343,12 @@ def init_repository(root: Path, install: str = "", force: bool = False, action: 
     result.language = notes_language(texts)
     notes = {file.uri: text for file, text in zip(pages, texts, strict=False)}
     result.wiki = uses_wiki_links(notes, obsidian_vault(root))
+    folders = {posixpath.dirname(file.uri) for file in pages}
     if result.wiki:
-        folders = {posixpath.dirname(file.uri) for file in pages}
         result.templates = sorted(folder for folder in folders if _TEMPLATES.match(posixpath.basename(folder)))
+    if "archetypes" in folders and any((root / name).is_file() for name in _HUGO_CONFIGS):
+        result.templates.append("archetypes")  # Hugo's templates of new posts
+    result.instructions = sorted(file.uri for file in pages if posixpath.basename(file.uri) in _INSTRUCTIONS)
     urls = github_urls(_git(root, "remote", "get-url", "origin"))
     result.site_url = urls[0] if urls else None
     branch = _git(root, "symbolic-ref", "--short", "HEAD") or "main"
@@ -352,6 +364,7 @@ def init_repository(root: Path, install: str = "", force: bool = False, action: 
             result.wiki,
             tuple(result.templates),
             result.language,
+            tuple(result.instructions),
         ),
         encoding="utf-8",
     )
