@@ -648,15 +648,20 @@ tags: [허브, java]
 }
 
 
+def _written(repo: Path, files: dict[str, str]) -> Path:
+    """``repo`` with ``files`` (path → text) written into it."""
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+    return repo
+
+
 def test_an_obsidian_vault_publishes_its_wiki_links_embeds_and_callouts(
     tmp_path: Path, fake_model: FakeEmbedder
 ) -> None:
     from .messy_repo import png
 
-    repo = tmp_path / "vault"
-    for name, text in VAULT.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text, encoding="utf-8")
+    repo = _written(tmp_path / "vault", VAULT)
     (repo / "attachments").mkdir()
     (repo / "attachments/shot one.png").write_bytes(png(1))
     code, output = _invoke("init", str(repo))
@@ -757,10 +762,7 @@ HUGO = {
 def test_a_hugo_blog_publishes_its_posts_not_its_drafts_templates_or_tool_files(
     tmp_path: Path, fake_model: FakeEmbedder
 ) -> None:
-    repo = tmp_path / "blog"
-    for name, text in HUGO.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text, encoding="utf-8")
+    repo = _written(tmp_path / "blog", HUGO)
     code, output = _invoke("init", str(repo))
     assert code == 0, output
     assert "Found 4 notes" in output  # the draft is left out at once, the archetype and CLAUDE.md by exclude_docs
