@@ -18,6 +18,8 @@ from tilsite.results.related import (
 
 
 def _record(path: str, anchor: str, text: str = "") -> SectionRecord:
+    """A section; without ``text``, one word of its own (a note with no text is left out of related lists)."""
+    text = text or "w" + hashlib.md5(f"{path}#{anchor}".encode()).hexdigest()[:8]
     return SectionRecord(path, path, anchor, anchor, f"{path}#{anchor}", "", text, f"{path}#{anchor}:{text}")
 
 
@@ -286,3 +288,16 @@ def test_a_lone_image_never_decides_where_notes_meet_nor_a_copy_shows_twice() ->
     assert listed[0] in ("old/b.md", "velog/b.md") and len([p for p in listed if p.endswith("b.md")]) == 1
     assert all(item.target.anchor != "img" and item.source_anchor != "img" for item in related["a.md"])
     assert not any(item.target.path.endswith("b.md") for item in related["old/b.md"])  # never beside itself
+
+
+def test_a_note_with_no_text_neither_gets_nor_appears_in_lists() -> None:
+    """A blog's section page (front matter only) or a note not written yet says nothing but its title."""
+    rows = [("a.md", "a1", [1, 0, 0]), ("b.md", "b1", [1, 0.1, 0]), ("stub.md", "", [1, 0.05, 0])]
+    vectors = np.array([vector for _, _, vector in rows], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    records = [_record("a.md", "a1"), _record("b.md", "b1")]
+    records.append(SectionRecord("stub.md", "Kubernetes", "Kubernetes", "", "stub.md", "", "", "stub"))
+    related = compute_related(SectionIndex("m", records, vectors), count=5, threshold=-2)
+    assert "stub.md" not in related
+    assert all(item.target.path != "stub.md" for items in related.values() for item in items)
+    assert [item.target.path for item in related["a.md"]] == ["b.md"]

@@ -50,7 +50,7 @@ BLEND_NEIGHBOURS = 16
 """Nearest notes whose vectors are blended into a note's vector (``blended``)."""
 BLEND_POWER = 1.5
 """A blended neighbour's weight is its cosine to the note raised to this power (near notes count most)."""
-RELATED_VERSION = 8
+RELATED_VERSION = 9
 """Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
 TEMPLATE_NOTES = 5
 """A section whose text, numbers aside, is in at least this many notes (and ``TEMPLATE_SHARE`` of them) may be
@@ -384,7 +384,12 @@ def compute_related(
     paths, grouped, bounds = notes.paths, notes.grouped, notes.bounds
     total = len(paths)
     sizes = np.diff(bounds)
-    left_out = np.array([excluded(path, exclude) for path in paths], bool)
+    # Pages that only list other notes, and notes with no text of their own (a blog's empty section pages, notes
+    # not written yet), neither get nor appear in lists: only their title would say what they are about.
+    empty = np.logical_and.reduceat(
+        np.array([not record.text.strip() for record in records], bool)[grouped], bounds[:-1]
+    )
+    left_out = np.array([excluded(path, exclude) for path in paths], bool) | empty
     vectors = blended(notes.vectors(index), left_out)
 
     search = faiss.IndexFlatIP(vectors.shape[1])
