@@ -74,3 +74,15 @@ def test_the_page_shows_its_title_above_a_heading_of_another_name() -> None:
     assert with_title(other, "Minikube <설치>") == f'<h1 class="tilsite-title">Minikube &lt;설치&gt;</h1>\n{other}'
     later = "<ul><li>목차</li></ul><h1 id='a'>참고</h1>"
     assert with_title(later, "JWT").startswith('<h1 class="tilsite-title">JWT</h1>')
+
+
+def test_a_footnote_mark_in_the_title_heading_is_no_other_title() -> None:
+    from tilsite.notes.reading import Note
+    from tilsite.notes.sections import split_sections
+    from tilsite.notes.slugs import SlugSettings
+    from tilsite.site.render import with_title
+
+    note = Note("n/foot.md", "# Footnoted[^1]\n\nbody\n\n[^1]: the note\n", 0, {})
+    assert split_sections(note, SlugSettings(footnotes=True))[0].note_title == "Footnoted"
+    rendered = '<h1 id="footnoted">Footnoted<sup id="fnref:1"><a class="footnote-ref" href="#fn:1">1</a></sup></h1>'
+    assert with_title(rendered + "<p>body</p>", "Footnoted").startswith('<h1 id="footnoted">')

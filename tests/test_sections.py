@@ -141,7 +141,8 @@ def test_titles_are_the_ones_mkdocs_gives_the_pages_or_tells_it(tmp_path: Path) 
         page.render(config, files)
         note = read_note(Path(file.abs_src_path or ""), Path(config.docs_dir), [])
         assert note is not None
-        titles[file.src_uri] = split_sections(note)[0].note_title
+        slugs = SlugSettings.from_markdown_config(config.markdown_extensions, config.mdx_configs)
+        titles[file.src_uri] = split_sections(note, slugs)[0].note_title
         expected = OWN_TITLES[file.src_uri][2] if file.src_uri in OWN_TITLES else titles[file.src_uri]
         assert page.title == expected, file.src_uri
     assert [titles[name] for name in TITLED] == [

@@ -144,3 +144,13 @@ def test_obsidian_tags_show_as_tags_outside_code_links_and_html() -> None:
         == '```\n#include <x>\n```\n(<span class="tilsite-tag">#tag</span>)'
     )
     assert tag_markdown("#<b>") == "#<b>" and "&lt;" not in tag_markdown("#a<b>")
+
+
+def test_tags_are_never_read_in_html_css_attribute_lists_or_math() -> None:
+    from tilsite.notes.wikilinks import tag_markdown
+
+    text = (
+        '<div\n  style="color: #fff; background: #abc">white</div>\n\n<style>\n.note { color: #fff; }\n</style>\n\n'
+        "## H {: #custom}\n\n$c #d$ and #real\n"
+    )
+    assert tag_markdown(text) == text.replace("#real", '<span class="tilsite-tag">#real</span>')

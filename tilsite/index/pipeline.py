@@ -37,14 +37,14 @@ Progress = Callable[[int, int], None]
 
 EMBED_CHUNK = 64
 """Sections embedded (and stored) at a time: an interrupted build keeps what it finished."""
-SECTIONS_VERSION = 12
+SECTIONS_VERSION = 13
 """Bump when the way notes split into sections changes, so cached splits are redone (5: sections keep their
 Markdown, which is what gets embedded, and HTML blocks' text; 6: lone carriage returns end lines; 7: titles as
 MkDocs gives them, Obsidian's file names, alerts' ``[!NOTE]`` out of the text; 8: formulas MathJax drew read as
 their TeX; 9: a title's formulas and emoji as the page shows them; 10: several H1s make no title, a folder's
 README is titled by the folder, names with spaces kept as written; 11: a first H1 that is numbered, or that
 other notes have as a heading, is a section's, not the title; 12: emoji shortcodes in the text as the page
-shows them)."""
+shows them; 13: a title without the footnote marks and attribute lists its page does not show)."""
 
 
 @dataclass(slots=True, frozen=True)

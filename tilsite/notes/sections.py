@@ -237,7 +237,9 @@ def _opening_heading(tokens: list[Token] | None, heading_text: str | None) -> st
     """The text of the H1 that opens the note (``''`` when it opens otherwise)."""
     if not tokens or tokens[0].type != "heading_open" or tokens[0].tag != "h1":
         return ""
-    text = _inline_text(tokens[1]) if heading_text is None else heading_text
+    if heading_text is not None:  # as the site renders it: footnote marks and attribute lists taken out
+        return heading_text
+    text = _inline_text(tokens[1])
     return (_split_attr_list(text)[0].strip() or text) if text else ""
 
 
@@ -315,13 +317,13 @@ def parse_headings(note: Note, slugs: SlugSettings | None = None) -> tuple[list[
             text = _text_with_math(inline) if slugs.math and "$" in inline.content else _inline_text(inline)
             if slugs.emoji:
                 text = github_emoji(text)
-            if index == 0:
-                first = text  # the page's title, if an H1 (``note_title``)
             for label in footnotes:
                 text = text.replace(f"[^{label}]", "")
             explicit = None
             if slugs.attr_list:
                 text, explicit = _split_attr_list(text)
+            if index == 0:
+                first = text.strip()  # the page's title, if an H1 (``note_title``), as the page shows it
             found.append((index, int(token.tag[1]), text.strip(), explicit))
     # Like Python-Markdown's toc: explicit ids are taken first, then headings get unique slugs in order.
     used: set[str] = {explicit for *_, explicit in found if explicit}

@@ -77,7 +77,7 @@ class Scan:
 
 
 _DRAWING_MARK = re.compile(rb"(?m)^excalidraw-plugin\s*:")
-_DRAFT_MARK = re.compile(rb"(?mi)^draft\s*[:=]\s*['\"]?(?:true|yes|on)['\"]?\s*$")
+_DRAFT_MARK = re.compile(rb"(?mi)^draft\s*[:=]\s*['\"]?(?:true|yes|on)['\"]?\s*(?:#.*)?$")
 DRAWINGS = "Excalidraw drawings"
 DRAFTS = "drafts (draft: true)"
 
@@ -90,7 +90,7 @@ def left_out(path: Path) -> str | None:
         return DRAWINGS
     try:
         with path.open("rb") as stream:
-            start = stream.read(2048)
+            start = stream.read(16384)
     except OSError:
         return None
     start = start.removeprefix(b"\xef\xbb\xbf")

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from tilsite.notes.math import find_math
 from tilsite.notes.parsing import code_spans
 from tilsite.notes.slugs import github_slug
 
@@ -112,8 +113,14 @@ def wiki_markdown(text: str, leads: Leads | None = None, *, urls: list[str] | No
 _TAG = re.compile(r"(?<![^\s(\[])#([^\W\d][\w/-]*|[\d_/-]+[^\W\d][\w/-]*)")
 """An Obsidian tag: ``#`` after a space, a line's start or a bracket, then letters, digits, ``_``, ``-`` and ``/``
 (not digits alone: ``#1`` is not a tag)."""
-_LINK_OR_TAG = re.compile(r"<[^<>\n]*>|\]\([^)\n]*\)|\bhttps?://\S+")
-"""Where a ``#`` is an address's or a tag's, not a tag: HTML tags, link addresses, bare URLs."""
+_NOT_TAGS = re.compile(
+    r"<(style|script|pre|textarea|code|svg)\b.*?</\1\s*>"  # raw HTML elements whose text is code
+    r"|<[^<>]*>"  # HTML tags (their attributes: `style="color: #fff"`), over lines too
+    r"|\]\([^)\n]*\)|\bhttps?://\S+"  # link addresses, bare URLs
+    r"|\{[:#.][^}\n]*\}",  # attribute lists: `{: #custom-id }`
+    re.DOTALL | re.IGNORECASE,
+)
+"""Where a ``#`` is not a tag's: HTML (and the CSS and scripts in it), addresses, attribute lists."""
 
 
 def tag_markdown(text: str) -> str:
@@ -121,7 +128,8 @@ def tag_markdown(text: str) -> str:
     shown as tags are in Obsidian: small labels (``<span class="tilsite-tag">``)."""
     if "#" not in text:
         return text
-    skip = [*_code_ranges(text), *(match.span() for match in _LINK_OR_TAG.finditer(text))]
+    skip = [*_code_ranges(text), *(match.span() for match in _NOT_TAGS.finditer(text))]
+    skip += [(formula.start, formula.end) for formula in find_math(text, obsidian=True)]
 
     def tag(match: re.Match[str]) -> str:
         if any(first <= match.start() < end for first, end in skip):

@@ -72,6 +72,7 @@ _FIRST_H1_END = re.compile(r"</h1>", re.IGNORECASE)
 _H1_OPEN = re.compile(r"<h1[\s>]", re.IGNORECASE)
 _HEADERLINK_ELEMENT = re.compile(r'<a class="headerlink".*?</a>', re.DOTALL)
 _ANY_TAG = re.compile(r"<[^>]*>")
+_FOOTNOTE_MARK = re.compile(r'<sup id="fnref[^"]*">.*?</sup>', re.DOTALL)
 _TAG = re.compile(
     r"<!--.*?-->"
     r"|<(?P<end>/?)(?P<name>[a-zA-Z][a-zA-Z0-9:-]*)"
@@ -158,7 +159,7 @@ def _opening_heading(html: str) -> tuple[str | None, int]:
     match = _FIRST_H1_END.search(html) if html.lstrip()[:3].lower() == "<h1" else None
     if match is None:
         return None, 0
-    text = unescape(_ANY_TAG.sub("", _HEADERLINK_ELEMENT.sub("", html[: match.start()])))
+    text = unescape(_ANY_TAG.sub("", _FOOTNOTE_MARK.sub("", _HEADERLINK_ELEMENT.sub("", html[: match.start()]))))
     return " ".join(text.split()), match.end()
 
 

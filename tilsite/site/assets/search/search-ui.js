@@ -160,8 +160,11 @@ function render(hits, kind, query, words) {
     list.append(item);
   }
   const text = { ...ENGLISH, ...(words || {}) };
-  const how = text[state.model].replace("{reason}", state.reason);
-  const label = (hits.length ? text.found : text.none).replace("{count}", String(hits.length)).replace("{how}", how);
+  // Functions as replacements: a reason or a text holding `$&` stays as written.
+  const how = text[state.model].replace("{reason}", () => state.reason);
+  const label = (hits.length ? text.found : text.none)
+    .replace("{count}", () => String(hits.length))
+    .replace("{how}", () => how);
   block.dataset.kind = kind;
   block.dataset.query = query;
   status(label);
