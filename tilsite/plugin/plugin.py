@@ -97,14 +97,14 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """Files of the notes folder that are not published unless a note links to them (code, HTML, data)."""
         self.dates: dict[str, dt.date] = {}
         self.wiki = False
+        """The notes use wiki links (an Obsidian vault, or notes that link each other by them): pages show them
+        as links (to a note not written yet, as its text) and Obsidian's callouts as admonitions."""
         self.words = words_for(None)
         """What tilsite writes into the pages, in the theme's language (``on_config``)."""
         self.vault: set[str] = set()
         """The notes of an Obsidian vault (their tags are shown as Obsidian shows them)."""
         self.titles: dict[str, str] = {}
         """Each note's title as the core gives it (``note_title``), which its page gets too."""
-        """The notes use wiki links (an Obsidian vault, or notes that link each other by them): pages show them
-        as links (to a note not written yet, as its text) and Obsidian's callouts as admonitions."""
         self.links = LinkFixer()
         self.files: Files | None = None
         """The files of this build, for the links of related notes."""
