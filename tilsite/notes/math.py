@@ -21,10 +21,9 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
-from tilsite.notes.parsing import block_parser, code_spans
+from tilsite.notes.parsing import block_parser, code_spans, rebuilt_html
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -342,88 +341,21 @@ def _serialised(element: Element) -> str:
 
 
 MATHML_ELEMENTS = frozenset(
-    [
-        "math",
-        "mi",
-        "mn",
-        "mo",
-        "ms",
-        "mtext",
-        "mspace",
-        "mrow",
-        "mfrac",
-        "msqrt",
-        "mroot",
-        "mstyle",
-        "merror",
-        "mpadded",
-        "mphantom",
-        "mfenced",
-        "menclose",
-        "msub",
-        "msup",
-        "msubsup",
-        "munder",
-        "mover",
-        "munderover",
-        "mmultiscripts",
-        "mprescripts",
-        "none",
-        "mtable",
-        "mtr",
-        "mtd",
-        "mlabeledtr",
-        "semantics",
-        "annotation",
-    ]
+    (  # noqa: SIM905 (a list of names reads as one)
+        "math mi mn mo ms mtext mspace mrow mfrac msqrt mroot mstyle merror mpadded mphantom mfenced menclose"
+        " msub msup msubsup munder mover munderover mmultiscripts mprescripts none mtable mtr mtd mlabeledtr"
+        " semantics annotation"
+    ).split()
 )
 """MathML's presentation elements; any other tag in a formula is written as ``mrow`` (its content kept)."""
 MATHML_ATTRIBUTES = frozenset(
-    [
-        "accent",
-        "accentunder",
-        "align",
-        "close",
-        "columnalign",
-        "columnlines",
-        "columnspacing",
-        "depth",
-        "display",
-        "displaystyle",
-        "equalcolumns",
-        "equalrows",
-        "fence",
-        "form",
-        "frame",
-        "framespacing",
-        "height",
-        "largeop",
-        "linebreak",
-        "linethickness",
-        "lspace",
-        "mathbackground",
-        "mathcolor",
-        "mathsize",
-        "mathvariant",
-        "maxsize",
-        "minsize",
-        "movablelimits",
-        "notation",
-        "open",
-        "rowalign",
-        "rowlines",
-        "rowspacing",
-        "rspace",
-        "encoding",
-        "scriptlevel",
-        "separator",
-        "separators",
-        "stretchy",
-        "symmetric",
-        "voffset",
-        "width",
-        "xmlns",
-    ]
+    (  # noqa: SIM905 (a list of names reads as one)
+        "accent accentunder align close columnalign columnlines columnspacing depth display displaystyle"
+        " equalcolumns equalrows fence form frame framespacing height largeop linebreak linethickness lspace"
+        " mathbackground mathcolor mathsize mathvariant maxsize minsize movablelimits notation open rowalign"
+        " rowlines rowspacing rspace encoding scriptlevel separator separators stretchy symmetric voffset"
+        " width xmlns"
+    ).split()
 )
 """Presentation attributes kept on MathML elements; others (``href``, ``style``, ``class``, ``id``, handlers) are
 dropped."""
@@ -439,42 +371,6 @@ def _attribute(name: str, value: str) -> str:
     return f' {name}="{html.escape(value, quote=True)}"' if name in MATHML_ATTRIBUTES else ""
 
 
-class _MathMLCleaner(HTMLParser):
-    """MathML written by someone else (MathJax's copy for screen readers, in HTML a note copied) rebuilt from its
-    MathML elements, presentation attributes and text alone, every element closed."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.open: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag.lower() in _HIDDEN:
-            self.hidden += 1
-        elif tag.lower() in MATHML_ELEMENTS and not self.hidden:
-            self.parts.append(f"<{tag.lower()}{''.join(_attribute(name, value or '') for name, value in attrs)}>")
-            self.open.append(tag.lower())
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag.lower() in _HIDDEN:
-            self.hidden = max(self.hidden - 1, 0)
-        elif tag.lower() in self.open and not self.hidden:
-            while self.open:
-                closed = self.open.pop()
-                self.parts.append(f"</{closed}>")
-                if closed == tag.lower():
-                    break
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(html.escape(data, quote=False))
-
-
 _HIDDEN = frozenset({"script", "style", "annotation-xml", "template"})
 """Elements whose content a browser never shows as text; left out with it."""
 
@@ -482,13 +378,7 @@ _HIDDEN = frozenset({"script", "style", "annotation-xml", "template"})
 def clean_mathml(markup: str) -> str | None:
     """``markup`` (one ``<math>`` element from HTML) with only MathML's elements, presentation attributes and
     escaped text; None when it cannot be read."""
-    cleaner = _MathMLCleaner()
-    try:
-        cleaner.feed(markup)
-        cleaner.close()
-    except Exception:  # html.parser asserts on some malformed markup
-        return None
-    return "".join(cleaner.parts) + "".join(f"</{tag}>" for tag in reversed(cleaner.open))
+    return rebuilt_html(markup, MATHML_ELEMENTS, _attribute, lambda text: html.escape(text, quote=False), _HIDDEN)
 
 
 def _characters(text: str) -> str:

@@ -8,7 +8,8 @@ import binascii
 import html
 import json
 import re
-from html.parser import HTMLParser
+
+from tilsite.notes.parsing import rebuilt_html
 
 MAX_OUTPUT_LINES = 20
 """Text output of a code cell shown on the page, in lines."""
@@ -157,47 +158,17 @@ _TABLE_TAGS = frozenset({"table", "thead", "tbody", "tfoot", "tr", "th", "td", "
 _SPANS = frozenset({"colspan", "rowspan"})
 
 
-class _TableText(HTMLParser):
-    """A table output rebuilt from its structure and text alone: no styles, scripts, classes or other markup."""
+def _span(name: str, value: str) -> str:
+    """A cell's ``colspan`` or ``rowspan`` of digits; nothing else of a table output's attributes."""
+    return f' {name}="{value}"' if name in _SPANS and value.isascii() and value.isdigit() else ""
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.open: list[str] = []
-        self.hidden = 0
-        self.tables = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("style", "script"):
-            self.hidden += 1
-        elif tag in _TABLE_TAGS and not self.hidden:
-            self.tables += tag == "table"
-            spans = "".join(
-                f' {name}="{value}"'
-                for name, value in attrs
-                if name in _SPANS and value and value.isascii() and value.isdigit()
-            )
-            self.parts.append(f"<{tag}{spans}>")
-            self.open.append(tag)
+def _cell_text(data: str) -> str:
+    # `$` as a reference: GitHub shows no math in outputs, and `$5 ... $6` in a cell is money.
+    return html.escape(" ".join(data.split()), quote=False).replace("$", "&#36;") if data.strip() else ""
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "script"):
-            self.hidden = max(self.hidden - 1, 0)
-        elif tag in self.open and not self.hidden:
-            while self.open:  # what the output left open inside it closes with it
-                closed = self.open.pop()
-                self.parts.append(f"</{closed}>")
-                if closed == tag:
-                    break
 
-    def handle_data(self, data: str) -> None:
-        if not self.hidden and data.strip():
-            # `$` as a reference: GitHub shows no math in outputs, and `$5 ... $6` in a cell is money.
-            self.parts.append(html.escape(" ".join(data.split()), quote=False).replace("$", "&#36;"))
-
-    def table(self) -> str:
-        """The table, every element closed (an output cut short does not swallow the rest of the page)."""
-        return "".join(self.parts) + "".join(f"</{tag}>" for tag in reversed(self.open))
+_TABLE_START = re.compile(r"<table[ >]")
 
 
 def _table(markup: str) -> str | None:
@@ -205,12 +176,7 @@ def _table(markup: str) -> str | None:
     scripts), whose text result is shown instead."""
     if "<table" not in markup or "<script" in markup.lower():
         return None
-    table = _TableText()
-    try:
-        table.feed(markup)
-        table.close()
-    except Exception:  # html.parser asserts on some malformed markup (`<![x`)
+    table = rebuilt_html(markup, _TABLE_TAGS, _span, _cell_text)
+    if table is None or len(_TABLE_START.findall(table)) != 1:
         return None
-    if table.tables != 1:
-        return None
-    return table.table()  # one line: an HTML block of its own in the Markdown
+    return table  # one line: an HTML block of its own in the Markdown

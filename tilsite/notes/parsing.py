@@ -1,8 +1,11 @@
-"""The CommonMark parser that reads notes as GitHub does, and where code lies in a note."""
+"""The CommonMark parser that reads notes as GitHub does, where code lies in a note, and HTML rebuilt from the
+elements and attributes a page may show."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from functools import lru_cache
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,3 +47,63 @@ def code_spans(source: str) -> list[tuple[int, int]]:
             first, end = token.map
             spans.append((starts[min(first, len(starts) - 1)], min(starts[min(end, len(starts) - 1)], len(source))))
     return spans
+
+
+Attribute = Callable[[str, str], str]
+"""Writes an attribute kept on an element (`` name="value"``), or ``""`` to leave it out."""
+
+
+class _Rebuilt(HTMLParser):
+    def __init__(
+        self, elements: Collection[str], attribute: Attribute, text: Callable[[str], str], hidden: Collection[str]
+    ) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements, self.attribute, self.text, self.hidden = elements, attribute, text, hidden
+        self.parts: list[str] = []
+        self.open: list[str] = []
+        self.inside_hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.hidden:
+            self.inside_hidden += 1
+        elif tag in self.elements and not self.inside_hidden:
+            self.parts.append(f"<{tag}{''.join(self.attribute(name, value or '') for name, value in attrs)}>")
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.hidden:
+            self.inside_hidden = max(self.inside_hidden - 1, 0)
+        elif tag in self.open and not self.inside_hidden:
+            while self.open:  # what was left open inside it closes with it
+                closed = self.open.pop()
+                self.parts.append(f"</{closed}>")
+                if closed == tag:
+                    break
+
+    def handle_data(self, data: str) -> None:
+        if not self.inside_hidden:
+            self.parts.append(self.text(data))
+
+
+def rebuilt_html(
+    markup: str,
+    elements: Collection[str],
+    attribute: Attribute,
+    text: Callable[[str], str],
+    hidden: Collection[str] = ("script", "style"),
+) -> str | None:
+    """``markup`` (HTML from a note or a notebook) rebuilt from its ``elements`` alone, each with the attributes
+    ``attribute`` keeps, its text as ``text`` writes it (escaped), nothing of the ``hidden`` elements (scripts,
+    styles), and every element closed, so that what was left open does not take in the rest of the page. Other
+    elements are dropped and their text kept. None when html.parser cannot read it."""
+    rebuilt = _Rebuilt(elements, attribute, text, hidden)
+    try:
+        rebuilt.feed(markup)
+        rebuilt.close()
+    except Exception:  # html.parser asserts on some malformed markup (`<![x`)
+        return None
+    return "".join(rebuilt.parts) + "".join(f"</{tag}>" for tag in reversed(rebuilt.open))

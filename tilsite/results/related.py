@@ -167,21 +167,21 @@ def note_vectors(
     grouped: numpy.ndarray,
     bounds: numpy.ndarray,
     scripts: list[str],
-    template: numpy.ndarray | None = None,
+    hollow: numpy.ndarray | None = None,
 ) -> numpy.ndarray:
     """One centred unit vector per note: the mean of its sections' ``vectors`` (a note is what all its
     sections say, not its longest one), centred by script (``scripts``: each note's ``script``). Sections
-    marked in ``template`` (``template_sections``) are left out of a note that has others.
+    marked in ``hollow`` (``hollow_sections``) are left out of a note that has others.
 
     ``grouped`` lists the sections note by note; note ``n``'s are ``grouped[bounds[n]:bounds[n + 1]]``.
     """
     import numpy as np
 
     rows = vectors[grouped].astype(np.float64)
-    if template is not None and template.any():
-        left_out = template[grouped]
-        only_template = np.repeat(np.logical_and.reduceat(left_out, bounds[:-1]), np.diff(bounds))
-        rows[left_out & ~only_template] = 0.0
+    if hollow is not None and hollow.any():
+        left_out = hollow[grouped]
+        only_hollow = np.repeat(np.logical_and.reduceat(left_out, bounds[:-1]), np.diff(bounds))
+        rows[left_out & ~only_hollow] = 0.0
     sums = np.add.reduceat(rows, bounds[:-1], axis=0)  # every note has a section
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     return centred_by_script(sums / np.maximum(norms, 1e-12), scripts)
@@ -328,10 +328,11 @@ class NoteGroups:
         bounds = np.searchsorted(note_of[grouped], np.arange(len(paths) + 1))
         return cls(paths, texts, scripts([texts[path] for path in paths]), grouped, bounds)
 
-    def vectors(self, index: SectionIndex) -> numpy.ndarray:
-        """Each note's centred unit vector (``note_vectors``, hollow sections left out), in the order of
-        ``paths``."""
-        return note_vectors(index.vectors, self.grouped, self.bounds, self.scripts, hollow_sections(index.records))
+    def vectors(self, index: SectionIndex, hollow: numpy.ndarray | None = None) -> numpy.ndarray:
+        """Each note's centred unit vector (``note_vectors``, the ``hollow`` sections left out: ``hollow_sections``
+        when not given), in the order of ``paths``."""
+        hollow = hollow_sections(index.records) if hollow is None else hollow
+        return note_vectors(index.vectors, self.grouped, self.bounds, self.scripts, hollow)
 
     def section_vectors(self, index: SectionIndex) -> numpy.ndarray:
         """Every section's unit vector, centred by its note's script like the notes (index order)."""
@@ -390,7 +391,8 @@ def compute_related(
         np.array([not record.text.strip() for record in records], bool)[grouped], bounds[:-1]
     )
     left_out = np.array([excluded(path, exclude) for path in paths], bool) | empty
-    vectors = blended(notes.vectors(index), left_out)
+    hollow = hollow_sections(records)
+    vectors = blended(notes.vectors(index, hollow), left_out)
 
     search = faiss.IndexFlatIP(vectors.shape[1])
     search.add(vectors)
@@ -408,7 +410,6 @@ def compute_related(
     del dense
 
     sections = notes.section_vectors(index)
-    template = hollow_sections(records)
     texts = [  # each note: its title, its sections' texts (``_copies``)
         (
             records[grouped[bounds[n]]].title,
@@ -431,11 +432,11 @@ def compute_related(
         theirs = grouped[np.repeat(bounds[others] - starts, lengths) + np.arange(int(lengths.sum()))]
         # Where two notes meet is never a template's section or a lone image, unless a note has nothing else.
         mine = grouped[bounds[note] : bounds[note + 1]]
-        if not template[mine].all():
-            mine = mine[~template[mine]]
+        if not hollow[mine].all():
+            mine = mine[~hollow[mine]]
         pairs = sections[mine] @ sections[theirs].T
-        only_template = np.repeat(np.logical_and.reduceat(template[theirs], starts), lengths)
-        column_best = np.where(template[theirs] & ~only_template, -2.0, pairs.max(axis=0))
+        only_hollow = np.repeat(np.logical_and.reduceat(hollow[theirs], starts), lengths)
+        column_best = np.where(hollow[theirs] & ~only_hollow, -2.0, pairs.max(axis=0))
         best_pair = np.maximum.reduceat(column_best, starts)
         score = similarities[note][usable] + SECTION_WEIGHT * best_pair + KEYWORD_WEIGHT * keyword[note][usable]
         chosen: list[RelatedNote] = []

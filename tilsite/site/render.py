@@ -178,10 +178,7 @@ def insert_date(html: str, when: dt.date, title: str | None = None) -> str:
     """Put the note's date under its title heading (``_title_end``), else at the top."""
     stamp = when.isoformat()
     tag = f'<p class="tilsite-date"><time datetime="{stamp}">{stamp}</time></p>'
-    end = _title_end(html, title)
-    if end is None:
-        return f"{tag}\n{html}"
-    return f"{html[:end]}\n{tag}{html[end:]}"
+    return _placed(html, tag, _title_end(html, title))
 
 
 _DATE_LINE_END = re.compile(r'<p class="tilsite-date">.*?</p>', re.DOTALL)
@@ -191,10 +188,12 @@ def insert_under_title(html: str, tag: str, title: str | None = None) -> str:
     """Put ``tag`` under the note's title: after its date line (``insert_date``), else after its title heading
     (``_title_end``), else at the top."""
     match = _DATE_LINE_END.search(html)
-    end = match.end() if match else _title_end(html, title)
-    if end is None:
-        return f"{tag}\n{html}"
-    return f"{html[:end]}\n{tag}{html[end:]}"
+    return _placed(html, tag, match.end() if match else _title_end(html, title))
+
+
+def _placed(html: str, tag: str, end: int | None) -> str:
+    """``tag`` on a line of its own after ``end`` in ``html``, or at the top when there is none."""
+    return f"{tag}\n{html}" if end is None else f"{html[:end]}\n{tag}{html[end:]}"
 
 
 def balance_html(html: str) -> str:

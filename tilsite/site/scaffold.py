@@ -339,8 +339,8 @@ def init_repository(root: Path, install: str = "", force: bool = False, action: 
         outside=scan.outside,
     )
     texts = [file.path.read_text("utf-8", errors="ignore")[:20_000] for file in pages[:200]]
-    result.korean = any(_HANGUL.search(text) for text in texts)
     result.language = notes_language(texts)
+    result.korean = result.language == "ko"  # any Hangul
     notes = {file.uri: text for file, text in zip(pages, texts, strict=False)}
     result.wiki = uses_wiki_links(notes, obsidian_vault(root))
     folders = {posixpath.dirname(file.uri) for file in pages}

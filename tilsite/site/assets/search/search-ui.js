@@ -123,16 +123,7 @@ function embed(text) {
   });
 }
 
-// How the results were found, in English unless the build gave the site's language (index.json's "words").
-const ENGLISH = {
-  ready: "by meaning and keywords",
-  loading: "by keywords — results by meaning are loading …",
-  idle: "by keywords",
-  unavailable: "by keywords — search by meaning is unavailable: {reason}",
-  found: "{count} sections {how}",
-  none: "No sections match ({how})",
-};
-
+// `words`: how the box says what it found, in the site's language (index.json, published with this script).
 function render(hits, kind, query, words) {
   const block = ensureBlock();
   if (!block) return;
@@ -159,10 +150,9 @@ function render(hits, kind, query, words) {
     item.append(link);
     list.append(item);
   }
-  const text = { ...ENGLISH, ...(words || {}) };
   // Functions as replacements: a reason or a text holding `$&` stays as written.
-  const how = text[state.model].replace("{reason}", () => state.reason);
-  const label = (hits.length ? text.found : text.none)
+  const how = words[state.model].replace("{reason}", () => state.reason);
+  const label = (hits.length ? words.found : words.none)
     .replace("{count}", () => String(hits.length))
     .replace("{how}", () => how);
   block.dataset.kind = kind;
