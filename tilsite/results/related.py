@@ -256,14 +256,19 @@ _IMAGE_WORDS = frozenset(
     ).split()
 )
 """Words of the names images get when pasted (``스크린샷 2024-01-01 오후 3.12.45``, ``Pasted image``)."""
-_WORD = re.compile(r"[^\W\d_]+")
+_IMAGE_TOKEN = re.compile(rf"(?P<name>{_IMAGE_NAME.pattern})|(?P<word>[^\W\d_]+)", re.IGNORECASE)
+"""An image's file name, or else a word."""
 
 
 def image_only(text: str) -> bool:
     """Whether a section's text is nothing but the names of its images (``img.png``, ``스크린샷 2024-01-01 오후
     3.12.45``): the alt text an image pasted into a note gets, which says nothing about the note."""
-    words = set(_WORD.findall(_IMAGE_NAME.sub(" ", text).lower()))
-    return words <= _IMAGE_WORDS and bool(words or _IMAGE_NAME.search(text))
+    found = False
+    for token in _IMAGE_TOKEN.finditer(text):  # stops at the first word of the note's own (most sections: the first)
+        if token.group("word") is not None and token.group("word").lower() not in _IMAGE_WORDS:
+            return False
+        found = True
+    return found
 
 
 def hollow_sections(records: Sequence[SectionRecord]) -> numpy.ndarray:
