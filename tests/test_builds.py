@@ -90,6 +90,8 @@ def test_related_block_is_styled_and_escaped(site: Path, fake_model: FakeEmbedde
     assert "<script>" not in block.group(1) and "<b>" not in block.group(1) and "<strong>" not in block.group(1)
     assert "assets/tilsite/related.css" in html
     assert (site / "site/assets/tilsite/related.css").is_file()
+    # No note draws a diagram, so no page loads mermaid's script (3.6 MB) and the site does not publish it.
+    assert "mermaid" not in html and not (site / "site/assets/tilsite/diagrams").exists()
 
 
 def test_related_links_are_anchor_checked_by_mkdocs_and_listed_in_the_toc(

@@ -107,7 +107,7 @@ def test_symlinks_out_of_an_inited_repository_are_never_read(
     (repo / "sparta" / "same-note.md").symlink_to(repo / "git" / "commands.md")  # inside: allowed
     code, output = _run("init", str(repo))
     assert code == 0, output
-    assert "Found 13 notes" in output  # the 12 notes (not the drawings) and the link inside the repository
+    assert "Found 14 notes" in output  # the 13 notes (not the drawings) and the link inside the repository
     code, output = _build(repo)
     assert code == 0, output
     assert not _mentions(repo / "site", SECRET) and not _mentions(repo / ".tilsite", SECRET)

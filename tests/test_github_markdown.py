@@ -166,3 +166,20 @@ def test_only_the_blocks_change() -> None:
     text = "문단\n- a\n  - b\n\n<div>\n<b>x</b>\n</div>\n\n끝 `code`\n"
     assert github_blocks(text, stash) == "문단\n\n- a\n    - b\n\n@@1@@\n\n끝 `code`\n"
     assert seen == ["<div>\n<b>x</b>\n</div>"]
+
+
+def test_mermaid_fences_become_diagrams_for_the_theme_to_draw() -> None:
+    text = "# 흐름\n\n```mermaid\ngraph LR\n  A -->|a & b| B(<x>)\n```\n\n```mermaid\nsequenceDiagram\n"
+    extension = GithubMarkdown(alerts=True, diagrams=True)
+    html = markdown.markdown(text, extensions=[*EXTENSIONS, extension])
+    # GitHub draws both (the second runs to the end of the note); the text is the diagram's, escaped once.
+    assert html.count('<pre class="mermaid"><code>') == 2
+    assert "graph LR\n  A --&gt;|a &amp; b| B(&lt;x&gt;)\n</code></pre>" in html
+    assert extension.drawn == ["graph LR\n  A -->|a & b| B(<x>)\n", "sequenceDiagram\n"]
+    # Without a theme that draws them (or in a list item, where it is rare), a diagram stays code.
+    assert 'class="mermaid"' not in _site(text)
+    listed = GithubMarkdown(alerts=True, diagrams=True)
+    assert 'class="mermaid"' not in markdown.markdown(
+        "- a\n\n  ```mermaid\n  graph LR\n  ```\n", extensions=[*EXTENSIONS, listed]
+    )
+    assert not listed.drawn

@@ -572,6 +572,16 @@ def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model:
         < head.index('<time datetime="2024-05-02">')
         < head.index('<h1 id="samba">')
     )
+    # A mermaid diagram is handed to Material to draw, its text escaped, with mermaid's script from the site itself.
+    flow = (site_dir / "git/flow/index.html").read_text(encoding="utf-8")
+    assert '<pre class="mermaid"><code>graph LR\n  A[main] --&gt;|branch &amp; commit| B(&lt;feature&gt;)' in flow
+    assert (site_dir / "assets/tilsite/diagrams/mermaid.min.js").is_file()
+    assert (site_dir / "assets/tilsite/diagrams/LICENSE-mermaid.txt").is_file()
+    assert all(
+        "tilsite/diagrams/mermaid.min.js" in page.read_text(encoding="utf-8")
+        for page in pages
+        if page.name == "index.html"
+    )
     sections = next((site_dir / "assets/tilsite/search").glob("sections-*.json")).read_text(encoding="utf-8")
     assert "push 한다 🎉" in sections and ":tada: 그대로" in sections  # emoji as the page shows them, code as code
 
@@ -584,7 +594,8 @@ def test_an_inited_repository_is_styled_in_a_browser(tmp_path: Path, fake_model:
     init_repository(repo)
     assert _invoke("build", "-f", str(repo / "mkdocs.yml"))[0] == 0
     with serving(repo / "site", "/TIL/") as url:  # as on https://user.github.io/TIL/
-        output = browse("styles.mjs", {"urls": [url, f"{url}sparta/DAY22_241031/", f"{url}FE/layout/"]})
+        urls = [url, f"{url}sparta/DAY22_241031/", f"{url}FE/layout/", f"{url}git/flow/"]
+        output = browse("styles.mjs", {"urls": urls})
     for page in output["pages"]:
         # Material's stylesheet applied: a sticky coloured header (unstyled, a <header> is static and clear).
         assert page["headerPosition"] == "sticky", page
@@ -592,6 +603,8 @@ def test_an_inited_repository_is_styled_in_a_browser(tmp_path: Path, fake_model:
         assert page["images"] == page["imagesLoaded"], page
         assert not page["failed"], page
     assert output["pages"][1]["images"] == 2
+    # The diagram is drawn (Material replaces the code with the drawing once mermaid has rendered it).
+    assert output["pages"][3]["diagrams"] == 1 and output["pages"][3]["undrawn"] == 0, output["pages"][3]
 
 
 def test_navigation_unwraps_a_single_page_folder_only_where_its_name_adds_nothing() -> None:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from tilsite.cli import cli
 from tilsite.model.browser import kept_piece_ids
 from tilsite.results.keywords import KeywordRanker
+from tilsite.site.build import DIAGRAMS_LICENSE, DIAGRAMS_SCRIPT
 from tilsite.site.published import ASSETS, SEARCH_DIR, VENDOR, quantize_rows
 
 from .conftest import FakeEmbedder
@@ -174,6 +175,11 @@ def test_vendored_browser_files_are_the_pinned_npm_packages() -> None:
         installed = ROOT / "node_modules" / source
         assert installed.is_file(), f"{installed} is missing: run `npm ci --ignore-scripts`"
         assert (ASSETS / "vendor" / name).read_bytes() == installed.read_bytes(), name
+    # The script that draws the notes' diagrams, vendored the same way.
+    installed = ROOT / "node_modules" / "mermaid" / "dist" / DIAGRAMS_SCRIPT.name
+    assert installed.is_file(), f"{installed} is missing: run `npm ci --ignore-scripts`"
+    assert DIAGRAMS_SCRIPT.read_bytes() == installed.read_bytes()
+    assert DIAGRAMS_LICENSE.read_bytes() == (ROOT / "node_modules" / "mermaid" / "LICENSE").read_bytes()
 
 
 def test_kept_vocabulary_always_holds_required_pieces_and_single_characters() -> None:

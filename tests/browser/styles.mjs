@@ -1,5 +1,5 @@
 // Opens pages in Debian's Chromium (headless) and prints, as JSON, whether the theme's stylesheet applied
-// (computed styles, not file existence), the images that loaded and the requests that failed.
+// (computed styles, not file existence), the images that loaded, the diagrams drawn and the requests that failed.
 // Usage: node tests/browser/styles.mjs CONFIG_JSON   CONFIG_JSON: {"urls": [...], "wait_ms": bound of each wait}
 import { join } from "node:path";
 import { launchChromium } from "./chromium.mjs";
@@ -21,6 +21,10 @@ try {
   for (const url of config.urls) {
     failed.length = 0;
     await page.goto(url, { waitUntil: "load" });
+    if (await page.$("pre.mermaid")) {
+      // Material draws a diagram into a <div class="mermaid"> in place of its <pre>; bounded by wait_ms.
+      await page.waitForSelector("div.mermaid").catch(() => {});
+    }
     const styles = await page.evaluate(() => {
       const header = document.querySelector(".md-header");
       const images = [...document.querySelectorAll("article img")];
@@ -29,6 +33,8 @@ try {
         headerBackground: header ? getComputedStyle(header).backgroundColor : null,
         images: images.length,
         imagesLoaded: images.filter((image) => image.complete && image.naturalWidth > 0).length,
+        diagrams: document.querySelectorAll("article div.mermaid").length,
+        undrawn: document.querySelectorAll("article pre.mermaid").length,
       };
     });
     if (config.screenshot_dir) {

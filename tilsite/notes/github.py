@@ -14,8 +14,9 @@ strikethrough), which finds the blocks GitHub finds, and rewrites the lines so t
 Python-Markdown finds the same: list lines re-indented by 4 per level, a blank line
 between blocks, each HTML block handed over as raw HTML (``stash``), ``#Title`` escaped
 and GitHub alerts (``> [!NOTE]``) turned into admonitions; in notes written in Obsidian,
-its callouts too (``> [!done]- Title``, folded where ``pymdownx.details`` is on). The
-text of the note is otherwise left as it is.
+its callouts too (``> [!done]- Title``, folded where ``pymdownx.details`` is on), and
+mermaid fences handed over as the diagrams Material draws (``<pre class="mermaid">``).
+The text of the note is otherwise left as it is.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING
 
 from tilsite.notes.math import math_markdown
@@ -73,6 +75,7 @@ def github_blocks(
     details: bool = False,
     callouts: bool = False,
     math: list[str] | None = None,
+    diagrams: list[str] | None = None,
 ) -> str:
     """``text`` rewritten so that Python-Markdown renders the blocks GitHub renders.
 
@@ -80,7 +83,10 @@ def github_blocks(
     ``admonition`` extension), and Obsidian's ``callouts`` (``> [!done] Title``) too, which fold
     (``> [!tip]-``) with ``details`` (``pymdownx.details``). GitHub shows those as quotes. With ``math``,
     formulas (``$x$``, ``$$...$$``, ```` ```math ````, in HTML's text too; tilsite.notes.math) are handed to
-    ``stash`` as MathML, and the TeX of any that cannot be read is added to ``math``.
+    ``stash`` as MathML, and the TeX of any that cannot be read is added to ``math``. With ``diagrams``, a
+    ```` ```mermaid ```` fence at the top of the note is handed to ``stash`` as ``<pre class="mermaid">`` (its
+    text escaped), which Material draws as GitHub does once mermaid's script is on the page, and its text is
+    added to ``diagrams``.
     """
     if math is not None:
         text = math_markdown(text, stash, math, obsidian=callouts)
@@ -112,6 +118,11 @@ def github_blocks(
                 output[start] = f"{'#' * int(token.tag[1])} {title}"
                 for line in range(start + 1, stop):
                     output[line] = None
+            elif token.type == "fence" and diagrams is not None and token.info.split()[:1] == ["mermaid"]:
+                output[start] = stash(f'<pre class="mermaid"><code>{escape(token.content)}</code></pre>')
+                for line in range(start + 1, stop):
+                    output[line] = None
+                diagrams.append(token.content)
             elif token.type == "paragraph_open" and _TOC_MARKER.match(tokens[position + 1].content):
                 output[start] = ""  # Typora's contents marker: the theme shows the contents beside the page
             elif token.type in ("bullet_list_open", "ordered_list_open"):

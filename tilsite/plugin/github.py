@@ -20,7 +20,7 @@ and HTML blocks (20) are taken out of the text."""
 class GithubMarkdown(Extension):
     """Rewrites each page's Markdown with ``github_blocks`` before Python-Markdown reads its blocks."""
 
-    def __init__(self, alerts: bool, details: bool = False, math: bool = False) -> None:
+    def __init__(self, alerts: bool, details: bool = False, math: bool = False, diagrams: bool = False) -> None:
         super().__init__()
         self.alerts = alerts
         """Turn GitHub alerts (``> [!NOTE]``) and Obsidian's callouts into admonitions (``admonition`` is on)."""
@@ -32,6 +32,10 @@ class GithubMarkdown(Extension):
         """Render formulas (``$x$``, ``$$...$$``, ```` ```math ````) as MathML, as GitHub and Obsidian show them."""
         self.unread_math: list[str] = []
         """The TeX of formulas on the page being rendered that could not be read (they show as written)."""
+        self.diagrams = diagrams
+        """Hand mermaid fences over as diagrams (``<pre class="mermaid">``) for the theme to draw (Material)."""
+        self.drawn: list[str] = []
+        """The diagrams of the page being rendered (the site then needs mermaid's script)."""
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.preprocessors.register(_GithubBlocks(md, self), "tilsite-github", _AFTER_WHITESPACE)
@@ -48,5 +52,7 @@ class _GithubBlocks(Preprocessor):
         settings = self.settings
         text = "\n".join(lines)
         math = settings.unread_math if settings.math else None
+        diagrams = settings.drawn if settings.diagrams else None
         stash = self.md.htmlStash.store
-        return github_blocks(text, stash, settings.alerts, settings.details, settings.callouts, math).split("\n")
+        blocks = github_blocks(text, stash, settings.alerts, settings.details, settings.callouts, math, diagrams)
+        return blocks.split("\n")

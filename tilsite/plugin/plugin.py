@@ -27,6 +27,8 @@ from tilsite.plugin.links import LinkFixer
 from tilsite.plugin.nav import unwrap_single_pages
 from tilsite.site.build import (
     ASSETS,
+    DIAGRAMS_LICENSE,
+    DIAGRAMS_SCRIPT,
     MARKDOWN_SUFFIXES,
     RELATED_CSS,
     SEARCH_DIR,
@@ -75,6 +77,7 @@ log = get_plugin_logger(__name__)
 
 _CSS = "assets/tilsite/related.css"
 _TOPICS_CSS = f"assets/tilsite/{TOPICS_CSS}"
+_DIAGRAMS = "assets/tilsite/diagrams"
 _SAME_PAGE = "another note is published at the same page path; skipped. Rename one of them."
 
 
@@ -114,6 +117,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """Where the topics page is generated in this build (None: it is not)."""
         self.topic_ids: list[str] = []
         """The id of each topic's heading on the topics page."""
+        self.diagrams = False
+        """A page of this build has a mermaid diagram: the site publishes mermaid's script (``on_env``)."""
         self._progress: Progress | None = _log_progress
         self._final_site_dir: Path | None = None
         self._serving = False
@@ -166,8 +171,11 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             alerts = "admonition" in names or "markdown.extensions.admonition" in names
             # A site that configures arithmatex renders its math its own way (MathJax or KaTeX).
             math = "pymdownx.arithmatex" not in names
-            extension = GithubMarkdown(alerts=alerts, details="pymdownx.details" in names, math=math)
+            # Material draws `<pre class="mermaid">` with the mermaid script the site then publishes (on_env).
+            diagrams = config.theme.name == "material"
+            extension = GithubMarkdown(alerts=alerts, details="pymdownx.details" in names, math=math, diagrams=diagrams)
             config.markdown_extensions.append(extension)
+        self.diagrams = False
         return config
 
     def _site_dirs(self, config: MkDocsConfig) -> tuple[Path, ...]:
@@ -314,6 +322,13 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if build is None or not self.config.enabled:
             return None
         self.files = files
+        if self.diagrams:
+            # Every page is rendered by now, none written yet: mermaid's script goes on every page (with
+            # navigation.instant, pages opened later keep the first one's scripts), from the site itself.
+            script = f"{_DIAGRAMS}/{DIAGRAMS_SCRIPT.name}"
+            config.extra_javascript.append(script)
+            for uri, source in ((script, DIAGRAMS_SCRIPT), (f"{_DIAGRAMS}/{DIAGRAMS_LICENSE.name}", DIAGRAMS_LICENSE)):
+                files.append(File.generated(config, uri, abs_src_path=str(source)))
         # Every page is rendered by now: link sections only at ids their page really has.
         rendered = {
             file.src_uri: set(file.page.present_anchor_ids)
@@ -460,6 +475,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
                 more = f" and {len(extension.unread_math) - 3} more" if len(extension.unread_math) > 3 else ""
                 log.warning(f"{page.file.src_uri}: math that cannot be read is shown as written: {shown}{more}")
                 extension.unread_math.clear()
+            if isinstance(extension, GithubMarkdown) and extension.drawn:
+                self.diagrams = True
+                extension.drawn.clear()
         _whole_outline(page)
         title = self.titles.get(page.file.src_uri)
         html = with_title(html, title)

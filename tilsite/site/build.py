@@ -69,6 +69,8 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_NAME",
     "DEFAULT_THRESHOLD",
+    "DIAGRAMS_LICENSE",
+    "DIAGRAMS_SCRIPT",
     "MARKDOWN_SUFFIXES",
     "RELATED_CSS",
     "SEARCH_DIR",
@@ -108,6 +110,10 @@ ASSETS = Path(__file__).parent / "assets"
 """The stylesheets and scripts that the adapter publishes (besides search's)."""
 RELATED_CSS = ASSETS / "related.css"
 """The stylesheet of the related-notes block (published by the adapter)."""
+DIAGRAMS_SCRIPT = ASSETS / "diagrams" / "mermaid.min.js"
+"""mermaid's script, which draws the notes' mermaid diagrams in the page as GitHub does (published by the adapter
+on sites that have any, with its licence beside it; see ``assets/diagrams/README.md``)."""
+DIAGRAMS_LICENSE = ASSETS / "diagrams" / "LICENSE-mermaid.txt"
 
 
 @dataclass(slots=True)
