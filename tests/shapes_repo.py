@@ -147,6 +147,18 @@ graph LR
   B --> C{merge}
 ```
 """,
+    # Raw tags GitHub shows as text: a script would run and swallow the page, a style restyle the site.
+    "FE/script.md": """# 스크립트 로딩
+
+- <script async> 와 <script defer> 차이
+- 다음 항목
+
+<style>
+body { display: none }
+</style>
+
+끝 문단
+""",
     "TIL_Git_n_Github_241016.md": """# Git 과 GitHub
 
 원격 저장소에 push 한다 :tada: (`:tada:` 그대로)

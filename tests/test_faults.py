@@ -105,15 +105,23 @@ def test_symlinks_out_of_an_inited_repository_are_never_read(
     (repo / "elsewhere").symlink_to(secret, target_is_directory=True)
     (repo / "git" / "again").symlink_to(repo, target_is_directory=True)
     (repo / "sparta" / "same-note.md").symlink_to(repo / "git" / "commands.md")  # inside: allowed
+    (repo / "links.md").write_text("# 링크\n\n[같은 노트](sparta/same-note.md)\n", encoding="utf-8")
     code, output = _run("init", str(repo))
     assert code == 0, output
-    assert "Found 14 notes" in output  # the 13 notes (not the drawings) and the link inside the repository
+    assert "Found 15 notes" in output  # the 15 notes (not the drawings); the link inside is the note it links to
     code, output = _build(repo)
     assert code == 0, output
     assert not _mentions(repo / "site", SECRET) and not _mentions(repo / ".tilsite", SECRET)
     assert not (repo / "site" / "notes.txt").exists()
     assert "4 symbolic links that lead outside notes_dir or round in a loop" in output
-    assert (repo / "site" / "sparta" / "same-note" / "index.html").is_file()
+    # A note that is a link to another note of the repository is that note: one page, and its own address leads
+    # there (no second copy in the navigation, search, topics or related lists).
+    same = (repo / "site" / "sparta" / "same-note" / "index.html").read_text(encoding="utf-8")
+    assert 'http-equiv="refresh" content="0; url=../../git/commands/"' in same and "<article" not in same
+    assert "1 note is a symbolic link to another note: published once, as the note linked to" in output
+    assert 'href="../git/commands/"' in (repo / "site" / "links" / "index.html").read_text(encoding="utf-8")
+    sections = next((repo / "site/assets/tilsite/search").glob("sections-*.json")).read_text(encoding="utf-8")
+    assert "same-note" not in sections
 
 
 # -- 2. damaged cached vectors are detected and embedded again ------------------------------------------------

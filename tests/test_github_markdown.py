@@ -64,6 +64,14 @@ SHAPES = {
     "html block indented by a space": "### 입력\n\n <p>두 줄</p>\n\n <ul>\n\t<li>A</li>\n</ul>\n",
     "hash at the start of an item": "- #content 를 로드\n- 2. #tag\n",
     "list eleven levels deep": "".join(f"{'  ' * level}- level {level}\n" for level in range(11)) + "\n## after\n",
+    # heyoon2j/Yoon-TIL: tables, code and lists in items, and an item's typo'd fence.
+    "table in a list item": "* 메소드\n\n    | a | b |\n    |---|---|\n    | 1 | 2 |\n    | 3 | 4 |\n    | 5 | 6 |\n",
+    "items opening with code of three backticks": "로그:\n\n* ```/var/log/dmesg``` : 부팅\n* ```/var/log``` : 로그\n",
+    "fence indented past the item's text": "3. DROP\n    * 삭제\n    ```\n   # 필드 삭제\n   DROP c;\n    ```\n4. b\n",
+    "list under an image in an item": "1. __Push__\n\n    ![p](p.png)\n    * Origin\n    1) first\n2. Pull\n",
+    "quotes with a blank line between them": "> 첫 인용\n\n> 둘째 인용\n\n글\n\n> 셋째\n> 이어서\n",
+    "quotes a blank line apart in an item": "- 항목\n\n    > 하나\n\n    > 둘\n- 다음\n  > 셋\n\n  > 넷\n",
+    "unclosed fence in an item, then a heading": "* a\n    ```\n    code\n    ``\n</br>\n\n1. b\n\n## 설정\n* c\n",
 }
 
 
@@ -74,7 +82,7 @@ class _Blocks(HTMLParser):
         super().__init__()
         self.headings: list[int] = []
         self.items: list[int] = []
-        self.tables = self.code = self.images = 0
+        self.tables = self.rows = self.code = self.images = self.quotes = 0
         self.blocks_in_paragraphs = 0
         """Blocks opened inside a ``<p>`` (a browser would end the paragraph there: Markdown read as text)."""
         self._lists = 0
@@ -93,6 +101,10 @@ class _Blocks(HTMLParser):
             self.items.append(self._lists)
         elif tag == "table":
             self.tables += 1
+        elif tag == "tr":
+            self.rows += 1
+        elif tag == "blockquote":
+            self.quotes += 1
         elif tag == "pre":
             self.code += 1
         elif tag == "img":
@@ -108,7 +120,7 @@ class _Blocks(HTMLParser):
 def _structure(html: str) -> tuple[object, ...]:
     blocks = _Blocks()
     blocks.feed(html)
-    return blocks.headings, blocks.items, blocks.tables, blocks.code, blocks.images
+    return blocks.headings, blocks.items, (blocks.tables, blocks.rows), blocks.code, blocks.images, blocks.quotes
 
 
 def _github(text: str) -> str:
@@ -183,3 +195,12 @@ def test_mermaid_fences_become_diagrams_for_the_theme_to_draw() -> None:
         "- a\n\n  ```mermaid\n  graph LR\n  ```\n", extensions=[*EXTENSIONS, listed]
     )
     assert not listed.drawn
+
+
+def test_a_fence_opening_an_item_is_code_without_its_backticks() -> None:
+    # Bullets, ordered, tight or loose: Python-Markdown read the fence under the bare marker as indented code,
+    # showing the backticks; `` ```a``` text `` (backticks after the opening ones) is inline code, as on GitHub.
+    for text in ("- a\n- ```python\n  print(1)\n  ```\n- b\n", "1. a\n\n2. ```python\n   print(1)\n   ```\n\n3. b\n"):
+        html = _site(text)
+        assert '<span class="nb">print</span>' in html and "```" not in html, html
+    assert "<code>/var/log</code> : 로그" in _site("* ```/var/log``` : 로그\n* ```/etc``` : 설정\n")

@@ -8,6 +8,7 @@ import numpy as np
 
 from tilsite.index.store import SectionIndex, SectionRecord
 from tilsite.results.related import (
+    addresses_only,
     blended,
     compute_related,
     image_only,
@@ -288,6 +289,30 @@ def test_a_lone_image_never_decides_where_notes_meet_nor_a_copy_shows_twice() ->
     assert listed[0] in ("old/b.md", "velog/b.md") and len([p for p in listed if p.endswith("b.md")]) == 1
     assert all(item.target.anchor != "img" and item.source_anchor != "img" for item in related["a.md"])
     assert not any(item.target.path.endswith("b.md") for item in related["old/b.md"])  # never beside itself
+
+
+def test_a_list_of_addresses_ranks_notes_but_is_not_shown_as_where_they_meet() -> None:
+    """Two notes whose reference lists point at one site are near for it (the lists stay in the ranking), but
+    the entry shows the sections that say something in words, unless a note has nothing else."""
+    assert addresses_only("* https://m.blog.naver.com/x?msclkid=1\n* www.example.com/a b.png")
+    assert not addresses_only("https://a.com 참고") and not addresses_only("") and not addresses_only("TCP")
+    rows = {
+        "tcp.md": [("", "TCP 연결", [1, 0, 0, 0]), ("ref", "https://a.com/tcp", [0, 1, 0, 0])],
+        "casting.md": [("", "브로드캐스트", [0.6, 0, 1, 0]), ("ref", "https://a.com/cast", [0, 1, 0, 0])],
+        "link.md": [("ref", "https://a.com/only", [0, 1, 0.1, 0])],
+    }
+    records, vectors = [], []
+    for path, sections in rows.items():
+        for anchor, text, vector in sections:
+            records.append(SectionRecord(path, path, anchor or path, anchor, f"{path}#{anchor}", "", text, text))
+            vectors.append(vector)
+    array = np.array(vectors, dtype=np.float32)
+    index = SectionIndex("m", records, array / np.linalg.norm(array, axis=1, keepdims=True))
+    related = compute_related(index, count=5, threshold=-2)
+    casting = next(item for item in related["tcp.md"] if item.target.path == "casting.md")
+    assert (casting.target.anchor, casting.source_anchor) == ("", "")  # not the two reference lists
+    only = next(item for item in related["tcp.md"] if item.target.path == "link.md")
+    assert only.target.anchor == "ref"  # a note of nothing but an address meets others there
 
 
 def test_a_note_with_no_text_neither_gets_nor_appears_in_lists() -> None:

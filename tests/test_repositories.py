@@ -572,6 +572,11 @@ def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model:
         < head.index('<time datetime="2024-05-02">')
         < head.index('<h1 id="samba">')
     )
+    # The tags GitHub shows as text are text: nothing after them is swallowed, no style restyles the site.
+    script = (site_dir / "FE/script/index.html").read_text(encoding="utf-8")
+    body = script[script.index("<article") : script.index("</article>")]
+    assert "&lt;script async> 와 &lt;script defer> 차이" in body and body.count("<li>") == 2 and "다음 항목" in body
+    assert "<script" not in body and "<style" not in body and "<p>끝 문단</p>" in body
     # A mermaid diagram is handed to Material to draw, its text escaped, with mermaid's script from the site itself.
     flow = (site_dir / "git/flow/index.html").read_text(encoding="utf-8")
     assert '<pre class="mermaid"><code>graph LR\n  A[main] --&gt;|branch &amp; commit| B(&lt;feature&gt;)' in flow

@@ -297,7 +297,8 @@ def test_vault_notes_are_titled_as_obsidian_shows_them_unless_the_name_says_less
 
 def test_a_first_h1_that_other_notes_have_as_a_heading_names_a_section_not_the_note() -> None:
     """`# 참고` above `# JWT` is the note's references, not its title, when other notes have a `참고` too; a
-    first H1 no other note has (`# 린 분석` above `# Part 1`) stays the title."""
+    first H1 no other note has (`# 린 분석` above `# Part 1`) stays the title, and so does one the file is named
+    after (`14_Collection.md`), though two other notes have a section of that name."""
     from tilsite.index.pipeline import collect_sections
 
     notes = [
@@ -306,6 +307,9 @@ def test_a_first_h1_that_other_notes_have_as_a_heading_names_a_section_not_the_n
         Note("Security/CORS.md", "# CORS\n\ntext\n\n## 참고\n\n- links\n", 0, {}),
         Note("Books/lean-analytics.md", "# 린 분석\n\n# Part 1\n\n지표\n\n# Part 2\n\n단계\n", 0, {}),
         Note("daily/DAY12.md", "# 내일배움캠프 12일차 TIL\n\n오늘\n\n# Week3\n\n회귀\n", 0, {}),
+        Note("coding/14_Collection.md", "# Collection\n\nlist\n\n# 2차원 배열\n\ngrid\n", 0, {}),
+        Note("python/10_Library.md", "# Standard Library\n\nmodules\n\n# Collection\n\ndeque\n", 0, {}),
+        Note("coding/12_Library.md", "# Library\n\nmodules\n\n# Collection\n\ndeque\n", 0, {}),
     ]
     sections = collect_sections(notes, SlugSettings()).sections
     titles = {section.path: section.note_title for section in sections}
@@ -315,6 +319,9 @@ def test_a_first_h1_that_other_notes_have_as_a_heading_names_a_section_not_the_n
         "Security/CORS.md": "CORS",
         "Books/lean-analytics.md": "린 분석",
         "daily/DAY12.md": "내일배움캠프 12일차 TIL",
+        "coding/14_Collection.md": "Collection",
+        "python/10_Library.md": "Standard Library",
+        "coding/12_Library.md": "Library",
     }
     jwt = [section for section in sections if section.path == "Security/JWT.md"]
     assert jwt[0].header == "JWT > 참고"  # what is embedded says so too

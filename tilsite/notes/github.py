@@ -58,7 +58,8 @@ _CALLOUT = re.compile(r"^\[!([A-Za-z][\w-]*)\]([+-]?)(?:[ \t]+(.*?))?[ \t]*$")
 _QUOTE_PREFIX = re.compile(r"^ {0,3}> ?")
 _CONTINUED_MARKER = re.compile(r"^(?:(\d{1,9})[.)]|()[-+*])(?:[ \t]|$)")
 """A list marker (``-``, ``*``, ``+``, ``2.``, ``2)``) at the start of a line; group 1 is its number, if any."""
-_FENCE = re.compile(r"^(?:`{3,}|~{3,})")
+_FENCE = re.compile(r"^(?:`{3,}[^`]*|~{3,}.*)$")
+"""A line that opens a code fence (CommonMark: after backticks, no backtick; ```` ```a``` b ```` is inline code)."""
 _LEAF_BLOCKS = frozenset({"fence", "code_block", "html_block", "hr"})
 _LISTS = frozenset({"bullet_list_open", "ordered_list_open"})
 _CLOSING_FENCE = re.compile(r"^( *)(`{3,}|~{3,})[ \t]*$")
@@ -91,7 +92,10 @@ def github_blocks(
     if math is not None:
         text = math_markdown(text, stash, math, obsidian=callouts)
     tokens = parser().parse(text)
-    fixed = _escaped_paragraph_lines(_closed_fences(text, tokens), tokens)
+    closed = _closed_fences(text, tokens)
+    if closed != text:  # a closing fence added moves the lines after it: read them again
+        tokens = parser().parse(closed)
+    fixed = _escaped_paragraph_lines(closed, tokens)
     if fixed != text:
         text, tokens = fixed, parser().parse(fixed)
     lines = text.split("\n")
@@ -99,6 +103,8 @@ def github_blocks(
     """The new text of each line; None for lines merged into the one before."""
     blank_before: set[int] = set()
     previous_end = -1
+    previous_type = ""
+    previous_quote = False  # the last block was a quote that stays one
     position = 0
     while position < len(tokens):
         token = tokens[position]
@@ -107,7 +113,8 @@ def github_blocks(
             start, stop = token.map
             if start == previous_end and start > 0:
                 blank_before.add(start)  # two blocks with no blank line between them
-            previous_end = stop
+            quotes_apart = token.type == previous_type == "blockquote_open" and previous_quote
+            previous_end, previous_type = stop, token.type
             if token.type == "html_block":
                 output[start] = stash("\n".join(lines[start:stop]).lstrip(" "))  # indented by up to 3 spaces
                 for line in range(start + 1, stop):
@@ -126,9 +133,15 @@ def github_blocks(
             elif token.type == "paragraph_open" and _TOC_MARKER.match(tokens[position + 1].content):
                 output[start] = ""  # Typora's contents marker: the theme shows the contents beside the page
             elif token.type in ("bullet_list_open", "ordered_list_open"):
-                _reindent_list(tokens[position:end], lines, output, blank_before)
+                _reindent_list(tokens[position:end], lines, output, blank_before, stash)
             elif token.type == "blockquote_open":
                 _rewrite_quote(tokens[position:end], lines, output, stash, (alerts, details, callouts))
+                quoted = (output[start] or "").lstrip(" ").startswith(">")  # not made an admonition
+                if quotes_apart and quoted:
+                    # Two quotes with a blank line between them are two on GitHub; Python-Markdown makes them one
+                    # unless something stands between them (a comment, which shows nothing).
+                    output[start] = f"{stash('<!-- -->')}\n\n{output[start]}"
+                previous_quote = quoted
         position = end
     result: list[str] = []
     for number, rewritten in enumerate(output):
@@ -239,10 +252,12 @@ class _Item:
     """Its marker, ``-`` or ``1.`` (``1)`` is written ``1.``, which Python-Markdown reads)."""
 
 
-def _reindent_list(tokens: list[Token], lines: list[str], output: list[str | None], blank_before: set[int]) -> None:
+def _reindent_list(
+    tokens: list[Token], lines: list[str], output: list[str | None], blank_before: set[int], stash: Stash
+) -> None:
     """Indent every line of a top-level list by 4 spaces per level, as Python-Markdown nests lists; two lists
     one right after the other in an item (``1. a`` then ``- b``) get a blank line between them, without which
-    Python-Markdown would read them as one."""
+    Python-Markdown would read them as one, and two quotes a blank line apart a comment between them."""
     lists_ending: dict[int, int] = {}
     """The line after the last list at each level of the current item."""
     starting: dict[int, list[int]] = {}
@@ -250,27 +265,43 @@ def _reindent_list(tokens: list[Token], lines: list[str], output: list[str | Non
     spans: list[tuple[int, int, int]] = []
     underlined: dict[int, tuple[int, int]] = {}
     """Headings underlined with ``-`` or ``=`` in an item, by first line: (level, line after the underline)."""
+    fences: dict[int, int] = {}
+    """The first line of the code fence (in an item) that each of its lines belongs to."""
+    quotes_apart: set[int] = set()
+    """First lines of quotes in an item that follow another quote after a blank line (two on GitHub, one for
+    Python-Markdown unless something stands between them)."""
     depth = 0
     quoted = 0  # items inside a quote within the list keep their lines (their markers follow a `>`)
-    last_block: dict[int, tuple[str, int]] = {}
-    """The kind of the last block at each level of the current item, and the line after it."""
+    last_block: dict[int, tuple[str, int, int]] = {}
+    """The kind of the last block at each level of the current item, the line after it and its first line."""
+    in_table = 0  # a table's rows are lines of one block, not blocks one after the other
     for token in tokens:
+        in_table += token.type == "table_open"
+        if in_table:
+            in_table -= token.type == "table_close"
+            if token.type != "table_open":
+                continue
         if token.type == "list_item_open":
             if token.map and any(
                 level > token.level and end == token.map[0] and kind in _LEAF_BLOCKS
-                for level, (kind, end) in last_block.items()
+                for level, (kind, end, _) in last_block.items()
             ):
                 blank_before.add(token.map[0])  # the next item right after a fence that ends the last one
             last_block = {level: block for level, block in last_block.items() if level <= token.level}
         elif token.map and token.level > 0 and not quoted and (token.nesting == 1 or token.type in _LEAF_BLOCKS):
             previous = last_block.get(token.level)
-            after_text = previous is not None and previous[0] == "paragraph_open"
-            if previous and previous[1] == token.map[0] and not (after_text and token.type in _LISTS):
+            # The item's first text (on its marker's line): a list may follow it directly.
+            opening_text = previous is not None and previous[0] == "paragraph_open" and previous[2] in starting
+            if previous and previous[1] == token.map[0] and not (opening_text and token.type in _LISTS):
                 # Blocks one right after the other in an item: without a blank line between them, Python-Markdown
                 # takes the second into the first (into a paragraph or the list's last item); only a list may
-                # follow a line of text directly.
+                # follow the item's first line of text directly.
                 blank_before.add(token.map[0])
-            last_block[token.level] = (token.type, token.map[1])
+            if previous and previous[0] == token.type == "blockquote_open" and previous[1] < token.map[0]:
+                quotes_apart.add(token.map[0])
+            last_block[token.level] = (token.type, token.map[1], token.map[0])
+        if token.type == "fence" and token.map and not quoted:
+            fences.update(dict.fromkeys(range(*token.map), token.map[0]))
         if token.type == "heading_open" and token.markup in ("-", "=") and token.map and not quoted:
             underlined[token.map[0]] = (int(token.tag[1]), token.map[1])
         elif token.type == "blockquote_open":
@@ -318,7 +349,19 @@ def _reindent_list(tokens: list[Token], lines: list[str], output: list[str | Non
                     blank_before.add(line)
         elif stripped:
             extra = max(0, len(text) - len(stripped) - item.content_column)
+            if line in fences:
+                # A fence indented past the item's text by 1-3 spaces: GitHub takes as much indentation off each
+                # of its lines (CommonMark); Python-Markdown wants them no less indented than the fence.
+                opener = lines[fences[line]]
+                shift = max(0, len(opener) - len(opener.lstrip(" ")) - item.content_column)
+                closing = line != fences[line] and _CLOSING_FENCE.match(text)
+                extra = 0 if closing else max(0, extra - shift)
             output[line] = " " * (INDENT * item.depth + extra) + stripped
+    for line in quotes_apart:
+        quote = output[line]
+        if quote is not None and line in owner:
+            indent = " " * (len(quote) - len(quote.lstrip(" ")))
+            output[line] = f"{indent}{stash('<!-- -->')}\n\n{quote}"
     previous_sibling: dict[int, int] = {}
     for first, _, item_depth in spans:
         # After an item (or a nested list) with blank lines in it, Python-Markdown takes the next item into its
@@ -378,7 +421,8 @@ def _marker_lines(chain: list[_Item], text: str) -> str:
     last = chain[-1]
     prefix = " " * (INDENT * (last.depth - 1)) + last.marker
     if _FENCE.match(content):
-        rewritten += [f"{prefix} ", " " * (INDENT * last.depth) + content]
+        # With a blank line between them: Python-Markdown reads a fence right under the marker as indented code.
+        rewritten += [f"{prefix} ", "", " " * (INDENT * last.depth) + content]
     else:
         rewritten.append(f"{prefix} {content}" if content else f"{prefix} ")
     return "\n".join(rewritten)

@@ -258,8 +258,21 @@ def titles_of_sections(headings: dict[str, list[str]], provisional: set[str]) ->
     return {
         path: title_from_name(path)
         for path in sorted(provisional)
-        if headings.get(path) and counts[headings[path][0]] >= SHARED_HEADING_NOTES
+        if headings.get(path)
+        and counts[headings[path][0]] >= SHARED_HEADING_NOTES
+        and not _in_name(headings[path][0], path)
     }
+
+
+def _in_name(github: str, path: str) -> bool:
+    """Whether a heading (its GitHub id) is in the note's file name: ``# Collection`` in ``14_Collection.md`` is
+    the note's title, whatever other notes call their sections."""
+    squashed = _NOT_WORD.sub("", github.casefold())
+    stem = posixpath.splitext(posixpath.basename(path))[0]
+    return bool(squashed) and squashed in _NOT_WORD.sub("", stem.casefold())
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 SHARED_HEADING_NOTES = 3

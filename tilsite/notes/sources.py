@@ -62,6 +62,9 @@ class Scan:
     """Symbolic links that lead out of the folder (or round in a loop): never read."""
     conflicts: list[str] = field(default_factory=list)
     """Notes left out because another note is published at the same path (``a.md`` and ``a.MD``)."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Notes that are symbolic links to another note of the folder (``linux/bash.md`` → ``../shell/bash.md``), by
+    their path, and the path of the note they stand for: one page, which links to either lead to."""
 
     @property
     def pages(self) -> list[SourceFile]:
@@ -142,6 +145,8 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
         else:
             scan.skipped[suffix or path.name] += 1
             scan.others.append(SourceFile(relative, path, "other"))
+    markdown = _without_aliases(root, markdown, scan.aliases)
+    notebooks = _without_aliases(root, notebooks, scan.aliases)
     taken: set[str] = set()
     # Notes already named as published (`a.md`) keep their path over `a.MD`; notebooks come last.
     markdown.sort(key=lambda item: page_uri(item[0]) != item[0])
@@ -159,6 +164,24 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
         taken.add(uri)
         scan.files.append(SourceFile(uri, path, "notebook"))
     return scan
+
+
+def _without_aliases(root: Path, notes: list[tuple[str, Path]], aliases: dict[str, str]) -> list[tuple[str, Path]]:
+    """``notes`` (path relative to ``root``, path) with one entry for each file on disk: the others, found through a
+    symbolic link (to the file or a folder above it), go to ``aliases`` by path, with the path of the one kept (the
+    one reached without a link, else the first)."""
+    top = root.resolve()
+    by_file: dict[Path, list[tuple[str, Path]]] = {}
+    for relative, path in notes:
+        by_file.setdefault(path.resolve(), []).append((relative, path))
+    kept: list[tuple[str, Path]] = []
+    for real, found in by_file.items():
+        direct = [item for item in found if top.joinpath(*item[0].split("/")) == real]
+        chosen = direct[0] if direct else found[0]
+        kept.append(chosen)
+        aliases.update((relative, chosen[0]) for relative, _ in found if relative != chosen[0])
+    kept.sort(key=lambda item: item[0].split("/"))
+    return kept
 
 
 def walk_files(

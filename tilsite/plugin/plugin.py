@@ -51,6 +51,7 @@ from tilsite.site.build import (
 from tilsite.site.render import (
     balance_html,
     escape_markdown_text,
+    filtered_tags,
     fragment,
     insert_date,
     insert_under_title,
@@ -119,6 +120,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """The id of each topic's heading on the topics page."""
         self.diagrams = False
         """A page of this build has a mermaid diagram: the site publishes mermaid's script (``on_env``)."""
+        self.aliases: dict[str, str] = {}
+        """Notes that are symbolic links to other notes, and the page each stands for (``scan_notes``): their own
+        addresses lead there (``on_post_build``)."""
         self._progress: Progress | None = _log_progress
         self._final_site_dir: Path | None = None
         self._serving = False
@@ -189,6 +193,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         except (TilsiteError, OSError) as exc:
             raise PluginError(_message(exc)) from exc
         self.moved = {}
+        self.aliases = {}
         self.unpublished = {}
         if root is not None:
             files = self._files_from_notes(root, files, config)
@@ -236,6 +241,13 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         self.unpublished = {other.uri: other.path for other in scan.others}
         for relative in scan.conflicts:
             log.warning(f"{relative}: {_SAME_PAGE}")
+        # A note that is a link to another one is that note: one page, reached by links to either path.
+        self.aliases = {alias: page_uri(kept) or kept for alias, kept in scan.aliases.items()}
+        self.moved.update(self.aliases)
+        if scan.aliases:
+            count = len(scan.aliases)
+            links = "note is a symbolic link to another note" if count == 1 else "notes are symbolic links to others"
+            log.info(f"{count} {links}: published once, as the note linked to.")
         exclude = config.exclude_docs
         found: list[File] = list(files)
         for source in scan.files:
@@ -360,6 +372,10 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             site_dir = Path(config.site_dir)
             for item in build.published_files(self.search_excluded, self.words):
                 _publish(site_dir, item)
+            for alias, kept in self.aliases.items():
+                redirect = _redirect(alias, kept, config)
+                if redirect is not None and not site_dir.joinpath(*redirect.uri.split("/")).exists():
+                    _publish(site_dir, redirect)
         except (TilsiteError, OSError) as exc:
             raise PluginError(_message(exc)) from exc
         finally:
@@ -468,6 +484,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
     def on_page_content(self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files) -> str | None:
         if not self.config.enabled:
             return None
+        if self.config.github_markdown:
+            html = filtered_tags(html)  # as GitHub shows them: as text
         html = balance_html(html)
         for extension in config.markdown_extensions:
             if isinstance(extension, GithubMarkdown) and extension.unread_math:
@@ -619,6 +637,23 @@ def _moved_file(uri: str, path: Path, config: MkDocsConfig) -> File:
     file = File(uri, None, config.site_dir, config.use_directory_urls)
     file.abs_src_path = str(path)
     return file
+
+
+def _redirect(alias: str, kept: str, config: MkDocsConfig) -> SiteFile | None:
+    """A page at the address ``alias`` (a note that is a symbolic link) would have had, which sends the browser to
+    the page of the note ``kept`` it links to: bookmarks and links from elsewhere still arrive."""
+    uri = page_uri(alias)
+    if uri is None:
+        return None
+    here = File(uri, None, config.site_dir, config.use_directory_urls)
+    there = File(kept, None, config.site_dir, config.use_directory_urls)
+    url = escape(there.url_relative_to(here), quote=True)
+    page = (
+        f'<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={url}">'
+        f'<link rel="canonical" href="{url}"><title>{escape(alias)}</title></head>'
+        f'<body><a href="{url}">{escape(kept)}</a></body></html>\n'
+    )
+    return SiteFile(here.dest_uri, content=page.encode("utf-8"))
 
 
 def _publish(site_dir: Path, item: SiteFile) -> None:

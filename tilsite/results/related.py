@@ -50,7 +50,7 @@ BLEND_NEIGHBOURS = 16
 """Nearest notes whose vectors are blended into a note's vector (``blended``)."""
 BLEND_POWER = 1.5
 """A blended neighbour's weight is its cosine to the note raised to this power (near notes count most)."""
-RELATED_VERSION = 9
+RELATED_VERSION = 10
 """Changes whenever ``compute_related`` ranks differently, so that cached results are not reused."""
 TEMPLATE_NOTES = 5
 """A section whose text, numbers aside, is in at least this many notes (and ``TEMPLATE_SHARE`` of them) may be
@@ -271,6 +271,19 @@ def image_only(text: str) -> bool:
     return found
 
 
+_ADDRESS_TOKEN = re.compile(rf"(?P<name>(?:https?://|www\.)\S+|{_IMAGE_NAME.pattern})|(?P<word>[^\W\d_]+)", re.I)
+"""A web address or an image's file name, or else a word."""
+
+
+def addresses_only(text: str) -> bool:
+    """Whether a section's text is nothing but bare web addresses (a list of references) and images' names. Its
+    addresses still tell what a note is about (related notes use them), but shown as where two notes meet, they
+    explain nothing."""
+    return any(token.group("name") for token in _ADDRESS_TOKEN.finditer(text)) and not any(
+        token.group("word") for token in _ADDRESS_TOKEN.finditer(text)
+    )
+
+
 def hollow_sections(records: Sequence[SectionRecord]) -> numpy.ndarray:
     """Sections that say nothing of their own note: a template's (``template_sections``) and those that are only
     an image (``image_only``). Related notes never meet at them, and note vectors leave them out."""
@@ -397,6 +410,7 @@ def compute_related(
     )
     left_out = np.array([excluded(path, exclude) for path in paths], bool) | empty
     hollow = hollow_sections(records)
+    silent = np.array([addresses_only(record.text) for record in records], dtype=bool)
     vectors = blended(notes.vectors(index, hollow), left_out)
 
     search = faiss.IndexFlatIP(vectors.shape[1])
@@ -444,6 +458,9 @@ def compute_related(
         column_best = np.where(hollow[theirs] & ~only_hollow, -2.0, pairs.max(axis=0))
         best_pair = np.maximum.reduceat(column_best, starts)
         score = similarities[note][usable] + SECTION_WEIGHT * best_pair + KEYWORD_WEIGHT * keyword[note][usable]
+        # Shown as where they meet: the best pair of sections that say something in words, where there is one.
+        hidden = silent[mine][:, None] | (silent[theirs] | (hollow[theirs] & ~only_hollow))[None, :]
+        shown_pairs = np.where(hidden, -3.0, pairs)
         chosen: list[RelatedNote] = []
         shown = [note]  # a note copied into other folders is listed once, and never beside itself
         for place in np.lexsort((others, -score)).tolist():
@@ -453,8 +470,13 @@ def compute_related(
                 continue
             shown.append(int(others[place]))
             end = starts[place + 1] if place + 1 < len(starts) else len(theirs)
-            column = starts[place] + int(np.argmax(column_best[starts[place] : end]))
-            source = mine[int(np.argmax(pairs[:, column]))]
+            block = shown_pairs[:, starts[place] : end]
+            if block.max() <= -3.0:  # nothing but addresses on one side: the best pair, as ranked
+                column = starts[place] + int(np.argmax(column_best[starts[place] : end]))
+                source = mine[int(np.argmax(pairs[:, column]))]
+            else:
+                at, offset = np.unravel_index(int(np.argmax(block)), block.shape)
+                column, source = starts[place] + int(offset), mine[int(at)]
             chosen.append(RelatedNote(records[theirs[column]], records[source], float(score[place])))
         if chosen:
             related[path] = chosen

@@ -350,7 +350,7 @@ class SiteBuild:
                 " shorter one's text is in the other)"
             )
             _log.log(logging.INFO if number < shown else logging.DEBUG, line)
-        if len(found) > shown:
+        if len(found) > shown and not _log.isEnabledFor(logging.DEBUG):  # with --verbose, all are listed above
             _log.info(f"... {len(found) - shown} more near-copies: `tilsite build --verbose` lists them.")
         return found
 

@@ -196,6 +196,23 @@ def _placed(html: str, tag: str, end: int | None) -> str:
     return f"{tag}\n{html}" if end is None else f"{html[:end]}\n{tag}{html[end:]}"
 
 
+_FILTERED_TAG = re.compile(
+    r"(?P<math><script type=\"math/[^\"]*\">.*?</script>)"
+    r"|<(?P<slash>/?)(?P<name>script|style|textarea|title|xmp|noembed|noframes|plaintext)(?=[\s/>])",
+    re.IGNORECASE | re.DOTALL,
+)
+"""The tags GitHub's Markdown shows as text in raw HTML ("disallowed raw HTML"), but ``iframe`` (an embedded video
+plays on the site); a ``<script type="math/tex">`` that pymdownx's arithmatex writes is the site's own."""
+
+
+def filtered_tags(html: str) -> str:
+    """``html`` with the raw HTML tags GitHub shows as text escaped (``<script async>`` in a list of notes, a
+    ``<style>`` block): left as they are, a script would run and swallow the rest of the page as its code, a style
+    would restyle the whole site. Code and text Python-Markdown wrote are escaped already, so only raw HTML
+    changes."""
+    return _FILTERED_TAG.sub(lambda tag: tag["math"] or f"&lt;{tag['slash']}{tag['name']}", html)
+
+
 def balance_html(html: str) -> str:
     """``html`` with the elements a note leaves open closed at its end, and end tags that close nothing removed.
 
