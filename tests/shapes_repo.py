@@ -137,7 +137,10 @@ N4KAkARALgngDgUwgLgAQQQDwMYEMA2AlgCYBOuA7hADTgQBuCpAzoQPYB2KAbC
 """,
     "drawings/graph.view.md": "---\ntitle: 그래프\nexcalidraw-plugin: parsed\n---\n==⚠ Switch to EXCALIDRAW VIEW ⚠==\n",
     # A blog's post: its front matter names it, its first heading is a section's.
-    "network/samba.md": "---\ntitle: Samba (Windows <-> Linux)\ndate: 2024-05-02\n---\n# Samba\n\n공유 폴더를 연다.\n",
+    "network/samba.md": (
+        "---\ntitle: Samba (Windows <-> Linux)\ndate: 2024-05-02\ntags: [network, <윈도우>]\n---\n"
+        "# Samba\n\n공유 폴더를 연다.\n"
+    ),
     # A diagram, which GitHub draws; `<` and `&` in its text are the diagram's, not HTML.
     "git/flow.md": """# 브랜치 흐름
 

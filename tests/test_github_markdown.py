@@ -204,3 +204,23 @@ def test_a_fence_opening_an_item_is_code_without_its_backticks() -> None:
         html = _site(text)
         assert '<span class="nb">print</span>' in html and "```" not in html, html
     assert "<code>/var/log</code> : 로그" in _site("* ```/var/log``` : 로그\n* ```/etc``` : 설정\n")
+
+
+def test_a_backslash_escapes_any_punctuation_as_on_github() -> None:
+    # Python-Markdown escapes a few marks only: `\<script>` showed its backslash and passed the tag on as HTML.
+    html = _site("통해 만든 \\<script>는 실행되지 않는다, \\<link>는 head에\n\n## \\<meta> 태그 \\& 기호\n")
+    assert "통해 만든 &lt;script&gt;는 실행되지 않는다, &lt;link&gt;는 head에" in html and "\\" not in html
+    assert "&lt;meta&gt; 태그 &amp; 기호</h2>" in html
+    # The heading's id is the one tilsite computes for its links (markdown-it reads escapes as CommonMark does).
+    from markdown.extensions.toc import slugify_unicode
+
+    from tilsite.notes.reading import Note
+    from tilsite.notes.sections import parse_headings
+    from tilsite.notes.slugs import SlugSettings
+
+    text = "# 노트\n\n## \\<meta> 태그 \\& 기호\n\n본문\n"
+    configs = {"toc": {"slugify": slugify_unicode}}
+    rendered = markdown.markdown(text, extensions=["toc", GithubMarkdown(alerts=True)], extension_configs=configs)
+    slugs = SlugSettings.from_markdown_config(["toc"], configs, github_markdown=True)
+    anchors = [heading.anchor for heading in parse_headings(Note("a.md", text, 0), slugs)[2]]
+    assert anchors == ["노트", "meta-태그-기호"] and 'id="meta-태그-기호"' in rendered

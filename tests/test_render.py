@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tilsite.site.render import balance_html
+from tilsite.site.render import balance_html, filtered_tags, note_tags
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,27 @@ def test_a_footnote_mark_in_the_title_heading_is_no_other_title() -> None:
     assert split_sections(note, SlugSettings(footnotes=True))[0].note_title == "Footnoted"
     rendered = '<h1 id="footnoted">Footnoted<sup id="fnref:1"><a class="footnote-ref" href="#fn:1">1</a></sup></h1>'
     assert with_title(rendered + "<p>body</p>", "Footnoted").startswith('<h1 id="footnoted">')
+
+
+def test_raw_tags_github_shows_as_text_or_drops_are_so_on_the_site() -> None:
+    """GitHub's Markdown shows `<script>`, `<style>` and a few more as text and its sanitiser drops a document's
+    head tags and embedded objects; the site does both, keeping `<iframe>` and arithmatex's own math scripts."""
+    html = (
+        "<li><script async> 与 <script defer></li><STYLE>body{}</STYLE><textarea>x</textarea>"
+        '<h2>of object \'#<Object>\' (mix)</h2><p>a<meta http-equiv="refresh" content="0;url=x">b'
+        '<link rel="stylesheet" href="x.css"><base href="https://example.com/"></p><embed src="a.swf">'
+        '<script type="math/tex">x^2</script><iframe src="https://www.youtube.com/embed/x"></iframe>'
+        "<pre><code>&lt;script&gt;</code></pre><scripts><metadata>"
+    )
+    assert filtered_tags(html) == (
+        "<li>&lt;script async> 与 &lt;script defer></li>&lt;STYLE>body{}&lt;/STYLE>&lt;textarea>x&lt;/textarea>"
+        "<h2>of object '#' (mix)</h2><p>ab</p>"
+        '<script type="math/tex">x^2</script><iframe src="https://www.youtube.com/embed/x"></iframe>'
+        "<pre><code>&lt;script&gt;</code></pre><scripts><metadata>"
+    )
+
+
+def test_front_matter_tags_in_the_forms_blogs_and_vaults_write_them() -> None:
+    assert note_tags(["docker", "#k8s", 2024, "docker", None]) == ["docker", "k8s", "2024"]
+    assert note_tags("docker, k8s") == ["docker", "k8s"] and note_tags("docker k8s") == ["docker", "k8s"]
+    assert note_tags(None) == [] and note_tags({"a": 1}) == [] and note_tags("") == []

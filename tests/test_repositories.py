@@ -572,6 +572,11 @@ def test_real_repository_shapes_publish_as_on_github(tmp_path: Path, fake_model:
         < head.index('<time datetime="2024-05-02">')
         < head.index('<h1 id="samba">')
     )
+    # Its front matter's tags as labels beside the date, escaped.
+    assert (
+        '<time datetime="2024-05-02">2024-05-02</time> <span class="tilsite-tag">#network</span>'
+        ' <span class="tilsite-tag">#&lt;윈도우&gt;</span></p>' in head
+    )
     # The tags GitHub shows as text are text: nothing after them is swallowed, no style restyles the site.
     script = (site_dir / "FE/script/index.html").read_text(encoding="utf-8")
     body = script[script.index("<article") : script.index("</article>")]

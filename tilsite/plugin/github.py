@@ -17,6 +17,10 @@ _AFTER_WHITESPACE = 29
 and HTML blocks (20) are taken out of the text."""
 
 
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+"""The characters a backslash escapes in CommonMark (all of ASCII's punctuation)."""
+
+
 class GithubMarkdown(Extension):
     """Rewrites each page's Markdown with ``github_blocks`` before Python-Markdown reads its blocks."""
 
@@ -39,8 +43,9 @@ class GithubMarkdown(Extension):
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.preprocessors.register(_GithubBlocks(md, self), "tilsite-github", _AFTER_WHITESPACE)
-        if self.math and "$" not in md.ESCAPED_CHARS:
-            md.ESCAPED_CHARS.append("$")  # `\$` is a dollar sign, as in CommonMark
+        # Any ASCII punctuation escapes with a backslash, as in CommonMark: `\<script>` is text (Python-Markdown
+        # showed the backslash and passed the tag on), `\$` a dollar sign, `\&` an ampersand.
+        md.ESCAPED_CHARS.extend(mark for mark in _PUNCTUATION if mark not in md.ESCAPED_CHARS)
 
 
 class _GithubBlocks(Preprocessor):

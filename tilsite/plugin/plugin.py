@@ -55,6 +55,7 @@ from tilsite.site.render import (
     fragment,
     insert_date,
     insert_under_title,
+    note_tags,
     related_html,
     trim_indentation,
     with_title,
@@ -120,6 +121,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """The id of each topic's heading on the topics page."""
         self.diagrams = False
         """A page of this build has a mermaid diagram: the site publishes mermaid's script (``on_env``)."""
+        self.theme_tags = False
+        """Material's tags plugin is on: it shows the front matter's tags, not tilsite."""
         self.aliases: dict[str, str] = {}
         """Notes that are symbolic links to other notes, and the page each stands for (``scan_notes``): their own
         addresses lead there (``on_post_build``)."""
@@ -180,6 +183,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             extension = GithubMarkdown(alerts=alerts, details="pymdownx.details" in names, math=math, diagrams=diagrams)
             config.markdown_extensions.append(extension)
         self.diagrams = False
+        self.theme_tags = any(name in config.plugins for name in ("tags", "material/tags"))
         return config
 
     def _site_dirs(self, config: MkDocsConfig) -> tuple[Path, ...]:
@@ -500,7 +504,9 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         title = self.titles.get(page.file.src_uri)
         html = with_title(html, title)
         when = self.dates.get(page.file.src_uri) if self.config.show_dates else None
-        return insert_date(html, when, title) if when else html
+        # A front matter's tags as labels under the title (Material's own tags plugin, where on, shows them itself).
+        tags = [] if self.theme_tags else note_tags(page.meta.get("tags"))
+        return insert_date(html, when, title, tags)
 
     # After Material's search (priority 0) has read the page: the block is not part of the note.
     @event_priority(-50)

@@ -174,11 +174,27 @@ def _title_end(html: str, title: str | None = None) -> int | None:
     return None
 
 
-def insert_date(html: str, when: dt.date, title: str | None = None) -> str:
-    """Put the note's date under its title heading (``_title_end``), else at the top."""
-    stamp = when.isoformat()
-    tag = f'<p class="tilsite-date"><time datetime="{stamp}">{stamp}</time></p>'
-    return _placed(html, tag, _title_end(html, title))
+def insert_date(html: str, when: dt.date | None, title: str | None = None, tags: list[str] | None = None) -> str:
+    """Put the note's date, and its front matter's ``tags`` as labels, under its title heading (``_title_end``),
+    else at the top."""
+    parts = [f'<time datetime="{when.isoformat()}">{when.isoformat()}</time>'] if when else []
+    parts += [f'<span class="tilsite-tag">#{escape(tag)}</span>' for tag in tags or ()]
+    if not parts:
+        return html
+    return _placed(html, f'<p class="tilsite-date">{" ".join(parts)}</p>', _title_end(html, title))
+
+
+def note_tags(value: object) -> list[str]:
+    """The tags a front matter gives (``tags: [docker, k8s]``, ``tags: docker, k8s`` or Jekyll's ``tags: docker
+    k8s``), without a leading ``#``, each once; none for anything else."""
+    if isinstance(value, str):
+        items: list[object] = list(value.split(",") if "," in value else value.split())
+    elif isinstance(value, list):
+        items = list(value)
+    else:
+        return []
+    tags = [str(item).strip().lstrip("#").strip() for item in items if isinstance(item, (str, int, float))]
+    return list(dict.fromkeys(tag for tag in tags if tag))
 
 
 _DATE_LINE_END = re.compile(r'<p class="tilsite-date">.*?</p>', re.DOTALL)
@@ -198,19 +214,29 @@ def _placed(html: str, tag: str, end: int | None) -> str:
 
 _FILTERED_TAG = re.compile(
     r"(?P<math><script type=\"math/[^\"]*\">.*?</script>)"
-    r"|<(?P<slash>/?)(?P<name>script|style|textarea|title|xmp|noembed|noframes|plaintext)(?=[\s/>])",
+    r"|<(?P<slash>/?)(?P<name>script|style|textarea|title|xmp|noembed|noframes|plaintext)(?=[\s/>])"
+    r"|(?P<dropped></?(?:meta|link|base|object|embed|applet)(?=[\s/>])[^>]*>)",
     re.IGNORECASE | re.DOTALL,
 )
 """The tags GitHub's Markdown shows as text in raw HTML ("disallowed raw HTML"), but ``iframe`` (an embedded video
-plays on the site); a ``<script type="math/tex">`` that pymdownx's arithmatex writes is the site's own."""
+plays on the site); tags of a document's head and embedded objects, which GitHub's sanitiser drops; and the
+``<script type="math/tex">`` that pymdownx's arithmatex writes, which is the site's own."""
 
 
 def filtered_tags(html: str) -> str:
     """``html`` with the raw HTML tags GitHub shows as text escaped (``<script async>`` in a list of notes, a
-    ``<style>`` block): left as they are, a script would run and swallow the rest of the page as its code, a style
-    would restyle the whole site. Code and text Python-Markdown wrote are escaped already, so only raw HTML
+    ``<style>`` block) and those it drops dropped (``<meta>``, ``<link>``, ``<base>``, ``<object>``): left as they
+    are, a script would run and swallow the rest of the page as its code, a style or stylesheet restyle the whole
+    site, a ``<base>`` move every link of the page, an ``<Object>`` in a heading's text (``#<Object>``) make the
+    rest of the page that heading. Code and text Python-Markdown wrote are escaped already, so only raw HTML
     changes."""
-    return _FILTERED_TAG.sub(lambda tag: tag["math"] or f"&lt;{tag['slash']}{tag['name']}", html)
+
+    def filtered(tag: re.Match[str]) -> str:
+        if tag["math"] or tag["dropped"]:
+            return tag["math"] or ""
+        return f"&lt;{tag['slash']}{tag['name']}"
+
+    return _FILTERED_TAG.sub(filtered, html)
 
 
 def balance_html(html: str) -> str:
