@@ -124,6 +124,37 @@ def test_symlinks_out_of_an_inited_repository_are_never_read(
     assert "same-note" not in sections
 
 
+def test_a_note_linked_to_another_is_that_note_unless_that_one_is_left_out(tmp_path: Path) -> None:
+    """An alias (`pub/x.md` → `../shell/x.md`, or a folder linked to another) is published once, as the note it
+    links to; when that note is left out (`exclude_docs`), the alias is the page. A notebook's alias is its page."""
+    from tilsite.notes.sources import scan_notes
+
+    root = tmp_path / "notes"
+    for name in ("shell/x.md", "drafts/secret.md"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"# {name}\n", encoding="utf-8")
+    (root / "nb").mkdir()
+    (root / "nb" / "y.md").write_text("# y\n", encoding="utf-8")
+    (root / "nb" / "y.ipynb").write_text('{"cells": []}', encoding="utf-8")
+    (root / "pub").mkdir()
+    (root / "pub" / "x.md").symlink_to(root / "shell" / "x.md")
+    (root / "pub" / "secret.md").symlink_to(root / "drafts" / "secret.md")
+    (root / "pub" / "z.ipynb").symlink_to(root / "nb" / "y.ipynb")
+    (root / "linux").symlink_to(root / "shell", target_is_directory=True)
+
+    scan = scan_notes(root)
+    assert scan.aliases == {
+        "linux/x.md": "shell/x.md",
+        "pub/x.md": "shell/x.md",
+        "pub/secret.md": "drafts/secret.md",
+        "pub/z.ipynb": "nb/y.ipynb",
+    }
+    assert {source.uri for source in scan.pages} == {"shell/x.md", "drafts/secret.md", "nb/y.md", "nb/y.ipynb.md"}
+    left_out = scan_notes(root, excluded=lambda path: path.startswith("drafts/"))
+    assert "pub/secret.md" in {source.uri for source in left_out.pages}  # the page, as before aliases
+    assert left_out.aliases["drafts/secret.md"] == "pub/secret.md"  # left out itself; its links lead to the page
+
+
 # -- 2. damaged cached vectors are detected and embedded again ------------------------------------------------
 
 

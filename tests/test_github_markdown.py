@@ -69,6 +69,9 @@ SHAPES = {
     "items opening with code of three backticks": "로그:\n\n* ```/var/log/dmesg``` : 부팅\n* ```/var/log``` : 로그\n",
     "fence indented past the item's text": "3. DROP\n    * 삭제\n    ```\n   # 필드 삭제\n   DROP c;\n    ```\n4. b\n",
     "list under an image in an item": "1. __Push__\n\n    ![p](p.png)\n    * Origin\n    1) first\n2. Pull\n",
+    "a fence's line that looks like a closing fence": (
+        "- a\n   ````\n     ```\n   ````\n- b\n   ```\n       ```\n   x\n   ```\n"
+    ),
     "quotes with a blank line between them": "> 첫 인용\n\n> 둘째 인용\n\n글\n\n> 셋째\n> 이어서\n",
     "quotes a blank line apart in an item": "- 항목\n\n    > 하나\n\n    > 둘\n- 다음\n  > 셋\n\n  > 넷\n",
     "unclosed fence in an item, then a heading": "* a\n    ```\n    code\n    ``\n</br>\n\n1. b\n\n## 설정\n* c\n",
@@ -224,3 +227,10 @@ def test_a_backslash_escapes_any_punctuation_as_on_github() -> None:
     slugs = SlugSettings.from_markdown_config(["toc"], configs, github_markdown=True)
     anchors = [heading.anchor for heading in parse_headings(Note("a.md", text, 0), slugs)[2]]
     assert anchors == ["노트", "meta-태그-기호"] and 'id="meta-태그-기호"' in rendered
+
+
+def test_a_line_of_code_like_a_closing_fence_keeps_its_indentation() -> None:
+    # Only a fence's last line closes it; inside, ```` ``` ```` is code (indented as written, past the fence's).
+    html = _site("- a\n   ````\n     ```\n   ````\n- b\n   ```\n       ```\n   x\n   ```\n\n## 다음\n")
+    assert "<code>  ```\n</code>" in html and "<code>    ```\nx\n</code>" in html
+    assert ">다음</h2>" in html

@@ -98,12 +98,19 @@ def test_raw_tags_github_shows_as_text_or_drops_are_so_on_the_site() -> None:
         '<script type="math/tex">x^2</script><iframe src="https://www.youtube.com/embed/x"></iframe>'
         "<pre><code>&lt;script&gt;</code></pre><scripts><metadata>"
     )
-    assert filtered_tags(html) == (
+    filtered = (
         "<li>&lt;script async> 与 &lt;script defer></li>&lt;STYLE>body{}&lt;/STYLE>&lt;textarea>x&lt;/textarea>"
         "<h2>of object '#' (mix)</h2><p>ab</p>"
         '<script type="math/tex">x^2</script><iframe src="https://www.youtube.com/embed/x"></iframe>'
         "<pre><code>&lt;script&gt;</code></pre><scripts><metadata>"
     )
+    assert filtered_tags(html, math_scripts=True) == filtered  # a site with arithmatex keeps its math scripts
+    assert filtered_tags(html) == filtered.replace(
+        '<script type="math/tex">x^2</script>', '&lt;script type="math/tex">x^2&lt;/script>'
+    )
+    # Nothing ends a kept math script early: `</script >` closes a script for the browser, so the next one runs.
+    sneaky = '<script type="math/tex">x</script ><script>document.title="PWNED"</script>'
+    assert "<script" not in filtered_tags(sneaky, math_scripts=True)
 
 
 def test_front_matter_tags_in_the_forms_blogs_and_vaults_write_them() -> None:

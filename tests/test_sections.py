@@ -310,6 +310,7 @@ def test_a_first_h1_that_other_notes_have_as_a_heading_names_a_section_not_the_n
         Note("coding/14_Collection.md", "# Collection\n\nlist\n\n# 2차원 배열\n\ngrid\n", 0, {}),
         Note("python/10_Library.md", "# Standard Library\n\nmodules\n\n# Collection\n\ndeque\n", 0, {}),
         Note("coding/12_Library.md", "# Library\n\nmodules\n\n# Collection\n\ndeque\n", 0, {}),
+        Note("Security/JWT참고.md", "# 참고\n\n- links\n\n# JWT\n\ntext\n", 0, {}),
     ]
     sections = collect_sections(notes, SlugSettings()).sections
     titles = {section.path: section.note_title for section in sections}
@@ -322,6 +323,7 @@ def test_a_first_h1_that_other_notes_have_as_a_heading_names_a_section_not_the_n
         "coding/14_Collection.md": "Collection",
         "python/10_Library.md": "Standard Library",
         "coding/12_Library.md": "Library",
+        "Security/JWT참고.md": "JWT참고",  # named after more than the section: the file's name
     }
     jwt = [section for section in sections if section.path == "Security/JWT.md"]
     assert jwt[0].header == "JWT > 참고"  # what is embedded says so too

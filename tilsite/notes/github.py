@@ -265,8 +265,8 @@ def _reindent_list(
     spans: list[tuple[int, int, int]] = []
     underlined: dict[int, tuple[int, int]] = {}
     """Headings underlined with ``-`` or ``=`` in an item, by first line: (level, line after the underline)."""
-    fences: dict[int, int] = {}
-    """The first line of the code fence (in an item) that each of its lines belongs to."""
+    fences: dict[int, tuple[int, int]] = {}
+    """The first and last line of the code fence (in an item) that each of its lines belongs to."""
     quotes_apart: set[int] = set()
     """First lines of quotes in an item that follow another quote after a blank line (two on GitHub, one for
     Python-Markdown unless something stands between them)."""
@@ -301,7 +301,7 @@ def _reindent_list(
                 quotes_apart.add(token.map[0])
             last_block[token.level] = (token.type, token.map[1], token.map[0])
         if token.type == "fence" and token.map and not quoted:
-            fences.update(dict.fromkeys(range(*token.map), token.map[0]))
+            fences.update(dict.fromkeys(range(*token.map), (token.map[0], token.map[1] - 1)))
         if token.type == "heading_open" and token.markup in ("-", "=") and token.map and not quoted:
             underlined[token.map[0]] = (int(token.tag[1]), token.map[1])
         elif token.type == "blockquote_open":
@@ -352,9 +352,10 @@ def _reindent_list(
             if line in fences:
                 # A fence indented past the item's text by 1-3 spaces: GitHub takes as much indentation off each
                 # of its lines (CommonMark); Python-Markdown wants them no less indented than the fence.
-                opener = lines[fences[line]]
+                first, last = fences[line]
+                opener = lines[first]
                 shift = max(0, len(opener) - len(opener.lstrip(" ")) - item.content_column)
-                closing = line != fences[line] and _CLOSING_FENCE.match(text)
+                closing = line == last != first and _CLOSING_FENCE.match(text)  # not a line of the code like one
                 extra = 0 if closing else max(0, extra - shift)
             output[line] = " " * (INDENT * item.depth + extra) + stripped
     for line in quotes_apart:

@@ -265,14 +265,15 @@ def titles_of_sections(headings: dict[str, list[str]], provisional: set[str]) ->
 
 
 def _in_name(github: str, path: str) -> bool:
-    """Whether a heading (its GitHub id) is in the note's file name: ``# Collection`` in ``14_Collection.md`` is
-    the note's title, whatever other notes call their sections."""
-    squashed = _NOT_WORD.sub("", github.casefold())
+    """Whether the note's file is named after a heading (its GitHub id), numbers aside: ``# Collection`` in
+    ``14_Collection.md`` is the note's title, whatever other notes call their sections; ``# 개요`` in
+    ``Docker개요.md`` is not."""
+    squashed = _NOT_LETTER.sub("", github.casefold())
     stem = posixpath.splitext(posixpath.basename(path))[0]
-    return bool(squashed) and squashed in _NOT_WORD.sub("", stem.casefold())
+    return bool(squashed) and squashed == _NOT_LETTER.sub("", stem.casefold())
 
 
-_NOT_WORD = re.compile(r"[\W_]+")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
 
 
 SHARED_HEADING_NOTES = 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -121,12 +122,13 @@ def page_uri(relative: str) -> str | None:
     return None
 
 
-def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
+def scan_notes(root: Path, skip: tuple[Path, ...] = (), excluded: Callable[[str], bool] | None = None) -> Scan:
     """Walk ``root`` and sort its files into pages, notebooks and assets.
 
     ``skip`` are folders and files to leave out besides hidden ones and ``SKIPPED_DIRS``
     (the site and work folders, mkdocs.yml). A notebook whose page path is taken by a Markdown note
-    of the same name is published at ``name.ipynb.md`` instead.
+    of the same name is published at ``name.ipynb.md`` instead. ``excluded``: whether a path is left out of the site
+    (MkDocs' ``exclude_docs``); a note is not taken to be a link to one that is.
     """
     scan = Scan()
     skipped = {path.resolve() for path in skip}
@@ -145,8 +147,8 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
         else:
             scan.skipped[suffix or path.name] += 1
             scan.others.append(SourceFile(relative, path, "other"))
-    markdown = _without_aliases(root, markdown, scan.aliases)
-    notebooks = _without_aliases(root, notebooks, scan.aliases)
+    markdown = _without_aliases(root, markdown, scan.aliases, excluded)
+    notebooks = _without_aliases(root, notebooks, scan.aliases, excluded)
     taken: set[str] = set()
     # Notes already named as published (`a.md`) keep their path over `a.MD`; notebooks come last.
     markdown.sort(key=lambda item: page_uri(item[0]) != item[0])
@@ -166,18 +168,24 @@ def scan_notes(root: Path, skip: tuple[Path, ...] = ()) -> Scan:
     return scan
 
 
-def _without_aliases(root: Path, notes: list[tuple[str, Path]], aliases: dict[str, str]) -> list[tuple[str, Path]]:
-    """``notes`` (path relative to ``root``, path) with one entry for each file on disk: the others, found through a
-    symbolic link (to the file or a folder above it), go to ``aliases`` by path, with the path of the one kept (the
-    one reached without a link, else the first)."""
+def _without_aliases(
+    root: Path, notes: list[tuple[str, Path]], aliases: dict[str, str], excluded: Callable[[str], bool] | None
+) -> list[tuple[str, Path]]:
+    """``notes`` (path relative to ``root``, path) with one entry for each file on disk that the site publishes: the
+    others, found through a symbolic link (to the file or a folder above it), go to ``aliases`` by path, with the
+    path of the one kept (one the site publishes, reached without a link if there is one)."""
     top = root.resolve()
     by_file: dict[Path, list[tuple[str, Path]]] = {}
     for relative, path in notes:
         by_file.setdefault(path.resolve(), []).append((relative, path))
     kept: list[tuple[str, Path]] = []
     for real, found in by_file.items():
-        direct = [item for item in found if top.joinpath(*item[0].split("/")) == real]
-        chosen = direct[0] if direct else found[0]
+        published = [item for item in found if not (excluded and excluded(item[0]))]
+        if not published:  # none of them is published: nothing to stand for
+            kept.extend(found)
+            continue
+        direct = [item for item in published if top.joinpath(*item[0].split("/")) == real]
+        chosen = direct[0] if direct else published[0]
         kept.append(chosen)
         aliases.update((relative, chosen[0]) for relative, _ in found if relative != chosen[0])
     kept.sort(key=lambda item: item[0].split("/"))

@@ -123,6 +123,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         """A page of this build has a mermaid diagram: the site publishes mermaid's script (``on_env``)."""
         self.theme_tags = False
         """Material's tags plugin is on: it shows the front matter's tags, not tilsite."""
+        self.math_scripts = False
+        """The site configures arithmatex, whose math scripts stay in the pages (``filtered_tags``)."""
         self.aliases: dict[str, str] = {}
         """Notes that are symbolic links to other notes, and the page each stands for (``scan_notes``): their own
         addresses lead there (``on_post_build``)."""
@@ -184,6 +186,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             config.markdown_extensions.append(extension)
         self.diagrams = False
         self.theme_tags = any(name in config.plugins for name in ("tags", "material/tags"))
+        self.math_scripts = "pymdownx.arithmatex" in config.markdown_extensions
         return config
 
     def _site_dirs(self, config: MkDocsConfig) -> tuple[Path, ...]:
@@ -238,7 +241,8 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         plugins added)."""
         skip: tuple[Path, ...] = (*self._site_dirs(config), Path(config.docs_dir), self._work_dir(config))
         skip += (Path(config.config_file_path),) if config.config_file_path else ()
-        scan = scan_notes(root, skip)
+        exclude = config.exclude_docs
+        scan = scan_notes(root, skip, exclude.match_file if exclude is not None else None)
         _warn_outside(scan.outside, "notes_dir")
         if scan.skipped:
             log.info(f"{root}: {scan.skipped_summary()}; those that notes link to are published.")
@@ -246,13 +250,13 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         for relative in scan.conflicts:
             log.warning(f"{relative}: {_SAME_PAGE}")
         # A note that is a link to another one is that note: one page, reached by links to either path.
-        self.aliases = {alias: page_uri(kept) or kept for alias, kept in scan.aliases.items()}
+        published = {source.original: source.uri for source in scan.files}
+        self.aliases = {alias: published.get(kept, kept) for alias, kept in scan.aliases.items()}
         self.moved.update(self.aliases)
         if scan.aliases:
             count = len(scan.aliases)
             links = "note is a symbolic link to another note" if count == 1 else "notes are symbolic links to others"
             log.info(f"{count} {links}: published once, as the note linked to.")
-        exclude = config.exclude_docs
         found: list[File] = list(files)
         for source in scan.files:
             if source.uri == source.original:
@@ -376,7 +380,10 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             site_dir = Path(config.site_dir)
             for item in build.published_files(self.search_excluded, self.words):
                 _publish(site_dir, item)
+            exclude = config.exclude_docs
             for alias, kept in self.aliases.items():
+                if exclude is not None and exclude.match_file(alias):
+                    continue  # its address is left out of the site as its file is
                 redirect = _redirect(alias, kept, config)
                 if redirect is not None and not site_dir.joinpath(*redirect.uri.split("/")).exists():
                     _publish(site_dir, redirect)
@@ -489,7 +496,7 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
         if not self.config.enabled:
             return None
         if self.config.github_markdown:
-            html = filtered_tags(html)  # as GitHub shows them: as text
+            html = filtered_tags(html, self.math_scripts)  # as GitHub shows them: as text
         html = balance_html(html)
         for extension in config.markdown_extensions:
             if isinstance(extension, GithubMarkdown) and extension.unread_math:

@@ -213,30 +213,36 @@ def _placed(html: str, tag: str, end: int | None) -> str:
 
 
 _FILTERED_TAG = re.compile(
-    r"(?P<math><script type=\"math/[^\"]*\">.*?</script>)"
-    r"|<(?P<slash>/?)(?P<name>script|style|textarea|title|xmp|noembed|noframes|plaintext)(?=[\s/>])"
+    r"<(?P<slash>/?)(?P<name>script|style|textarea|title|xmp|noembed|noframes|plaintext)(?=[\s/>])"
     r"|(?P<dropped></?(?:meta|link|base|object|embed|applet)(?=[\s/>])[^>]*>)",
-    re.IGNORECASE | re.DOTALL,
+    re.IGNORECASE,
 )
 """The tags GitHub's Markdown shows as text in raw HTML ("disallowed raw HTML"), but ``iframe`` (an embedded video
-plays on the site); tags of a document's head and embedded objects, which GitHub's sanitiser drops; and the
-``<script type="math/tex">`` that pymdownx's arithmatex writes, which is the site's own."""
+plays on the site), and tags of a document's head and embedded objects, which GitHub's sanitiser drops."""
+_MATH_SCRIPT = re.compile(r"<script type=\"math/[\w-]+(?:; ?mode=display)?\">[^<]*</script>")
+"""The element pymdownx's arithmatex writes for MathJax 2 (a site that configures it): its TeX holds no ``<``."""
 
 
-def filtered_tags(html: str) -> str:
+def filtered_tags(html: str, math_scripts: bool = False) -> str:
     """``html`` with the raw HTML tags GitHub shows as text escaped (``<script async>`` in a list of notes, a
     ``<style>`` block) and those it drops dropped (``<meta>``, ``<link>``, ``<base>``, ``<object>``): left as they
     are, a script would run and swallow the rest of the page as its code, a style or stylesheet restyle the whole
     site, a ``<base>`` move every link of the page, an ``<Object>`` in a heading's text (``#<Object>``) make the
     rest of the page that heading. Code and text Python-Markdown wrote are escaped already, so only raw HTML
-    changes."""
+    changes. ``math_scripts``: the site configures arithmatex, whose ``<script type="math/tex">`` elements stay."""
 
-    def filtered(tag: re.Match[str]) -> str:
-        if tag["math"] or tag["dropped"]:
-            return tag["math"] or ""
-        return f"&lt;{tag['slash']}{tag['name']}"
+    def filtered(part: str) -> str:
+        return _FILTERED_TAG.sub(lambda tag: "" if tag["dropped"] else f"&lt;{tag['slash']}{tag['name']}", part)
 
-    return _FILTERED_TAG.sub(filtered, html)
+    if not math_scripts:
+        return filtered(html)
+    # With arithmatex on, its math scripts stay; what lies between them is filtered.
+    kept = list(_MATH_SCRIPT.finditer(html))
+    pieces, position = [], 0
+    for script in kept:
+        pieces += [filtered(html[position : script.start()]), script.group(0)]
+        position = script.end()
+    return "".join([*pieces, filtered(html[position:])])
 
 
 def balance_html(html: str) -> str:
