@@ -114,6 +114,7 @@ DIAGRAMS_SCRIPT = ASSETS / "diagrams" / "mermaid.min.js"
 """mermaid's script, which draws the notes' mermaid diagrams in the page as GitHub does (published by the adapter
 on sites that have any, with its licence beside it; see ``assets/diagrams/README.md``)."""
 DIAGRAMS_LICENSE = ASSETS / "diagrams" / "LICENSE-mermaid.txt"
+"""mermaid's licence, published beside its script."""
 
 
 @dataclass(slots=True)
