@@ -288,3 +288,20 @@ def test_sections_are_linked_only_at_ids_their_page_renders(site: Path, fake_mod
     hidden_record = next(record for record in records if record["heading"] == "숨은 과적합 정리")
     assert hidden_record["anchor"] != "숨은-과적합-정리"
     assert hidden_record["anchor"] in {record["anchor"] for record in records if record is not hidden_record}
+
+
+def test_an_empty_folder_readme_lists_the_folders_notes(site: Path, fake_model: FakeEmbedder) -> None:
+    """GitHub shows a folder's files above its README; an empty README page shows the folder's notes instead of
+    nothing (a README with text of its own stays as written)."""
+    (site / "docs" / "ml" / "README.md").write_text("# ML\n", encoding="utf-8")
+    (site / "docs" / "ml" / "deep").mkdir()
+    (site / "docs" / "ml" / "deep" / "cnn.md").write_text("# CNN\n\n합성곱.\n", encoding="utf-8")
+    (site / "docs" / "web" / "README.md").write_text("# Web\n\n웹 정리.\n", encoding="utf-8")
+    code, output = _build(site)
+    assert code == 0, output
+    ml = (site / "site/ml/index.html").read_text(encoding="utf-8")
+    article = ml[ml.index("<article") : ml.index("</article>")]
+    for page in ("overfitting/", "regularization/", "deep/cnn/"):
+        assert f'href="{page}"' in article, page
+    web = (site / "site/web/index.html").read_text(encoding="utf-8")
+    assert 'href="django/"' not in web[web.index("<article") : web.index("</article>")]

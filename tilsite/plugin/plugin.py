@@ -8,6 +8,7 @@ files and Markdown settings, and adds the related notes to each page.
 from __future__ import annotations
 
 import logging
+import posixpath
 import shutil
 from dataclasses import replace
 from html import escape
@@ -52,11 +53,13 @@ from tilsite.site.render import (
     balance_html,
     escape_markdown_text,
     filtered_tags,
+    folder_listing,
     fragment,
     insert_date,
     insert_under_title,
     note_tags,
     related_html,
+    says_nothing,
     trim_indentation,
     with_title,
 )
@@ -485,9 +488,14 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             # as HTML, as MkDocs' own titles are (a heading's text), so `List<T>.md` or `Samba (Windows <-> Linux)`
             # is escaped.
             page.meta["title"] = escape(title)
+        uri = page.file.src_uri
+        if posixpath.basename(uri).lower() in ("readme.md", "index.md") and "/" in uri and says_nothing(markdown):
+            # A folder's empty README lists the folder's notes, as GitHub shows a folder's files above it.
+            titles = {file.src_uri: self.titles.get(file.src_uri) or file.name for file in files.documentation_pages()}
+            markdown = f"{markdown.rstrip()}\n\n{folder_listing(uri, titles)}\n"
         # Wiki links ([[Note]]) as the links they stand for; one to no file of the site is shown as its text.
         if not self.wiki:
-            return None
+            return markdown
         markdown = wiki_markdown(markdown, self.links.leads)
         # Tags (#leetcode/array) as Obsidian shows them, in the notes of a vault.
         return tag_markdown(markdown) if page.file.src_uri in self.vault else markdown
