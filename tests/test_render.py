@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tilsite.site.render import balance_html, filtered_tags, note_tags
@@ -117,3 +119,18 @@ def test_front_matter_tags_in_the_forms_blogs_and_vaults_write_them() -> None:
     assert note_tags(["docker", "#k8s", 2024, "docker", None]) == ["docker", "k8s", "2024"]
     assert note_tags("docker, k8s") == ["docker", "k8s"] and note_tags("docker k8s") == ["docker", "k8s"]
     assert note_tags(None) == [] and note_tags({"a": 1}) == [] and note_tags("") == []
+
+
+def test_the_archive_names_the_folders_of_notes_that_share_a_title() -> None:
+    from tilsite.site.archive import ArchiveEntry, archive_markdown
+
+    day = dt.date(2024, 6, 20)
+    entries = [
+        ArchiveEntry("Python/Basic/README.md", "Basic", day),
+        ArchiveEntry("JAVA/Basic/README.md", "Basic", day),
+        ArchiveEntry("git.md", "Git", day),
+    ]
+    by_date = archive_markdown(entries, "archive.md").split("## By folder")[0]
+    assert "[Basic](Python/Basic/README.md) · Python&#47;Basic" in by_date  # the folder, escaped
+    assert "[Basic](JAVA/Basic/README.md) · JAVA&#47;Basic" in by_date
+    assert by_date.count("[Git](git.md)\n") == 1  # a title of its own: no folder

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from tilsite.site.render import escape_markdown_text, relative_link
@@ -32,13 +32,14 @@ def archive_markdown(entries: list[ArchiveEntry], page_path: str, words: Words =
     for entry in dated:
         assert entry.date is not None
         months[entry.date.strftime("%Y-%m")].append(entry)
+    shared = _shared_titles(entries)
     for month, items in months.items():
         lines += [f"### {month} ({len(items)})", ""]
-        lines += [_item(entry, page_path, with_date=True) for entry in items]
+        lines += [_item(entry, page_path, with_date=True, shared=shared) for entry in items]
         lines.append("")
     if undated:
         lines += [f"### {words.undated} ({len(undated)})", ""]
-        lines += [_item(entry, page_path, with_date=False) for entry in undated]
+        lines += [_item(entry, page_path, with_date=False, shared=shared) for entry in undated]
         lines.append("")
     lines += [f"## {words.by_folder}", ""]
     folders: dict[str, list[ArchiveEntry]] = defaultdict(list)
@@ -52,10 +53,18 @@ def archive_markdown(entries: list[ArchiveEntry], page_path: str, words: Words =
     return "\n".join(lines)
 
 
-def _item(entry: ArchiveEntry, page_path: str, with_date: bool) -> str:
+def _shared_titles(entries: list[ArchiveEntry]) -> set[str]:
+    """Titles that several notes have (``Basic`` in four folders): a list by date names their folders too."""
+    counts = Counter(entry.title for entry in entries)
+    return {title for title, count in counts.items() if count > 1}
+
+
+def _item(entry: ArchiveEntry, page_path: str, with_date: bool, shared: set[str] | None = None) -> str:
     link = relative_link(entry.path, "", page_path)
     when = f"{entry.date.isoformat()} · " if with_date and entry.date else ""
-    return f"- {when}[{escape_markdown_text(entry.title)}]({link})"
+    folder = posixpath.dirname(entry.path)
+    where = f" · {escape_markdown_text(folder)}" if shared and entry.title in shared and folder else ""
+    return f"- {when}[{escape_markdown_text(entry.title)}]({link}){where}"
 
 
 LATEST = 15
@@ -76,5 +85,5 @@ def home_markdown(entries: list[ArchiveEntry], title: str, pages: list[tuple[str
         )
         lines += ["", shortcuts]
     lines += ["", f"## {words.latest if dated else words.all_notes}", ""]
-    lines += [_item(entry, "index.md", with_date=True) for entry in shown]
+    lines += [_item(entry, "index.md", with_date=True, shared=_shared_titles(entries)) for entry in shown]
     return "\n".join([*lines, ""])
