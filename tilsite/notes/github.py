@@ -125,6 +125,8 @@ def github_blocks(
                 output[start] = f"{'#' * int(token.tag[1])} {title}"
                 for line in range(start + 1, stop):
                     output[line] = None
+            elif token.type == "heading_open" and token.markup.startswith("#") and lines[start].startswith(" "):
+                output[start] = lines[start].lstrip(" ")  # indented by up to 3 spaces: Python-Markdown takes none
             elif token.type == "fence" and diagrams is not None and token.info.split()[:1] == ["mermaid"]:
                 output[start] = stash(f'<pre class="mermaid"><code>{escape(token.content)}</code></pre>')
                 for line in range(start + 1, stop):
