@@ -73,6 +73,7 @@ SHAPES = {
         "- a\n   ````\n     ```\n   ````\n- b\n   ```\n       ```\n   x\n   ```\n"
     ),
     "heading indented by a space": "- a\n\n ## 제목\n\n   ### 셋\n\n글\n",
+    "heading indented past its item's text": "- 14:18\n\t### Function()\n\t용법\n\t- args\n- b\n   ## 둘\n",
     "quotes with a blank line between them": "> 첫 인용\n\n> 둘째 인용\n\n글\n\n> 셋째\n> 이어서\n",
     "quotes a blank line apart in an item": "- 항목\n\n    > 하나\n\n    > 둘\n- 다음\n  > 셋\n\n  > 넷\n",
     "unclosed fence in an item, then a heading": "* a\n    ```\n    code\n    ``\n</br>\n\n1. b\n\n## 설정\n* c\n",

@@ -269,6 +269,8 @@ def _reindent_list(
     """Headings underlined with ``-`` or ``=`` in an item, by first line: (level, line after the underline)."""
     fences: dict[int, tuple[int, int]] = {}
     """The first and last line of the code fence (in an item) that each of its lines belongs to."""
+    headings: set[int] = set()
+    """Lines of ``#`` headings in an item: Python-Markdown takes them only at the item's indentation."""
     quotes_apart: set[int] = set()
     """First lines of quotes in an item that follow another quote after a blank line (two on GitHub, one for
     Python-Markdown unless something stands between them)."""
@@ -304,6 +306,8 @@ def _reindent_list(
             last_block[token.level] = (token.type, token.map[1], token.map[0])
         if token.type == "fence" and token.map and not quoted:
             fences.update(dict.fromkeys(range(*token.map), (token.map[0], token.map[1] - 1)))
+        if token.type == "heading_open" and token.markup.startswith("#") and token.map and not quoted:
+            headings.add(token.map[0])
         if token.type == "heading_open" and token.markup in ("-", "=") and token.map and not quoted:
             underlined[token.map[0]] = (int(token.tag[1]), token.map[1])
         elif token.type == "blockquote_open":
@@ -350,7 +354,7 @@ def _reindent_list(
                     # A marker alone on its line right under text would read as a heading's underline (`-`).
                     blank_before.add(line)
         elif stripped:
-            extra = max(0, len(text) - len(stripped) - item.content_column)
+            extra = 0 if line in headings else max(0, len(text) - len(stripped) - item.content_column)
             if line in fences:
                 # A fence indented past the item's text by 1-3 spaces: GitHub takes as much indentation off each
                 # of its lines (CommonMark); Python-Markdown wants them no less indented than the fence.
