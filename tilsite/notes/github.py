@@ -140,9 +140,7 @@ def github_blocks(
                 _rewrite_quote(tokens[position:end], lines, output, stash, (alerts, details, callouts))
                 quoted = (output[start] or "").lstrip(" ").startswith(">")  # not made an admonition
                 if quotes_apart and quoted:
-                    # Two quotes with a blank line between them are two on GitHub; Python-Markdown makes them one
-                    # unless something stands between them (a comment, which shows nothing).
-                    output[start] = f"{stash('<!-- -->')}\n\n{output[start]}"
+                    output[start] = _kept_apart(output[start] or "", stash)
                 previous_quote = quoted
         position = end
     result: list[str] = []
@@ -367,8 +365,7 @@ def _reindent_list(
     for line in quotes_apart:
         quote = output[line]
         if quote is not None and line in owner:
-            indent = " " * (len(quote) - len(quote.lstrip(" ")))
-            output[line] = f"{indent}{stash('<!-- -->')}\n\n{quote}"
+            output[line] = _kept_apart(quote, stash)
     previous_sibling: dict[int, int] = {}
     for first, _, item_depth in spans:
         # After an item (or a nested list) with blank lines in it, Python-Markdown takes the next item into its
@@ -385,6 +382,13 @@ def _reindent_list(
             blank_before.add(first)
         previous_sibling = {depth: line for depth, line in previous_sibling.items() if depth < item_depth}
         previous_sibling[item_depth] = first
+
+
+def _kept_apart(quote: str, stash: Stash) -> str:
+    """The first line of a quote that follows another after a blank line, with a comment (which shows nothing) on
+    a line before it at its indentation: two quotes on GitHub, which Python-Markdown would otherwise make one."""
+    indent = " " * (len(quote) - len(quote.lstrip(" ")))
+    return f"{indent}{stash('<!-- -->')}\n\n{quote}"
 
 
 def _as_hash_heading(

@@ -38,6 +38,7 @@ from tilsite.site.build import (
     SiteBuild,
     SiteFile,
     Topics,
+    folder_listing,
     github_repository,
     left_out,
     link_leaving,
@@ -53,7 +54,6 @@ from tilsite.site.render import (
     balance_html,
     escape_markdown_text,
     filtered_tags,
-    folder_listing,
     fragment,
     insert_date,
     insert_under_title,
@@ -176,20 +176,20 @@ class TilsitePlugin(BasePlugin[TilsiteConfig]):
             config.extra_css.append(f"{SEARCH_DIR}/search.css")
         if self.links not in config.markdown_extensions:
             config.markdown_extensions.append(self.links)
+        names = {name for name in config.markdown_extensions if isinstance(name, str)}
+        # A site that configures arithmatex renders its math its own way (MathJax or KaTeX), with its own scripts.
+        self.math_scripts = "pymdownx.arithmatex" in names
         if self.config.github_markdown and not any(
             isinstance(item, GithubMarkdown) for item in config.markdown_extensions
         ):
-            names = {name for name in config.markdown_extensions if isinstance(name, str)}
             alerts = "admonition" in names or "markdown.extensions.admonition" in names
-            # A site that configures arithmatex renders its math its own way (MathJax or KaTeX).
-            math = "pymdownx.arithmatex" not in names
+            math = not self.math_scripts
             # Material draws `<pre class="mermaid">` with the mermaid script the site then publishes (on_env).
             diagrams = config.theme.name == "material"
             extension = GithubMarkdown(alerts=alerts, details="pymdownx.details" in names, math=math, diagrams=diagrams)
             config.markdown_extensions.append(extension)
         self.diagrams = False
         self.theme_tags = any(name in config.plugins for name in ("tags", "material/tags"))
-        self.math_scripts = "pymdownx.arithmatex" in config.markdown_extensions
         return config
 
     def _site_dirs(self, config: MkDocsConfig) -> tuple[Path, ...]:

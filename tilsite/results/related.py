@@ -263,9 +263,14 @@ _IMAGE_TOKEN = re.compile(rf"(?P<name>{_IMAGE_NAME.pattern})|(?P<word>[^\W\d_]+)
 def image_only(text: str) -> bool:
     """Whether a section's text is nothing but the names of its images (``img.png``, ``스크린샷 2024-01-01 오후
     3.12.45``): the alt text an image pasted into a note gets, which says nothing about the note."""
+    return _names_only(text, _IMAGE_TOKEN, _IMAGE_WORDS)
+
+
+def _names_only(text: str, tokens: re.Pattern[str], words: frozenset[str]) -> bool:
+    """Whether ``text`` holds a name (``tokens``' ``name`` group) and no word but ``words``."""
     found = False
-    for token in _IMAGE_TOKEN.finditer(text):  # stops at the first word of the note's own (most sections: the first)
-        if token.group("word") is not None and token.group("word").lower() not in _IMAGE_WORDS:
+    for token in tokens.finditer(text):  # stops at the first word of the note's own (most sections: the first)
+        if token.group("word") is not None and token.group("word").lower() not in words:
             return False
         found = True
     return found
@@ -279,9 +284,7 @@ def addresses_only(text: str) -> bool:
     """Whether a section's text is nothing but bare web addresses (a list of references) and images' names. Its
     addresses still tell what a note is about (related notes use them), but shown as where two notes meet, they
     explain nothing."""
-    return any(token.group("name") for token in _ADDRESS_TOKEN.finditer(text)) and not any(
-        token.group("word") for token in _ADDRESS_TOKEN.finditer(text)
-    )
+    return _names_only(text, _ADDRESS_TOKEN, frozenset())
 
 
 def hollow_sections(records: Sequence[SectionRecord]) -> numpy.ndarray:

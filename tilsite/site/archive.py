@@ -53,6 +53,23 @@ def archive_markdown(entries: list[ArchiveEntry], page_path: str, words: Words =
     return "\n".join(lines)
 
 
+def folder_listing(index_path: str, titles: dict[str, str]) -> str:
+    """Markdown that lists the notes below the folder of ``index_path`` (a README or index), as GitHub lists a
+    folder's files above its README: the folder's own notes, then each folder below with its notes. ``titles``:
+    each page of the site (path → title)."""
+    folder = posixpath.dirname(index_path)
+    prefix = f"{folder}/" if folder else ""
+    below: dict[str, list[ArchiveEntry]] = defaultdict(list)
+    for path in sorted(titles, key=lambda path: path.split("/")):
+        if path != index_path and path.startswith(prefix):
+            below[posixpath.dirname(path[len(prefix) :])].append(ArchiveEntry(path, titles[path], None))
+    lines = [_item(entry, index_path, with_date=False) for entry in below.pop("", [])]
+    for sub, entries in below.items():
+        lines.append(f"- {escape_markdown_text(sub)}")
+        lines += [f"    {_item(entry, index_path, with_date=False)}" for entry in entries]
+    return "\n".join(lines)
+
+
 def _shared_titles(entries: list[ArchiveEntry]) -> set[str]:
     """Titles that several notes have (``Basic`` in four folders): a list by date names their folders too."""
     counts = Counter(entry.title for entry in entries)

@@ -57,7 +57,7 @@ from tilsite.results.related import (
     related_notes,
 )
 from tilsite.results.topics import Topic, Topics, site_topics
-from tilsite.site.archive import ArchiveEntry, archive_markdown, home_markdown
+from tilsite.site.archive import ArchiveEntry, archive_markdown, folder_listing, home_markdown
 from tilsite.site.published import SEARCH_DIR, SiteFile, record_texts, search_excluded, search_files
 from tilsite.site.words import ENGLISH, Words, words_for
 from tilsite.workdir import DEFAULT_NAME, WorkDir
@@ -90,6 +90,7 @@ __all__ = [
     "Topic",
     "Topics",
     "Words",
+    "folder_listing",
     "github_blocks",
     "github_repository",
     "github_slug",

@@ -40,27 +40,6 @@ def says_nothing(markdown: str) -> bool:
     return not _HEADING_LINE.sub("", markdown).strip()
 
 
-def folder_listing(index_path: str, titles: dict[str, str]) -> str:
-    """Markdown that lists the notes below the folder of ``index_path`` (a README or index), as GitHub lists a
-    folder's files above its README: the folder's own notes, then each folder below with its notes. ``titles``:
-    each page of the site (path → title)."""
-    folder = posixpath.dirname(index_path)
-    prefix = f"{folder}/" if folder else ""
-    below: dict[str, list[str]] = {}
-    for path in sorted(titles, key=lambda path: path.split("/")):
-        if path != index_path and path.startswith(prefix):
-            below.setdefault(posixpath.dirname(path[len(prefix) :]), []).append(path)
-
-    def item(path: str) -> str:
-        return f"[{escape_markdown_text(titles[path]) or path}]({relative_link(path, '', index_path)})"
-
-    lines = [f"- {item(path)}" for path in below.pop("", [])]
-    for sub, paths in below.items():
-        lines.append(f"- {escape_markdown_text(sub)}")
-        lines += [f"    - {item(path)}" for path in paths]
-    return "\n".join(lines)
-
-
 def relative_link(target_path: str, anchor: str, from_path: str) -> str:
     """A Markdown link target from the note ``from_path`` to ``target_path#anchor``."""
     relative = posixpath.relpath(target_path, posixpath.dirname(from_path) or ".")
